@@ -1,0 +1,169 @@
+"""The multi-scale pyramid of Mathieu, Couprie & LeCun 2016 (arXiv:1511.05440), Sec. 2.1.
+
+The generator works coarse to fine on ``n_scales`` scales s_1 < ... < s_N (with 32x32 training
+patches and 4 scales: 4, 8, 16, 32).  ``X_k`` and ``Y_k`` are the inputs and targets at scale k,
+``u_k`` upsamples towards scale k, and each scale refines the upsampled coarser prediction:
+
+.. math::  \\hat Y_k = u_k(\\hat Y_{k-1}) + G'_k\\big(X_k, u_k(\\hat Y_{k-1})\\big)
+
+Convention
+----------
+- Downsampling is average pooling over non-overlapping ``factor x factor`` blocks (the authors'
+  ``SpatialAveragePooling`` in get_model.lua); trailing rows/columns that do not fill a block are
+  dropped (floor), as Torch and ``torch.nn.functional.avg_pool2d`` do.  The TF reimplementation
+  resizes bilinearly instead.
+- Upsampling is nearest neighbour by default (the authors); ``mode="bilinear"`` is the TF
+  reimplementation's choice, computed here with half-pixel centres and edge clamping (OpenCV and
+  ``torch.nn.functional.interpolate(..., align_corners=False)``); TF 0.12's legacy
+  ``resize_bilinear`` used corner-aligned-at-origin sampling without half-pixel centres, a
+  fraction of a pixel different.
+- ``laplacian_step`` applies ``tanh`` after the sum, as the authors' code does
+  (``out = tanh(net + up)``); the paper's equation has no squashing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference._checks import _as_float, _check_image, _check_positive_int
+
+
+def downsample(x: np.ndarray, factor: int) -> np.ndarray:
+    """Average pooling by ``factor`` over the last two axes: the pyramid's d_k.
+
+    Parameters
+    ----------
+    x : ndarray, shape ``(..., H, W)``
+    factor : int
+        Pooling window and stride; 1 returns a float64 copy.
+
+    Returns
+    -------
+    ndarray, shape ``(..., H // factor, W // factor)``
+
+    Examples
+    --------
+    >>> downsample(np.arange(16.0).reshape(4, 4), 2)
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    """
+    x = _as_float(x, "x")
+    factor = _check_positive_int(factor, "factor")
+    _check_image(x, "x", min_size=factor)
+    h, w = x.shape[-2] // factor, x.shape[-1] // factor
+    x = x[..., : h * factor, : w * factor]  # floor: drop what does not fill a block
+    # (..., h, f, w, f) -> mean over each f x f block
+    blocks = x.reshape(x.shape[:-2] + (h, factor, w, factor))
+    return blocks.mean(axis=(-3, -1))
+
+
+def _linear_weights(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) matrix of 1-D linear interpolation with half-pixel centres, edges clamped."""
+    # source coordinate of output sample i: (i + 1/2) * n_in / n_out - 1/2
+    src = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
+    src = np.clip(src, 0.0, n_in - 1)
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = src - lo
+    weights = np.zeros((n_out, n_in))
+    np.add.at(weights, (np.arange(n_out), lo), 1.0 - frac)
+    np.add.at(weights, (np.arange(n_out), hi), frac)
+    return weights
+
+
+def upsample(x: np.ndarray, factor: int, mode: str = "nearest") -> np.ndarray:
+    """Upsampling by ``factor`` over the last two axes: the pyramid's u_k.
+
+    Parameters
+    ----------
+    x : ndarray, shape ``(..., H, W)``
+    factor : int
+    mode : {"nearest", "bilinear"}
+        ``"nearest"`` (the authors) repeats each pixel; ``"bilinear"`` (the TF
+        reimplementation) interpolates with half-pixel centres (see the module's Convention).
+
+    Returns
+    -------
+    ndarray, shape ``(..., H * factor, W * factor)``
+
+    Examples
+    --------
+    >>> upsample(np.array([[1.0, 2.0]]), 2)
+    array([[1., 1., 2., 2.],
+           [1., 1., 2., 2.]])
+    """
+    x = _as_float(x, "x")
+    factor = _check_positive_int(factor, "factor")
+    _check_image(x, "x")
+    if mode == "nearest":
+        return np.repeat(np.repeat(x, factor, axis=-2), factor, axis=-1)
+    if mode == "bilinear":
+        h, w = x.shape[-2:]
+        rows = _linear_weights(h, h * factor)  # (fH, H)
+        cols = _linear_weights(w, w * factor)  # (fW, W)
+        # separable: rows @ x @ cols^T
+        return np.einsum("ih,...hw,jw->...ij", rows, x, cols)
+    raise ValueError(f"mode must be 'nearest' or 'bilinear', got {mode!r}")
+
+
+def frame_pyramid(x: np.ndarray, n_scales: int) -> list[np.ndarray]:
+    """The frames at every scale, coarse to fine: ``[d_{2^(N-1)}(x), ..., d_2(x), x]``.
+
+    Parameters
+    ----------
+    x : ndarray, shape ``(..., H, W)``
+        Frames at the finest scale; H and W divisible by ``2 ** (n_scales - 1)`` keep every
+        pixel (otherwise the floor rule of :func:`downsample` applies at each scale).
+    n_scales : int
+        N, the number of scales (4 in the paper).
+
+    Returns
+    -------
+    list of ndarray
+        ``N`` arrays; entry k has spatial size ``(H, W) // 2 ** (N - 1 - k)``.
+
+    Examples
+    --------
+    >>> [p.shape for p in frame_pyramid(np.zeros((3, 32, 32)), 4)]
+    [(3, 4, 4), (3, 8, 8), (3, 16, 16), (3, 32, 32)]
+    """
+    x = _as_float(x, "x")
+    n_scales = _check_positive_int(n_scales, "n_scales")
+    return [downsample(x, 2 ** (n_scales - 1 - k)) for k in range(n_scales)]
+
+
+def laplacian_step(
+    y_coarse: np.ndarray, residual: np.ndarray, *, factor: int = 2, mode: str = "nearest",
+    squash: bool = True,
+) -> np.ndarray:
+    """Sec. 2.1, combining scales: :math:`\\hat Y_k = u_k(\\hat Y_{k-1}) + G'_k(\\cdot)`.
+
+    Parameters
+    ----------
+    y_coarse : ndarray, shape ``(..., H, W)``
+        :math:`\\hat Y_{k-1}`, the prediction at the coarser scale.
+    residual : ndarray, shape ``(..., factor*H, factor*W)``
+        :math:`G'_k(X_k, u_k(\\hat Y_{k-1}))`, the network's output before any squashing.
+    factor, mode
+        As in :func:`upsample`.
+    squash : bool
+        Apply ``tanh`` after the sum (the authors' code, default) or not (the paper's equation).
+
+    Returns
+    -------
+    ndarray, shape of ``residual``
+
+    Examples
+    --------
+    >>> laplacian_step(np.zeros((1, 1)), np.full((2, 2), 0.5), squash=False)
+    array([[0.5, 0.5],
+           [0.5, 0.5]])
+    """
+    up = upsample(y_coarse, factor, mode)
+    residual = _as_float(residual, "residual")
+    if up.shape != residual.shape:
+        raise ValueError(
+            f"residual must have the upsampled shape {up.shape}, got {residual.shape}"
+        )
+    y_k = up + residual
+    return np.tanh(y_k) if squash else y_k
