@@ -1,0 +1,54 @@
+"""The ``sharpvid`` command line.  Each subcommand lives in its own module and registers itself
+here with an ``add_parser(subparsers)`` function that sets ``func`` on its parser; ``main`` turns
+the expected failures (bad files, bad values) into one-line errors and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fast import __version__
+
+#: Modules that provide ``add_parser(subparsers)``; added as the commands are built.
+_COMMANDS: tuple[str, ...] = ()
+
+
+class CommandError(Exception):
+    """An error the user can fix (bad input file, bad value): printed as one line, exit 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sharpvid",
+        description=(
+            "Predict the next frames of a video and keep them sharp: adversarial multi-scale "
+            "video prediction (Mathieu, Couprie & LeCun, ICLR 2016) with L0 deblurring."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"sharpvid {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in _COMMANDS:
+        module = __import__(name, fromlist=["add_parser"])
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        print(f"sharpvid: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sharpvid: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Training-clip selection of Mathieu, Couprie & LeCun 2016, arXiv:1511.05440, Sec. 4.1: "we train
+our network by randomly selecting temporal sequences of patches of 32 x 32 pixels after making sure
+they show enough movement (quantified by the ℓ2 difference between the frames)".
+
+- the motion test          :func:`has_enough_motion`
+- random patch-clip crops  :func:`sample_patch_clip`
+
+Convention
+----------
+The authors' Lua code has a motion test on the last two frames (``ucf101.lua testEnoughMotion``)
+but does not enable it; these functions follow the TF reimplementation (``process_data.py``):
+the sum over all consecutive frame pairs of the squared ℓ2 difference, in [-1, 1] units, must
+exceed a threshold (``MOVEMENT_THRESHOLD = 100`` for 5 frames of 32x32x3), crops are retried up
+to 100 times, and with probability 0.05 the first crop is kept whatever its motion.  When no try
+moves enough, the last try is returned, as there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference._checks import _as_float, _check_ndim, _check_positive_int
+
+
+def has_enough_motion(clip, threshold: float = 100.0):
+    """The motion test: :math:`\\sum_{t} \\|F_{t+1} - F_t\\|_2^2 > \\mathrm{threshold}`.
+
+    Parameters
+    ----------
+    clip : ndarray ``(T, C, H, W)`` or a batch ``(B, T, C, H, W)``, pixels in [-1, 1]
+    threshold : float — 100 in the TF reimplementation (5 frames of 32x32x3)
+
+    Returns
+    -------
+    bool, or bool ndarray ``(B,)`` for a batch
+
+    Examples
+    --------
+    >>> still = np.zeros((5, 3, 4, 4))
+    >>> has_enough_motion(still, 0.0), has_enough_motion(still + np.arange(5)[:, None, None, None], 0.0)
+    (False, True)
+    """
+    clip = _as_float(clip, "clip")
+    _check_ndim(clip, "clip", (4, 5))
+    if clip.shape[-4] < 2:
+        raise ValueError(f"clip needs at least 2 frames to measure motion, got shape {clip.shape}")
+    # Σ_t ‖F_{t+1} − F_t‖²: (..., T-1, C, H, W) -> (...)
+    motion = (np.diff(clip, axis=-4) ** 2).sum(axis=(-4, -3, -2, -1))
+    moved = motion > threshold
+    return bool(moved) if moved.ndim == 0 else moved
+
+
+def sample_patch_clip(
+    video,
+    size: int = 32,
+    rng=None,
+    threshold: float = 100.0,
+    max_tries: int = 100,
+    keep_anyway: float = 0.05,
+    *,
+    length: int = 5,
+) -> np.ndarray:
+    """A random ``length x size x size`` crop of ``video`` that moves enough.
+
+    Parameters
+    ----------
+    video : ndarray ``(T, C, H, W)``, pixels in [-1, 1], T >= length, H, W >= size
+    size : int         — side of the square patch (32 in the paper)
+    rng : None, int or numpy.random.Generator
+    threshold : float  — of :func:`has_enough_motion`
+    max_tries : int    — crops tried before giving up (100)
+    keep_anyway : float — probability of keeping the first crop whatever its motion (0.05)
+    length : int       — frames per clip, m + n (4 + 1)
+
+    Returns
+    -------
+    ndarray ``(length, C, size, size)``
+
+    Notes
+    -----
+    Randomness, in this order, so that a vectorised twin can reproduce it from the same
+    generator: one uniform draw for ``keep_anyway``; then ``max_tries`` start frames, rows and
+    columns (three ``rng.integers`` calls of ``size=max_tries``).  The crops are then tried in
+    order and the first that moves enough (or the first at all, if kept anyway) is returned.
+
+    Examples
+    --------
+    >>> video = np.random.default_rng(0).uniform(-1, 1, (8, 3, 40, 40))
+    >>> sample_patch_clip(video, rng=0).shape
+    (5, 3, 32, 32)
+    """
+    video = _as_float(video, "video")
+    _check_ndim(video, "video", (4,))
+    size = _check_positive_int(size, "size")
+    length = _check_positive_int(length, "length")
+    max_tries = _check_positive_int(max_tries, "max_tries")
+    t_total, _, h, w = video.shape
+    if t_total < length or h < size or w < size:
+        raise ValueError(
+            f"video of shape {video.shape} is too small for clips of {length} frames of {size}x{size}"
+        )
+    rng = np.random.default_rng(rng)
+    keep_first = rng.random() < keep_anyway
+    starts = rng.integers(0, t_total - length + 1, size=max_tries)
+    rows = rng.integers(0, h - size + 1, size=max_tries)
+    cols = rng.integers(0, w - size + 1, size=max_tries)
+    for t, i, j in zip(starts, rows, cols):
+        clip = video[t : t + length, :, i : i + size, j : j + size]
+        if keep_first or has_enough_motion(clip, threshold):
+            break
+    return clip

@@ -1,0 +1,20 @@
+"""Every docstring example in the oracle runs and holds."""
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import reference
+
+MODULES = sorted(
+    m.name for m in pkgutil.walk_packages(reference.__path__, "reference.") if not m.ispkg
+)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
