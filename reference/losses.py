@@ -27,7 +27,7 @@ import numpy as np
 
 from reference._checks import _as_float, _check_image, _check_same_shape
 
-#: BCE clips probabilities to [EPS, 1 - EPS] so log(0) never occurs (Torch's BCECriterion uses 1e-12).
+#: BCE keeps p and 1 - p >= BCE_EPS inside the logs so log(0) never occurs (as Torch's BCECriterion).
 BCE_EPS = 1e-12
 
 
@@ -115,8 +115,8 @@ def bce(p: np.ndarray, target) -> float:
     float
         :math:`-\\frac1N\\sum_i t_i\\log p_i + (1-t_i)\\log(1-p_i)`
 
-    Convention: ``p`` is clipped to ``[BCE_EPS, 1 - BCE_EPS]`` before the logs, so a confident wrong
-    answer costs about 27.6 nats instead of infinity.  Torch's BCECriterion also clips (at 1e-12);
+    Convention: ``p`` and ``1 - p`` are each kept >= ``BCE_EPS`` inside the logs, so a confident
+    wrong answer costs about 27.6 nats instead of infinity (and the rule holds in float32 too).  Torch's BCECriterion also clips (at 1e-12);
     the TF reimplementation uses log10 and clips D's output to [0.1, 0.9].
 
     Examples
@@ -126,8 +126,10 @@ def bce(p: np.ndarray, target) -> float:
     """
     p = _as_float(p, "p")
     t = np.broadcast_to(_as_float(target, "target"), p.shape)
-    p = np.clip(p, BCE_EPS, 1.0 - BCE_EPS)
-    return float(np.mean(-(t * np.log(p) + (1.0 - t) * np.log(1.0 - p))))
+    # log p and log(1 − p), each argument kept >= BCE_EPS
+    log_p = np.log(np.maximum(p, BCE_EPS))
+    log_1mp = np.log(np.maximum(1.0 - p, BCE_EPS))
+    return float(np.mean(-(t * log_p + (1.0 - t) * log_1mp)))
 
 
 def discriminator_loss(
@@ -231,8 +233,8 @@ def smoothed_labels(
     -------
     ndarray of float64
 
-    Convention: labels above 1 (up to 1.2) are kept as drawn; :func:`bce` still evaluates them
-    (the loss then has its minimum at the clipped probability 1 - BCE_EPS).
+    Convention: labels above 1 (up to 1.2) are kept as drawn, as the seed describes; :func:`bce`
+    still evaluates them (its minimum over p in [0, 1] is then at p = 1).
 
     Examples
     --------

@@ -1,0 +1,122 @@
+"""Fast twin of :mod:`reference.losses` (Mathieu et al. 2016, Eqs. 1, 3-6; label smoothing).
+
+Differences from the oracle: torch tensors, results are 0-dim tensors of the input's dtype and
+device, differentiable (training backpropagates through every loss here).  Reductions (means),
+the BCE clipping (at ``BCE_EPS`` on both p and 1 − p, so it holds in float32 too) and the λ
+defaults are the oracle's.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from fast._tensors import _as_tensor
+from reference._checks import _check_image, _check_same_shape
+from reference.losses import BCE_EPS
+
+
+def lp_loss(y_hat: torch.Tensor, y: torch.Tensor, p: float = 2) -> torch.Tensor:
+    """Fast twin of :func:`reference.losses.lp_loss`: mean |Ŷ − Y|^p."""
+    y_hat, y = _as_tensor(y_hat, "y_hat"), _as_tensor(y, "y")
+    _check_same_shape(y_hat, y)
+    if not p > 0:
+        raise ValueError(f"p must be positive, got {p!r}")
+    diff = y_hat - y
+    if p == 2:  # the common case, with a gradient that is finite everywhere
+        return (diff * diff).mean()
+    return diff.abs().pow(p).mean()
+
+
+def gdl_loss(y_hat: torch.Tensor, y: torch.Tensor, alpha: float = 1) -> torch.Tensor:
+    """Fast twin of :func:`reference.losses.gdl_loss` (Eq. 5, mean over the existing terms)."""
+    y_hat, y = _as_tensor(y_hat, "y_hat"), _as_tensor(y, "y")
+    _check_same_shape(y_hat, y)
+    _check_image(y, "y")
+    if y.shape[-2] < 2 and y.shape[-1] < 2:
+        raise ValueError(f"gdl_loss needs at least 2 pixels along H or W, got shape {tuple(y.shape)}")
+    terms_i = ((y[..., 1:, :] - y[..., :-1, :]).abs()
+               - (y_hat[..., 1:, :] - y_hat[..., :-1, :]).abs()).abs().pow(alpha)
+    terms_j = ((y[..., :, 1:] - y[..., :, :-1]).abs()
+               - (y_hat[..., :, 1:] - y_hat[..., :, :-1]).abs()).abs().pow(alpha)
+    return (terms_i.sum() + terms_j.sum()) / (terms_i.numel() + terms_j.numel())
+
+
+def bce(p: torch.Tensor, target) -> torch.Tensor:
+    """Fast twin of :func:`reference.losses.bce` (natural log, p clipped away from 0 and 1)."""
+    p = _as_tensor(p, "p")
+    t = _as_tensor(target, "target", like=p)
+    t = torch.broadcast_to(t.to(p.dtype), p.shape)
+    # log p with p >= eps and log(1 − p) with 1 − p >= eps: the oracle's clip, exact in float32
+    log_p = torch.log(p.clamp_min(BCE_EPS))
+    log_1mp = torch.log((1.0 - p).clamp_min(BCE_EPS))
+    return -(t * log_p + (1.0 - t) * log_1mp).mean()
+
+
+def discriminator_loss(
+    d_real: Sequence[torch.Tensor], d_fake: Sequence[torch.Tensor], real_target=1.0, fake_target=0.0
+) -> torch.Tensor:
+    """Fast twin of :func:`reference.losses.discriminator_loss` (Eq. 3, summed over scales)."""
+    if len(d_real) != len(d_fake) or len(d_real) == 0:
+        raise ValueError(
+            f"d_real and d_fake need one entry per scale, got {len(d_real)} and {len(d_fake)}"
+        )
+    return sum(bce(r, real_target) + bce(f, fake_target) for r, f in zip(d_real, d_fake))
+
+
+def generator_adversarial_loss(d_fake: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Fast twin of :func:`reference.losses.generator_adversarial_loss` (Eq. 4)."""
+    if len(d_fake) == 0:
+        raise ValueError("d_fake needs one entry per scale, got none")
+    return sum(bce(f, 1.0) for f in d_fake)
+
+
+def combined_generator_loss(
+    y_hat: Sequence[torch.Tensor],
+    y: Sequence[torch.Tensor],
+    d_fake: Sequence[torch.Tensor] | None = None,
+    *,
+    lam_adv: float = 0.05,
+    lam_lp: float = 1.0,
+    lam_gdl: float = 1.0,
+    p: float = 2,
+    alpha: float = 1,
+) -> torch.Tensor:
+    """Fast twin of :func:`reference.losses.combined_generator_loss` (Eq. 6)."""
+    if len(y_hat) != len(y) or len(y) == 0:
+        raise ValueError(f"y_hat and y need one entry per scale, got {len(y_hat)} and {len(y)}")
+    loss_lp = sum(lp_loss(a, b, p) for a, b in zip(y_hat, y))
+    loss_gdl = sum(gdl_loss(a, b, alpha) for a, b in zip(y_hat, y))
+    loss = lam_lp * loss_lp + lam_gdl * loss_gdl
+    if d_fake is not None:
+        loss = loss + lam_adv * generator_adversarial_loss(d_fake)
+    return loss
+
+
+def smoothed_labels(
+    shape,
+    real: bool,
+    rng=None,
+    *,
+    real_range: tuple[float, float] = (0.7, 1.2),
+    fake_range: tuple[float, float] = (0.0, 0.3),
+    device=None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Fast twin of :func:`reference.losses.smoothed_labels`.
+
+    Differences: returns a tensor on ``device`` of ``dtype``.  With ``rng`` a
+    ``torch.Generator`` the labels are drawn by torch on its device; otherwise (None, int,
+    ``numpy.random.Generator``) by NumPy exactly as the oracle draws them.
+    """
+    low, high = real_range if real else fake_range
+    if not low <= high:
+        raise ValueError(f"label range must be (low, high) with low <= high, got {(low, high)}")
+    if isinstance(rng, torch.Generator):
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        u = torch.rand(shape, generator=rng, device=rng.device, dtype=dtype)
+        return (low + (high - low) * u).to(device or rng.device)
+    draws = np.random.default_rng(rng).uniform(low, high, size=shape)
+    return torch.as_tensor(draws, dtype=dtype, device=device)

@@ -1,0 +1,66 @@
+"""Training backpropagates through these losses: their gradients are checked numerically
+(``torch.autograd.gradcheck``, float64, small shapes), plus fast-path specifics."""
+
+import numpy as np
+import pytest
+import torch
+
+from fast import losses
+
+
+def _rand(*shape, seed=0, low=-1.0, high=1.0):
+    g = torch.Generator().manual_seed(seed)
+    return (low + (high - low) * torch.rand(*shape, generator=g, dtype=torch.float64)).requires_grad_()
+
+
+@pytest.mark.parametrize("p", [1.5, 2])
+def test_gradcheck_lp(p):
+    y = _rand(2, 3, 4, 4, seed=1).detach()
+    assert torch.autograd.gradcheck(lambda a: losses.lp_loss(a, y, p), (_rand(2, 3, 4, 4),))
+
+
+@pytest.mark.parametrize("alpha", [1, 2])
+def test_gradcheck_gdl(alpha):
+    y = _rand(2, 3, 5, 4, seed=2).detach()
+    assert torch.autograd.gradcheck(lambda a: losses.gdl_loss(a, y, alpha), (_rand(2, 3, 5, 4),))
+
+
+def test_gradcheck_bce():
+    target = torch.tensor([1.0, 0.0, 0.8, 0.2], dtype=torch.float64)
+    p = _rand(4, low=0.05, high=0.95)
+    assert torch.autograd.gradcheck(lambda q: losses.bce(q, target), (p,))
+
+
+def test_gradcheck_combined():
+    ys = [_rand(1, 3, 2, 2, seed=3).detach(), _rand(1, 3, 4, 4, seed=4).detach()]
+
+    def loss(a0, a1, d0, d1):
+        return losses.combined_generator_loss([a0, a1], ys, [d0, d1])
+
+    inputs = (_rand(1, 3, 2, 2, seed=5), _rand(1, 3, 4, 4, seed=6),
+              _rand(1, low=0.1, high=0.9, seed=7), _rand(1, low=0.1, high=0.9, seed=8))
+    assert torch.autograd.gradcheck(loss, inputs)
+
+
+def test_losses_keep_dtype_and_accept_numpy():
+    a = np.zeros((1, 3, 4, 4), dtype=np.float32)
+    out = losses.lp_loss(a, a + 1)
+    assert out.dtype == torch.float32 and float(out) == 1.0
+    assert losses.bce(torch.tensor([0.5], dtype=torch.float64), 1.0).dtype == torch.float64
+
+
+def test_bce_is_finite_at_saturation_in_float32():
+    p = torch.tensor([0.0, 1.0], dtype=torch.float32)
+    assert torch.isfinite(losses.bce(p, torch.tensor([1.0, 0.0])))
+
+
+def test_smoothed_labels_torch_generator_and_numpy_match_oracle():
+    from reference.losses import smoothed_labels as ref_labels
+
+    np.testing.assert_allclose(
+        losses.smoothed_labels((5,), False, rng=7, dtype=torch.float64).numpy(),
+        ref_labels((5,), False, rng=7),
+    )
+    g = torch.Generator().manual_seed(0)
+    labels = losses.smoothed_labels((1000,), True, rng=g)
+    assert labels.dtype == torch.float32 and 0.7 <= labels.min() and labels.max() <= 1.2
