@@ -1,8 +1,8 @@
 """Fast twin of :mod:`reference.data`: the motion test and motion-filtered patch clips.
 
-Differences from the oracle: torch tensors on any device; :func:`sample_patch_clip` gathers all
-``max_tries`` candidate crops in one indexing operation and tests their motion at once instead of
-looping.  It draws the candidates from a NumPy generator in the oracle's order, so with the same
+Differences from the oracle: torch tensors on any device; :func:`sample_patch_clip` stacks
+candidate crops (views) in growing chunks (1, 4, 16, ... crops) and tests each chunk's motion in
+one reduction instead of crop by crop.  It draws the candidates from a NumPy generator in the oracle's order, so with the same
 seed both twins return the same clip.
 """
 
@@ -42,8 +42,8 @@ def sample_patch_clip(
 ) -> torch.Tensor:
     """Fast twin of :func:`reference.data.sample_patch_clip`: a random crop that moves enough.
 
-    Differences: every candidate crop is gathered and tested at once (``(max_tries, length, C,
-    size, size)``), on the video's device.
+    Differences: candidate crops are tested in growing chunks (one stacked copy and one
+    reduction per chunk), on the video's device; the returned clip is a view of ``video``.
     """
     video = _as_tensor(video, "video")
     _check_ndim(video, "video", (4,))
@@ -58,22 +58,22 @@ def sample_patch_clip(
         )
     rng = np.random.default_rng(rng)
     keep_first = rng.random() < keep_anyway
-    as_index = lambda a: torch.as_tensor(a, device=video.device)  # noqa: E731
-    starts = as_index(rng.integers(0, t_total - length + 1, size=max_tries))
-    rows = as_index(rng.integers(0, h - size + 1, size=max_tries))
-    cols = as_index(rng.integers(0, w - size + 1, size=max_tries))
-    n_candidates = 1 if keep_first else max_tries
-    offsets_t = torch.arange(length, device=video.device)
-    offsets_s = torch.arange(size, device=video.device)
-    # (tries, length, C, size, size) by broadcasting index tensors
-    t_idx = (starts[:n_candidates, None] + offsets_t)[:, :, None, None, None]
-    i_idx = (rows[:n_candidates, None] + offsets_s)[:, None, None, :, None]
-    j_idx = (cols[:n_candidates, None] + offsets_s)[:, None, None, None, :]
-    c_idx = torch.arange(c, device=video.device)[None, None, :, None, None]
-    candidates = video[t_idx, c_idx, i_idx, j_idx]
+    starts = rng.integers(0, t_total - length + 1, size=max_tries).tolist()
+    rows = rng.integers(0, h - size + 1, size=max_tries).tolist()
+    cols = rng.integers(0, w - size + 1, size=max_tries).tolist()
+
+    def crop(k):  # a view, no copy
+        return video[starts[k] : starts[k] + length, :, rows[k] : rows[k] + size, cols[k] : cols[k] + size]
+
     if keep_first:
-        return candidates[0]
-    moved = has_enough_motion(candidates, threshold)
-    # the first candidate that moves; the last one if none does (as the oracle's loop)
-    first = int(torch.argmax(moved.to(torch.int8))) if bool(moved.any()) else n_candidates - 1
-    return candidates[first]
+        return crop(0)
+    # candidates in growing chunks (1, 4, 16, ...): usually the first crop moves; a chunk is
+    # one stacked copy and one motion reduction however many crops it holds
+    lo, chunk = 0, 1
+    while lo < max_tries:
+        hi = min(lo + chunk, max_tries)
+        moved = has_enough_motion(torch.stack([crop(k) for k in range(lo, hi)]), threshold)
+        if bool(moved.any()):
+            return crop(lo + int(torch.argmax(moved.to(torch.int8))))
+        lo, chunk = hi, 4 * chunk
+    return crop(max_tries - 1)  # none moved: the last try, as the oracle's loop

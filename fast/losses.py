@@ -47,12 +47,17 @@ def gdl_loss(y_hat: torch.Tensor, y: torch.Tensor, alpha: float = 1) -> torch.Te
 def bce(p: torch.Tensor, target) -> torch.Tensor:
     """Fast twin of :func:`reference.losses.bce` (natural log, p clipped away from 0 and 1)."""
     p = _as_tensor(p, "p")
-    t = _as_tensor(target, "target", like=p)
-    t = torch.broadcast_to(t.to(p.dtype), p.shape)
     # log p with p >= eps and log(1 − p) with 1 − p >= eps: the oracle's clip, exact in float32
     log_p = torch.log(p.clamp_min(BCE_EPS))
     log_1mp = torch.log((1.0 - p).clamp_min(BCE_EPS))
-    return -(t * log_p + (1.0 - t) * log_1mp).mean()
+    if isinstance(target, (int, float)):  # a hard label: one log term, no label tensor
+        if target == 1:
+            return -log_p.mean()
+        if target == 0:
+            return -log_1mp.mean()
+    t = _as_tensor(target, "target", like=p).to(p.dtype)
+    # t log p + (1 − t) log(1 − p) = lerp(log(1 − p), log p, t)
+    return -torch.lerp(log_1mp, log_p, torch.broadcast_to(t, p.shape)).mean()
 
 
 def discriminator_loss(
