@@ -1,0 +1,577 @@
+"""Fast twin of :mod:`reference.networks`: the multi-scale G and D of Mathieu et al. 2016.
+
+Mathieu, Couprie & LeCun, "Deep multi-scale video prediction beyond mean square error",
+ICLR 2016, arXiv:1511.05440 (Sec. 2.1, Eqs. 3-4).  The equations, the architecture tables
+(:class:`NetworkConfig`, :data:`CONFIGS`, :func:`get_config`, imported from the oracle, never
+copied), the weight names (``scales.{k}.convs.{i}.weight`` ...) and every convention (frame-major
+channels, zero "same" padding in G, valid convolutions in D, floor max-pool, channel-major
+flatten, the residual-then-tanh rule) are the oracle's; see its module docstring.
+
+The functions (:func:`generator_forward`, :func:`discriminator_forward`, :func:`predict_frames`)
+take the oracle's arguments in the oracle's order; :class:`MultiScaleGenerator` and
+:class:`MultiScaleDiscriminator` are thin ``nn.Module`` wrappers that hold the weights under the
+same names (``model.state_dict()`` keys == :func:`reference.networks.generator_weight_shapes`
+keys) and call the same code.  One set of weights runs in both::
+
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})  # or
+    load_reference_weights(model, weights)            # numpy -> module, with the oracle's checks
+    weights = to_reference_weights(model)             # module -> float64 numpy, for the oracle
+
+Differences from the oracle
+---------------------------
+- torch tensors (NumPy arrays are accepted), batched, on any device, differentiable.  The
+  functions compute in the input's dtype and device (NumPy input: float64 on the CPU); the modules
+  compute in their parameters' dtype and return the input's dtype.
+- Unbatched discriminator outputs are 0-dim tensors rather than NumPy scalars.
+- Options the oracle does not have, all keyword-only and off by default:
+
+  * ``pad=True`` (generator, :func:`predict_frames`): sizes not divisible by ``2^(N-1)`` are
+    replicate-padded at the bottom/right to the next multiple and every output is cropped back
+    (scale k to ``ceil(H / 2^(N-1-k))`` x ``ceil(W / 2^(N-1-k))``).  Without it the twin raises
+    the oracle's error.
+  * ``logits=True`` (discriminator): the pre-sigmoid scores, for
+    ``binary_cross_entropy_with_logits`` (the oracle returns probabilities only;
+    ``sigmoid(logits)`` is its output).
+  * ``fast_math`` (the one speed switch): on CUDA, the activations and the conv weights are put in
+    ``channels_last`` and the convolutions and FC layers run under
+    ``torch.autocast("cuda", dtype=torch.bfloat16)``; each scale's output (the Laplacian sum,
+    tanh, the logits) and the returned tensors are in the input dtype.  On the CPU, and for
+    float64 input, it is a no-op.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fast._tensors import _as_tensor
+from fast.pyramid import frame_pyramid, laplacian_step, upsample
+from reference._checks import _check_divisible, _check_image, _check_ndim, _check_positive_int
+from reference.networks import (
+    CONFIGS,
+    NetworkConfig,
+    _check_config,
+    _d_in_channels,
+    _g_in_channels,
+    _scale_side,
+    discriminator_weight_shapes,
+    generator_weight_shapes,
+    get_config,
+)
+
+__all__ = [
+    "CONFIGS",
+    "MultiScaleDiscriminator",
+    "MultiScaleGenerator",
+    "NetworkConfig",
+    "discriminator_forward",
+    "generator_forward",
+    "get_config",
+    "load_reference_weights",
+    "predict_frames",
+    "to_reference_weights",
+]
+
+Weights = dict[str, torch.Tensor]
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks (the oracle's messages, on tensors) and the speed switch
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_weights(weights, shapes, name: str, like: torch.Tensor) -> Weights:
+    """Twin of ``reference.networks._check_weights``: same messages; tensors like ``like``."""
+    if not isinstance(weights, Mapping):
+        raise TypeError(f"{name} weights must be a dict of arrays, got {type(weights).__name__}")
+    missing = [key for key in shapes if key not in weights]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise ValueError(f"{name} weights are missing {missing[0]!r}{more}")
+    unexpected = sorted(set(weights) - set(shapes))
+    if unexpected:
+        raise ValueError(f"{name} weights have an unexpected key {unexpected[0]!r}")
+    checked: Weights = {}
+    for key, shape in shapes.items():
+        t = _as_tensor(weights[key], f"{name} weight {key!r}", like=like)
+        if tuple(t.shape) != shape:
+            raise ValueError(f"{name} weight {key!r} must have shape {shape}, got {tuple(t.shape)}")
+        checked[key] = t.to(device=like.device, dtype=like.dtype)
+    return checked
+
+
+def _check_clip(x, config: NetworkConfig, name: str = "x", like=None) -> tuple[torch.Tensor, bool]:
+    """Twin of ``reference.networks._check_clip``: a ``(B, m, C, H, W)`` tensor, and batched?"""
+    x = _as_tensor(x, name, like=like)
+    _check_ndim(x, name, (4, 5))
+    batched = x.ndim == 5
+    xb = x if batched else x[None]
+    m, c = config.in_frames, config.channels
+    if tuple(xb.shape[1:3]) != (m, c):
+        raise ValueError(
+            f"{name} must have shape (B, m={m}, C={c}, H, W) or (m, C, H, W), "
+            f"got {tuple(x.shape)}"
+        )
+    return xb, batched
+
+
+def _use_fast_math(fast_math: bool, t: torch.Tensor) -> bool:
+    """The switch applies on CUDA to float32/16 input only (autocast leaves float64 alone)."""
+    return bool(fast_math) and t.is_cuda and t.dtype != torch.float64
+
+
+def _autocast(fast: bool):
+    """bf16 autocast on CUDA when ``fast``, else nothing."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if fast else contextlib.nullcontext()
+
+
+def _layout(t: torch.Tensor, fast: bool) -> torch.Tensor:
+    """A 4-D tensor in channels_last when ``fast``, unchanged otherwise."""
+    return t.contiguous(memory_format=torch.channels_last) if fast and t.ndim == 4 else t
+
+
+def _activation(x: torch.Tensor, kind: str, slope: float) -> torch.Tensor:
+    """Twin of ``reference.networks._activation``: ReLU or leaky ReLU (``x if x >= 0 else a x``)."""
+    return F.relu(x) if kind == "relu" else F.leaky_relu(x, float(slope))
+
+
+# ---------------------------------------------------------------------------------------------
+# Generator
+# ---------------------------------------------------------------------------------------------
+
+
+def _generator_scale(
+    weights: Weights, x_k: torch.Tensor, y_coarse, k: int, config: NetworkConfig, fast: bool
+) -> torch.Tensor:
+    """Twin of ``reference.networks._generator_scale``: Sec. 2.1, one scale, ``(B, C, H_k, W_k)``.
+
+    Differences: channels_last activations and a bf16 conv stack under ``fast``.
+    """
+    b, m, c, h, w = x_k.shape
+    h_k = _layout(x_k.reshape(b, m * c, h, w), fast)  # frame-major channels, (B, m C, H_k, W_k)
+    if y_coarse is not None:
+        # [X_k, u_k(\hat Y_{k-1})], (B, m C + C, H_k, W_k)
+        h_k = torch.cat([h_k, upsample(y_coarse, 2, config.upsample_mode)], dim=1)
+    n_convs = len(config.g_kernels[k])
+    for i, size in enumerate(config.g_kernels[k]):
+        prefix = f"scales.{k}.convs.{i}"
+        h_k = F.conv2d(h_k, weights[prefix + ".weight"], weights[prefix + ".bias"],
+                       padding=(size - 1) // 2)
+        if i < n_convs - 1:  # no activation after the last conv: G'_k is a residual
+            h_k = _activation(h_k, config.activation, config.leaky_slope)
+    h_k = h_k.to(x_k.dtype)  # under fast_math only the convs run in bf16, not the Laplacian sum
+    if y_coarse is None or not config.residual:
+        return torch.tanh(h_k)  # \hat Y_k = tanh(G'_k(...))
+    # \hat Y_k = tanh(u_k(\hat Y_{k-1}) + G'_k(...))
+    return laplacian_step(y_coarse, h_k, factor=2, mode=config.upsample_mode)
+
+
+def _run_generator(
+    weights: Weights, x: torch.Tensor, config: NetworkConfig, *, pad: bool, fast: bool,
+    out_dtype: torch.dtype,
+) -> list[torch.Tensor]:
+    """Size checks, optional pad, the scales coarse to fine, crop; ``x`` is ``(B, m, C, H, W)``."""
+    n = config.n_scales
+    factor = 2 ** (n - 1)
+    _check_image(x, "x", min_size=1 if pad else factor)
+    h, w = x.shape[-2:]
+    if pad:  # replicate the last row/column up to the next multiple of 2^(N-1)
+        ph, pw = -h % factor, -w % factor
+        if ph or pw:
+            b, m, c = x.shape[:3]
+            x = F.pad(x.reshape(b, m * c, h, w), (0, pw, 0, ph), mode="replicate")
+            x = x.reshape(b, m, c, h + ph, w + pw)
+    else:
+        _check_divisible(x, factor, "x")
+    with _autocast(fast):
+        x_pyramid = frame_pyramid(x, n)  # X_k, (B, m, C, H_k, W_k)
+        preds: list[torch.Tensor] = []
+        for k in range(n):
+            y_coarse = preds[-1] if k > 0 else None
+            preds.append(_generator_scale(weights, x_pyramid[k], y_coarse, k, config, fast))
+    if pad:  # scale k covers ceil(H / 2^(N-1-k)) rows of the unpadded frame
+        sizes = [(math.ceil(h / 2 ** (n - 1 - k)), math.ceil(w / 2 ** (n - 1 - k)))
+                 for k in range(n)]
+        preds = [p[..., :hk, :wk] for p, (hk, wk) in zip(preds, sizes)]
+    return [p.to(out_dtype) for p in preds]
+
+
+def generator_forward(
+    weights: Mapping[str, torch.Tensor], x, config: NetworkConfig, *, pad: bool = False,
+    fast_math: bool = False,
+) -> list[torch.Tensor]:
+    """Fast twin of :func:`reference.networks.generator_forward` (Sec. 2.1).
+
+    Differences: torch tensors in the dtype and on the device of ``x`` (weights are cast to
+    them); ``pad=True`` replicate-pads sizes not divisible by ``2^(N-1)`` at the bottom/right and
+    crops every output back (scale k to ``ceil(H / 2^(N-1-k))``); ``fast_math`` is the module
+    docstring's speed switch (CUDA only).
+
+    Examples
+    --------
+    >>> from reference.networks import init_generator_weights
+    >>> cfg = get_config("tiny")
+    >>> w = init_generator_weights(cfg, rng=0)
+    >>> [tuple(p.shape) for p in generator_forward(w, torch.zeros(1, 4, 3, 20, 12), cfg, pad=True)]
+    [(1, 3, 3, 2), (1, 3, 5, 3), (1, 3, 10, 6), (1, 3, 20, 12)]
+    """
+    config = _check_config(config)
+    x = _as_tensor(x, "x")
+    weights = _check_weights(weights, generator_weight_shapes(config), "generator", like=x)
+    x, batched = _check_clip(x, config)
+    fast = _use_fast_math(fast_math, x)
+    if fast:
+        weights = {k: _layout(v, True) for k, v in weights.items()}
+    preds = _run_generator(weights, x, config, pad=pad, fast=fast, out_dtype=x.dtype)
+    return preds if batched else [p[0] for p in preds]
+
+
+def _run_predict(weights: Weights, window: torch.Tensor, n: int, config: NetworkConfig, *,
+                 pad: bool, fast: bool) -> torch.Tensor:
+    """The recursion of ``predict_frames`` on a checked ``(B, m, C, H, W)`` window."""
+    frames = []
+    for _ in range(n):  # a loop over future frames only: each needs the previous one
+        y_hat = _run_generator(weights, window, config, pad=pad, fast=fast,
+                               out_dtype=window.dtype)[-1]  # (B, C, H, W)
+        frames.append(y_hat)
+        window = torch.cat([window[:, 1:], y_hat[:, None]], dim=1)  # slide by one frame
+    return torch.stack(frames, dim=1)  # (B, n, C, H, W)
+
+
+def predict_frames(
+    weights: Mapping[str, torch.Tensor], x, n: int, config: NetworkConfig, *, pad: bool = False,
+    fast_math: bool = False,
+) -> torch.Tensor:
+    """Fast twin of :func:`reference.networks.predict_frames` (the authors' recursion).
+
+    Differences: as :func:`generator_forward` (dtype/device of ``x``, ``pad``, ``fast_math``);
+    the weights are checked once, not at every step.
+
+    Examples
+    --------
+    >>> from reference.networks import init_generator_weights
+    >>> cfg = get_config("tiny")
+    >>> tuple(predict_frames(init_generator_weights(cfg, rng=0), torch.zeros(4, 3, 16, 16), 2,
+    ...                      cfg).shape)
+    (2, 3, 16, 16)
+    """
+    config = _check_config(config)
+    n = _check_positive_int(n, "n")
+    window, batched = _check_clip(x, config)  # (B, m, C, H, W)
+    weights = _check_weights(weights, generator_weight_shapes(config), "generator", like=window)
+    fast = _use_fast_math(fast_math, window)
+    if fast:
+        weights = {k: _layout(v, True) for k, v in weights.items()}
+    out = _run_predict(weights, window, n, config, pad=pad, fast=fast)
+    return out if batched else out[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Discriminator
+# ---------------------------------------------------------------------------------------------
+
+
+def _discriminator_scale(
+    weights: Weights, x_k, y_k: torch.Tensor, k: int, config: NetworkConfig, fast: bool
+) -> torch.Tensor:
+    """Twin of ``reference.networks._discriminator_scale``, before the sigmoid: logits ``(B,)``."""
+    b = y_k.shape[0]
+    h = y_k
+    if x_k is not None:
+        h = torch.cat([x_k.reshape(b, -1, *y_k.shape[-2:]), y_k], dim=1)  # [X_k, Y_k]
+    h = _layout(h, fast)
+    for i in range(len(config.d_kernels[k])):
+        prefix = f"scales.{k}.convs.{i}"
+        h = F.conv2d(h, weights[prefix + ".weight"], weights[prefix + ".bias"])
+        h = _activation(h, config.activation, config.leaky_slope)
+    if config.d_pool[k]:
+        h = F.max_pool2d(h, 2)  # 2x2, stride 2, floor
+    h = h.flatten(1)  # channel-major (C, H, W) whatever the memory format
+    n_fc = len(config.d_fc[k])
+    for j in range(n_fc):
+        prefix = f"scales.{k}.fcs.{j}"
+        h = F.linear(h, weights[prefix + ".weight"], weights[prefix + ".bias"])
+        if j < n_fc - 1:
+            h = _activation(h, config.activation, config.leaky_slope)
+    return h[:, 0]  # the sigmoid's argument, (B,)
+
+
+def _check_discriminator_inputs(x, ys, config: NetworkConfig, like=None):
+    """The oracle's checks of ``discriminator_forward``: X pyramid (or Nones), ys, batched?"""
+    n, c, p = config.n_scales, config.channels, config.patch_size
+    if isinstance(ys, (np.ndarray, torch.Tensor)) or not isinstance(ys, Sequence) or len(ys) != n:
+        raise ValueError(f"ys must be a list of n_scales={n} arrays, coarse to fine")
+    ys = [_as_tensor(y, f"ys[{k}]", like=like) for k, y in enumerate(ys)]
+    _check_ndim(ys[-1], f"ys[{n - 1}]", (3, 4))
+    batched = ys[-1].ndim == 4
+    ys = ys if batched else [y[None] for y in ys]
+    b = ys[-1].shape[0]
+    for k, y in enumerate(ys):
+        s = _scale_side(config, k)
+        if tuple(y.shape) != (b, c, s, s):
+            raise ValueError(
+                f"ys[{k}] must have shape {(b, c, s, s) if batched else (c, s, s)} "
+                f"(patch_size={p}: D's FC layers fix the size), "
+                f"got {tuple(y.shape) if batched else tuple(y.shape[1:])}"
+            )
+    x_pyramid: list = [None] * n
+    if config.conditional_d:
+        if x is None:
+            raise ValueError("x (the input frames) is required by a conditional discriminator")
+        x = _as_tensor(x, "x", like=like if like is not None else ys[-1])
+        xb, x_batched = _check_clip(x, config)
+        expected = (b, config.in_frames, c, p, p) if batched else (config.in_frames, c, p, p)
+        if x_batched != batched or xb.shape[0] != b or tuple(xb.shape[-2:]) != (p, p):
+            raise ValueError(
+                f"x must have shape {expected} to match ys (patch_size={p}), "
+                f"got {tuple(x.shape)}"
+            )
+        x_pyramid = frame_pyramid(xb, n)  # X_k, (B, m, C, s_k, s_k)
+    return x_pyramid, ys, batched
+
+
+def _run_discriminator(weights: Weights, x_pyramid, ys, config: NetworkConfig, *, logits: bool,
+                       fast: bool, dtype: torch.dtype, out_dtype: torch.dtype) -> list:
+    """D_k at every scale in ``dtype``; logits or probabilities in ``out_dtype``."""
+    with _autocast(fast):
+        scores = [
+            _discriminator_scale(weights, None if x_pyramid[k] is None else x_pyramid[k].to(dtype),
+                                 ys[k].to(dtype), k, config, fast)
+            for k in range(config.n_scales)
+        ]
+    scores = [s.to(out_dtype) for s in scores]
+    return scores if logits else [torch.sigmoid(s) for s in scores]  # sigma, (B,)
+
+
+def _promoted(tensors) -> torch.dtype:
+    """The promoted floating dtype of the given tensors (Nones skipped)."""
+    dtype = None
+    for t in tensors:
+        if t is not None:
+            dtype = t.dtype if dtype is None else torch.promote_types(dtype, t.dtype)
+    return dtype
+
+
+def discriminator_forward(
+    weights: Mapping[str, torch.Tensor], x, ys: Sequence, config: NetworkConfig, *,
+    logits: bool = False, fast_math: bool = False,
+) -> list[torch.Tensor]:
+    """Fast twin of :func:`reference.networks.discriminator_forward` (Eqs. 3-4).
+
+    Differences: torch tensors in the promoted dtype of ``ys`` and ``x``, on the device of
+    ``ys[-1]``; unbatched input gives 0-dim tensors; ``logits=True`` returns the pre-sigmoid
+    scores (``sigmoid`` of them is the oracle's output) for a stable BCE-with-logits;
+    ``fast_math`` is the module docstring's speed switch (CUDA only).
+
+    Examples
+    --------
+    >>> from reference.networks import init_discriminator_weights
+    >>> from fast.pyramid import frame_pyramid
+    >>> cfg = get_config("tiny")
+    >>> w = init_discriminator_weights(cfg, rng=0)
+    >>> d = discriminator_forward(w, torch.zeros(2, 4, 3, 32, 32),
+    ...                           frame_pyramid(torch.zeros(2, 3, 32, 32), 4), cfg)
+    >>> [tuple(p.shape) for p in d]
+    [(2,), (2,), (2,), (2,)]
+    """
+    config = _check_config(config)
+    last = ys[-1] if isinstance(ys, Sequence) and len(ys) else None
+    # weights go to the dtype/device of ys[-1] (NumPy input: float64 on the CPU)
+    like = (last if isinstance(last, torch.Tensor) and last.is_floating_point()
+            else torch.zeros((), dtype=torch.float64))
+    weights = _check_weights(weights, discriminator_weight_shapes(config), "discriminator",
+                             like=like)
+    x_pyramid, ys, batched = _check_discriminator_inputs(x, ys, config, like=like)
+    dtype = _promoted([*ys, *(x_pyramid if config.conditional_d else [])])
+    weights = {k: v.to(dtype) for k, v in weights.items()}
+    fast = _use_fast_math(fast_math, ys[-1])
+    if fast:
+        weights = {k: _layout(v, True) for k, v in weights.items()}
+    out = _run_discriminator(weights, x_pyramid, ys, config, logits=logits, fast=fast,
+                             dtype=dtype, out_dtype=dtype)
+    return out if batched else [s[0] for s in out]
+
+
+# ---------------------------------------------------------------------------------------------
+# Modules: the weights under the oracle's names, for training
+# ---------------------------------------------------------------------------------------------
+
+
+class _Scale(nn.Module):
+    """One scale's layers: ``convs`` (and ``fcs`` for D), named as the oracle's weights."""
+
+    def __init__(self, convs: Sequence[nn.Module], fcs: Sequence[nn.Module] = ()):
+        super().__init__()
+        self.convs = nn.ModuleList(convs)
+        if fcs:
+            self.fcs = nn.ModuleList(fcs)
+
+
+class _Twin(nn.Module):
+    """Shared by G and D: the config, the ``fast_math`` switch, the weights as a dict."""
+
+    def __init__(self, config: NetworkConfig, fast_math: bool):
+        super().__init__()
+        self.config = _check_config(config)
+        self.fast_math = bool(fast_math)
+        self.scales = nn.ModuleList()
+
+    def _weights(self) -> Weights:
+        return dict(self.named_parameters())
+
+    def _anchor(self) -> torch.Tensor:
+        return self.scales[0].convs[0].weight
+
+    def _prepare(self, t: torch.Tensor) -> bool:
+        """Whether ``fast_math`` applies to ``t``; if so, put the conv weights in channels_last.
+
+        Done once, in place (the Parameter objects are kept, so an optimizer built earlier
+        still holds them).  Call ``model.to(memory_format=torch.channels_last)`` yourself before
+        wrapping the model in DDP or ``torch.compile``.
+        """
+        fast = _use_fast_math(self.fast_math, t) and self._anchor().dtype != torch.float64
+        if fast and not self._anchor().is_contiguous(memory_format=torch.channels_last):
+            self.to(memory_format=torch.channels_last)
+        return fast
+
+
+class MultiScaleGenerator(_Twin):
+    """Fast twin of :func:`reference.networks.generator_forward` as an ``nn.Module`` (Sec. 2.1).
+
+    ``state_dict()`` keys and shapes are :func:`reference.networks.generator_weight_shapes`;
+    the layers are ``nn.Conv2d`` with torch's default init (the oracle's
+    :func:`~reference.networks.init_generator_weights` rule).
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    fast_math : bool
+        The speed switch (also an attribute): on CUDA, channels_last + bf16 autocast; the
+        outputs stay in the input dtype.  No-op on the CPU.
+
+    Differences from the oracle: computes in the parameters' dtype and returns the input's;
+    ``forward(x, pad=True)`` pads-then-crops sizes not divisible by ``2^(N-1)`` (see
+    :func:`generator_forward`).
+
+    Examples
+    --------
+    >>> g = MultiScaleGenerator(get_config("tiny"))
+    >>> [tuple(p.shape) for p in g(torch.zeros(2, 4, 3, 32, 32))]
+    [(2, 3, 4, 4), (2, 3, 8, 8), (2, 3, 16, 16), (2, 3, 32, 32)]
+    """
+
+    def __init__(self, config: NetworkConfig, *, fast_math: bool = False):
+        super().__init__(config, fast_math)
+        config = self.config
+        for k in range(config.n_scales):
+            chans = (_g_in_channels(config, k), *config.g_fmaps[k], config.channels)
+            self.scales.append(_Scale([
+                nn.Conv2d(chans[i], chans[i + 1], size, padding=(size - 1) // 2)
+                for i, size in enumerate(config.g_kernels[k])
+            ]))
+
+    def forward(self, x, *, pad: bool = False) -> list[torch.Tensor]:
+        """:math:`\\hat Y_0, \\dots, \\hat Y_{N-1}` for ``x`` ``(B, m, C, H, W)`` (or unbatched)."""
+        anchor = self._anchor()
+        x, batched = _check_clip(x, self.config, like=anchor)
+        fast = self._prepare(x)
+        preds = _run_generator(self._weights(), x.to(anchor.dtype), self.config, pad=pad,
+                               fast=fast, out_dtype=x.dtype)
+        return preds if batched else [p[0] for p in preds]
+
+    def predict(self, x, n: int, *, pad: bool = False) -> torch.Tensor:
+        """Fast twin of :func:`reference.networks.predict_frames`: n future frames, recursively.
+
+        Returns ``(B, n, C, H, W)`` (or ``(n, C, H, W)``) in the input dtype.
+        """
+        n = _check_positive_int(n, "n")
+        anchor = self._anchor()
+        window, batched = _check_clip(x, self.config, like=anchor)
+        fast = self._prepare(window)
+        out = _run_predict(self._weights(), window.to(anchor.dtype), n, self.config, pad=pad,
+                           fast=fast).to(window.dtype)
+        return out if batched else out[0]
+
+
+class MultiScaleDiscriminator(_Twin):
+    """Fast twin of :func:`reference.networks.discriminator_forward` as an ``nn.Module``.
+
+    ``state_dict()`` keys and shapes are :func:`reference.networks.discriminator_weight_shapes`
+    (``nn.Conv2d`` then ``nn.Linear`` per scale, torch's default init).
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    fast_math : bool
+        The speed switch, as in :class:`MultiScaleGenerator`.
+
+    Differences from the oracle: computes in the parameters' dtype and returns the promoted
+    dtype of ``ys`` (and ``x``); ``forward(x, ys, logits=True)`` returns the pre-sigmoid scores,
+    for ``F.binary_cross_entropy_with_logits`` (numerically stable where the probabilities
+    saturate); unbatched input gives 0-dim tensors.
+
+    Examples
+    --------
+    >>> d = MultiScaleDiscriminator(get_config("tiny"))
+    >>> probs = d(torch.zeros(2, 4, 3, 32, 32), frame_pyramid(torch.zeros(2, 3, 32, 32), 4))
+    >>> [tuple(p.shape) for p in probs]
+    [(2,), (2,), (2,), (2,)]
+    """
+
+    def __init__(self, config: NetworkConfig, *, fast_math: bool = False):
+        super().__init__(config, fast_math)
+        config = self.config
+        shapes = discriminator_weight_shapes(config)
+        for k in range(config.n_scales):
+            chans = (_d_in_channels(config), *config.d_fmaps[k])
+            convs = [nn.Conv2d(chans[i], chans[i + 1], size)
+                     for i, size in enumerate(config.d_kernels[k])]
+            fcs = [nn.Linear(*reversed(shapes[f"scales.{k}.fcs.{j}.weight"]))
+                   for j in range(len(config.d_fc[k]))]
+            self.scales.append(_Scale(convs, fcs))
+
+    def forward(self, x, ys: Sequence, *, logits: bool = False) -> list[torch.Tensor]:
+        """:math:`D_k(X_k, Y_k)` for every scale, ``(B,)`` each: probabilities, or logits."""
+        anchor = self._anchor()
+        x_pyramid, ys, batched = _check_discriminator_inputs(x, ys, self.config, like=anchor)
+        out_dtype = _promoted([*ys, *(x_pyramid if self.config.conditional_d else [])])
+        fast = self._prepare(ys[-1])
+        out = _run_discriminator(self._weights(), x_pyramid, ys, self.config, logits=logits,
+                                 fast=fast, dtype=anchor.dtype, out_dtype=out_dtype)
+        return out if batched else [s[0] for s in out]
+
+    def logits(self, x, ys: Sequence) -> list[torch.Tensor]:
+        """``forward(x, ys, logits=True)``: the pre-sigmoid scores per scale, ``(B,)`` each."""
+        return self.forward(x, ys, logits=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Moving weights between the oracle and the modules
+# ---------------------------------------------------------------------------------------------
+
+
+def load_reference_weights(model: _Twin, weights: Mapping) -> _Twin:
+    """Copy oracle weights (dict of arrays or tensors) into ``model``, in its dtype and device.
+
+    The oracle's key/shape checks and messages run first; equivalent to
+    ``model.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})``.
+    """
+    shapes = (generator_weight_shapes if isinstance(model, MultiScaleGenerator)
+              else discriminator_weight_shapes)(model.config)
+    name = "generator" if isinstance(model, MultiScaleGenerator) else "discriminator"
+    anchor = model._anchor()
+    checked = _check_weights(weights, shapes, name, like=anchor)
+    model.load_state_dict(checked)
+    return model
+
+
+def to_reference_weights(model: nn.Module) -> dict[str, np.ndarray]:
+    """``model``'s weights as the oracle takes them: float64 NumPy arrays under the same names."""
+    return {k: v.detach().to("cpu", torch.float64).contiguous().numpy()
+            for k, v in model.state_dict().items()}
