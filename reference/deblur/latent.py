@@ -105,6 +105,8 @@ def threshold_gradient(
     >>> threshold_gradient(np.array([0.3, 0.1]), np.array([0.4, 0.1]), 0.25, 1.0)
     (array([0.3, 0. ]), array([0.4, 0. ]))
     """
+    if lambda_grad == 0:  # no gradient prior (and μ = 0): nothing to threshold
+        return h, v
     small = h**2 + v**2 < lambda_grad / mu
     return np.where(small, 0.0, h), np.where(small, 0.0, v)
 
