@@ -335,7 +335,7 @@ def unnatural_l0_deblur(
     k: np.ndarray,
     lam: float,
     *,
-    eps0: float = 1.0,
+    eps0: float = 0.35,
     n_levels: int = 4,
 ) -> np.ndarray:
     """Xu et al. latent step: half-quadratic :math:`\\Phi_0` deconvolution with ε halving.
@@ -352,7 +352,7 @@ def unnatural_l0_deblur(
     lam : float
         λ > 0, the weight of :math:`\\Phi_0(\\nabla x)`.
     eps0 : float
-        Initial ε (see the natural driver's Convention for the default).
+        Initial ε in intensity units (0.35; see :mod:`reference.deblur.natural`, Convention).
     n_levels : int
         Number of ε levels (4).
 

@@ -29,7 +29,8 @@ Convention
   estimation and negative values are clipped to 0 before it when it is not 1.
 - The lambdas decay across scales; the gradient threshold restarts at every scale from the value
   estimated on the coarsest blurred image (the authors do not return it between scales).
-- At the coarsest scale, if 0 < threshold < λ_g/10, λ_g (and λ_p unless it is 0) are set to it;
+- At the coarsest scale, if 0 < threshold < λ_g/10, λ_g (and λ_p unless it is 0) are set to it
+  (``lambda_from_threshold``, the spec; commented out in the public copies of the authors' code);
   a λ_p of 0 stays 0 (the gradient-only model is a deliberate choice).
 - A colour image's kernel is estimated on its BT.601 luma; the final deconvolution runs per
   channel.  The output is not clipped.
@@ -148,6 +149,10 @@ def estimate_kernel_text(
         Exponent applied to y for kernel estimation only (1.0).
     kappa : float
         Growth of the splitting weights (2).
+    lambda_from_threshold : bool
+        At the coarsest scale set λ_g (and a non-zero λ_p) to the gradient threshold when
+        0 < threshold < λ_g/10 (the spec; True).  Public copies of ``blind_deconv.m`` have this
+        commented out; on small images with few edges it can weaken the prior to ~1e-4.
 
     Returns
     -------
@@ -204,7 +209,7 @@ def deblur_text_l0(
         Blurred image, float in [0, 1] (other finite values are accepted).
     kernel_size : int
         Odd, >= 3, at most the image's smaller side (and small enough for the coarsest scale).
-    lambda_pixel, lambda_grad, gamma, n_iter, k_thresh, gamma_correct, kappa
+    lambda_pixel, lambda_grad, gamma, n_iter, k_thresh, gamma_correct, kappa, lambda_from_threshold
         Kernel estimation, see :func:`estimate_kernel_text`.
     lambda_tv, lambda_l0, weight_ring : float
         Final deconvolution, see :func:`reference.deblur.nonblind.ringing_artifacts_removal`.
