@@ -7,7 +7,7 @@ Conventions everywhere in this package:
 
 - pixels are in [-1, 1]; a frame is ``(C, H, W)``, a clip ``(T, C, H, W)``, a batch adds a leading
   ``B``; the m input frames X and n target frames Y are stacked on the time axis.
-- every public function converts its array inputs to float64 (``_checks.as_float``) so the oracle
+- every public function converts its array inputs to float64 (``_checks._as_float``) so the oracle
   is the most precise computation in the project; the fast twins in :mod:`fast` are compared to it.
 - clarity over speed: one equation, one function; the docstring names the paper and equation.
 """
