@@ -52,6 +52,7 @@ from torch import nn
 
 from fast._tensors import _as_tensor
 from fast.pyramid import frame_pyramid, laplacian_step, upsample
+import reference.networks as _ref
 from reference._checks import _check_divisible, _check_image, _check_ndim, _check_positive_int
 from reference.networks import (
     CONFIGS,
@@ -87,38 +88,19 @@ Weights = dict[str, torch.Tensor]
 
 
 def _check_weights(weights, shapes, name: str, like: torch.Tensor) -> Weights:
-    """Twin of ``reference.networks._check_weights``: same messages; tensors like ``like``."""
-    if not isinstance(weights, Mapping):
-        raise TypeError(f"{name} weights must be a dict of arrays, got {type(weights).__name__}")
-    missing = [key for key in shapes if key not in weights]
-    if missing:
-        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise ValueError(f"{name} weights are missing {missing[0]!r}{more}")
-    unexpected = sorted(set(weights) - set(shapes))
-    if unexpected:
-        raise ValueError(f"{name} weights have an unexpected key {unexpected[0]!r}")
-    checked: Weights = {}
-    for key, shape in shapes.items():
-        t = _as_tensor(weights[key], f"{name} weight {key!r}", like=like)
-        if tuple(t.shape) != shape:
-            raise ValueError(f"{name} weight {key!r} must have shape {shape}, got {tuple(t.shape)}")
-        checked[key] = t.to(device=like.device, dtype=like.dtype)
-    return checked
+    """The oracle's weight checks and messages, on tensors of ``like``'s dtype and device."""
+
+    def convert(value, label):
+        return _as_tensor(value, label, like=like).to(device=like.device, dtype=like.dtype)
+
+    return _ref._check_weights(weights, shapes, name, convert=convert)
 
 
 def _check_clip(x, config: NetworkConfig, name: str = "x", like=None) -> tuple[torch.Tensor, bool]:
-    """Twin of ``reference.networks._check_clip``: a ``(B, m, C, H, W)`` tensor, and batched?"""
-    x = _as_tensor(x, name, like=like)
-    _check_ndim(x, name, (4, 5))
-    batched = x.ndim == 5
-    xb = x if batched else x[None]
-    m, c = config.in_frames, config.channels
-    if tuple(xb.shape[1:3]) != (m, c):
-        raise ValueError(
-            f"{name} must have shape (B, m={m}, C={c}, H, W) or (m, C, H, W), "
-            f"got {tuple(x.shape)}"
-        )
-    return xb, batched
+    """The oracle's clip check and messages: a ``(B, m, C, H, W)`` tensor, and batched?"""
+    return _ref._check_clip(
+        x, config, name, convert=lambda value, label: _as_tensor(value, label, like=like)
+    )
 
 
 def _use_fast_math(fast_math: bool, t: torch.Tensor) -> bool:

@@ -470,8 +470,12 @@ def init_discriminator_weights(config: NetworkConfig, rng=None) -> Weights:
     return _init_weights(discriminator_weight_shapes(config), rng)
 
 
-def _check_weights(weights, shapes: dict[str, Shape], name: str) -> Weights:
-    """Every expected key present with its shape, no unexpected key; float64 copies."""
+def _check_weights(weights, shapes: dict[str, Shape], name: str, convert=_as_float) -> Weights:
+    """Every expected key present with its shape, no unexpected key; float64 copies.
+
+    ``convert(value, label)`` turns each weight into an array; the fast twin passes its tensor
+    conversion, so both twins share these checks and messages.
+    """
     if not isinstance(weights, Mapping):
         raise TypeError(f"{name} weights must be a dict of arrays, got {type(weights).__name__}")
     missing = [key for key in shapes if key not in weights]
@@ -483,8 +487,8 @@ def _check_weights(weights, shapes: dict[str, Shape], name: str) -> Weights:
         raise ValueError(f"{name} weights have an unexpected key {unexpected[0]!r}")
     checked: Weights = {}
     for key, shape in shapes.items():
-        array = _as_float(weights[key], f"{name} weight {key!r}")
-        if array.shape != shape:
+        array = convert(weights[key], f"{name} weight {key!r}")
+        if tuple(array.shape) != shape:
             raise ValueError(
                 f"{name} weight {key!r} must have shape {shape}, got {tuple(array.shape)}"
             )
@@ -539,14 +543,19 @@ def _activation(x: np.ndarray, kind: str, slope: float) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_clip(x, config: NetworkConfig, name: str = "x") -> tuple[np.ndarray, bool]:
-    """``x`` as a float64 ``(B, m, C, H, W)`` batch, and whether it came batched."""
-    x = _as_float(x, name)
+def _check_clip(
+    x, config: NetworkConfig, name: str = "x", convert=_as_float
+) -> tuple[np.ndarray, bool]:
+    """``x`` as a float64 ``(B, m, C, H, W)`` batch, and whether it came batched.
+
+    ``convert(value, name)`` makes the array (the fast twin passes its tensor conversion).
+    """
+    x = convert(x, name)
     _check_ndim(x, name, (4, 5))
     batched = x.ndim == 5
     xb = x if batched else x[None]
     m, c = config.in_frames, config.channels
-    if xb.shape[1:3] != (m, c):
+    if tuple(xb.shape[1:3]) != (m, c):
         raise ValueError(
             f"{name} must have shape (B, m={m}, C={c}, H, W) or (m, C, H, W), "
             f"got {tuple(x.shape)}"
