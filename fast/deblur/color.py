@@ -1,0 +1,27 @@
+"""Fast twin of :mod:`reference.deblur.color`: BT.601 luma for kernel estimation.
+
+Differences from the oracle: NumPy or CuPy, float32 unless the input is float64, and a batch
+``(B, C, H, W)`` gives ``(B, H, W)``.  Weights (exact BT.601) are the oracle's.
+"""
+
+from __future__ import annotations
+
+from fast._xp import array_module
+from fast.deblur._common import _as_float
+from reference.deblur.color import LUMA_BT601
+
+
+def rgb_to_luma(y):
+    """Fast twin of :func:`reference.deblur.color.rgb_to_luma`.
+
+    Differences: ``(B, 1, H, W)`` and ``(B, 3, H, W)`` give ``(B, H, W)``; the channel axis is
+    the third from last (as in the oracle's ``(C, H, W)``).
+    """
+    y = _as_float(y, "y")
+    if y.ndim == 2:
+        return y
+    if y.shape[-3] == 1:
+        return y[..., 0, :, :]
+    xp = array_module(y)
+    w = xp.asarray(LUMA_BT601, dtype=y.dtype)
+    return xp.tensordot(w, xp.moveaxis(y, -3, 0), axes=(0, 0))
