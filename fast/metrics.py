@@ -128,10 +128,15 @@ def ssim(
 
     Differences: the 11x11 window is one ``conv2d`` over all frames at once (``padding=10`` for
     the authors' ``full`` convolution; the window is symmetric, so correlation = convolution).
+    Half-precision input is computed in float32 (the variances E[a²] − μ² on a 0-255 scale
+    cancel catastrophically in 8 mantissa bits) and returned in the input's dtype.
     """
     _check_convention(convention)
     y_hat, y = _as_frames(y_hat, "y_hat"), _as_frames(y, "y")
     _check_same_shape(y_hat, y)
+    if y.dtype in (torch.float16, torch.bfloat16):
+        kwargs = dict(data_min=data_min, mask=mask, convention=convention)
+        return ssim(y_hat.float(), y.float(), data_range, **kwargs).to(y.dtype)
     if convention == "seed":
         _check_image(y, "y", min_size=11)
     m = _as_mask(mask, y)
