@@ -9,13 +9,10 @@ import argparse
 import sys
 
 from fast import __version__
+from fast.commands import CommandError
 
 #: Modules that provide ``add_parser(subparsers)``; added as the commands are built.
-_COMMANDS: tuple[str, ...] = ()
-
-
-class CommandError(Exception):
-    """An error the user can fix (bad input file, bad value): printed as one line, exit 2."""
+_COMMANDS: tuple[str, ...] = ("fast.commands.deblur",)
 
 
 def build_parser() -> argparse.ArgumentParser:
