@@ -40,7 +40,8 @@ def _otf2psf_half(otf_half, grid: tuple[int, int], psf_shape: tuple[int, int]):
     kh, kw = int(psf_shape[0]), int(psf_shape[1])
     psf = _fft(xp).irfft2(otf_half, s=(int(grid[0]), int(grid[1])))
     rows, cols = _wrap_index(xp, kh, grid[0]), _wrap_index(xp, kw, grid[1])
-    return psf[..., rows[:, None], cols[None, :]]
+    # C order: reductions over a non-contiguous gather would depend on the batch size
+    return xp.ascontiguousarray(psf[..., rows[:, None], cols[None, :]])
 
 
 def _full_from_half(half, w: int):
@@ -80,7 +81,7 @@ def otf2psf(otf, psf_shape: tuple[int, int]):
     kh, kw = int(psf_shape[0]), int(psf_shape[1])
     psf = xp.real(_fft(xp).ifft2(otf))
     rows, cols = _wrap_index(xp, kh, otf.shape[-2]), _wrap_index(xp, kw, otf.shape[-1])
-    return psf[..., rows[:, None], cols[None, :]]
+    return xp.ascontiguousarray(psf[..., rows[:, None], cols[None, :]])
 
 
 def opt_fft_size(n: int) -> int:

@@ -55,8 +55,10 @@ def delta_kernel(shape: tuple[int, ...], *, like=None):
 
 
 def _sum2(k):
-    """Per-image sum over the last two axes, in the oracle's order (``k.sum()`` of each 2-D)."""
-    return k.reshape(k.shape[:-2] + (-1,)).sum(axis=-1)
+    """Per-image sum over the last two axes, in the oracle's order (``k.sum()`` of each 2-D);
+    C order first, as NumPy's summation order over a strided array depends on the batch size."""
+    xp = array_module(k)
+    return xp.ascontiguousarray(k).reshape(k.shape[:-2] + (-1,)).sum(axis=-1)
 
 
 def normalize_kernel(k):
@@ -104,7 +106,7 @@ def _estimate_thresholds(px, py, kernel_size: int, step: float, top: float):
     ).reshape(n_img, 4, n_edges)
     tails = xp.cumsum(counts[..., ::-1], axis=-1).min(axis=1)  # (N, n_edges), from the top edge
     ok = tails >= max(20 * int(kernel_size), 10)
-    first = xp.argmax(ok, axis=-1)  # t (0-based) scanning from the top edge
+    first = xp.argmax(ok.astype(np.int8), axis=-1)  # t (0-based) scanning from the top edge
     return xp.where(ok.any(axis=-1), edges[n_edges - 1 - first], 0.0)
 
 
