@@ -75,8 +75,10 @@ def _fft(xp):
 
 
 def _workers(x) -> int | None:
-    """All cores for large transforms; threads cost more than they save below ~64k values."""
-    return -1 if x.size >= 1 << 16 else None
+    """All cores for a large batch of transforms (pocketfft threads over the batch); one 2-D
+    transform, or a small batch, runs faster on one thread."""
+    per_image = x.shape[-1] * x.shape[-2] if x.ndim >= 2 else x.size
+    return -1 if x.size >= 1 << 17 and x.size >= 2 * per_image else None
 
 
 class _ScipyFFT:

@@ -33,11 +33,14 @@ from fast.deblur.fourier import _psf2otf_half, grad_circ, grad_circ_adjoint, gra
 
 
 def _ratio(num, den):
-    """``num / den`` for scalars or per-image arrays (host float64 arithmetic when possible)."""
+    """``num / den`` for scalars or per-image arrays (host float64 arithmetic when possible);
+    0 where ``num`` is 0, so a zero λ thresholds nothing (the oracle's ``lambda_grad == 0``
+    early return, where μ is 0 too)."""
     if np.ndim(num) == 0 and np.ndim(den) == 0 and array_module(num) is np and array_module(den) is np:
-        return float(num) / float(den)
+        return float(num) / float(den) if float(num) != 0 else 0.0
     xp = array_module(num) if array_module(num) is not np else array_module(den)
-    return xp.asarray(num, dtype=np.float64) / xp.asarray(den, dtype=np.float64)
+    num, den = xp.asarray(num, dtype=np.float64), xp.asarray(den, dtype=np.float64)
+    return xp.where(num == 0, 0.0, num / xp.where(num == 0, 1.0, den))
 
 
 def _zero_small(s, t):
@@ -57,7 +60,8 @@ def threshold_intensity(s, lambda_pixel, beta):
 
 
 def threshold_gradient(h, v, lambda_grad, mu):
-    """Fast twin of :func:`reference.deblur.latent.threshold_gradient` (per-image λ_g, μ allowed)."""
+    """Fast twin of :func:`reference.deblur.latent.threshold_gradient` (per-image λ_g, μ allowed;
+    a zero λ_g, per image, thresholds nothing as in the oracle)."""
     xp = array_module(h)
     small = h * h + v * v < _per_image(_ratio(lambda_grad, mu), h)
     return xp.where(small, 0.0, h).astype(h.dtype), xp.where(small, 0.0, v).astype(v.dtype)
@@ -107,8 +111,13 @@ def _solve_div(numer, denom_fixed, dg, div, mu):
     """x = F^-1[(numer + μ F(div)) / (denom_fixed + μ |D|²)], half spectra; the one ``rfft2`` +
     ``irfft2`` of every inner iteration (μ a float or a per-image array aligned with ``numer``)."""
     fft = _fft(array_module(div))
-    rhs = numer + mu * fft.rfft2(div)
-    return fft.irfft2(rhs / (denom_fixed + mu * dg), s=div.shape[-2:])
+    rhs = fft.rfft2(div)  # a fresh array: the rest is in place
+    rhs *= mu
+    rhs += numer
+    denom = dg * mu
+    denom += denom_fixed
+    rhs /= denom
+    return fft.irfft2(rhs, s=div.shape[-2:])
 
 
 def _latent_step(numer, denom_fixed, dg, h, v, mu):
@@ -202,7 +211,7 @@ def l0_deblur_whole(
     inner = []
     for m in range(max(map(len, mus), default=0)):
         mu, on_m = _column(mus, m)
-        inner.append((_param(lg / mu, batched, y_pad), _param(mu, batched, y_pad), on_m))
+        inner.append((_param(_ratio(lg, mu), batched, y_pad), _param(mu, batched, y_pad), on_m))
     s = y_pad
     for j in range(max(map(len, betas), default=0)):
         beta, on_b = _column(betas, j)
@@ -241,7 +250,7 @@ def l0_restoration(y, k, lambda_grad, *, kappa: float = 2.0, mu_max: float = 1e5
     s = y_pad
     for m in range(max(map(len, mus), default=0)):
         mu, active = _column(mus, m)
-        t_g = _param(lg / mu, batched, y_pad)
+        t_g = _param(_ratio(lg, mu), batched, y_pad)
         s_new = _solve_div(numer_y, dk, dg, _thresholded_divergence(s, t_g), _param(mu, batched, y_pad))
         if clamp:
             s_new = xp.maximum(s_new, 0.0)
@@ -249,7 +258,7 @@ def l0_restoration(y, k, lambda_grad, *, kappa: float = 2.0, mu_max: float = 1e5
     return s[..., :H, :W]
 
 
-def unnatural_l0_deblur(y_pad, k, lam, *, eps0: float = 1.0, n_levels: int = 4):
+def unnatural_l0_deblur(y_pad, k, lam, *, eps0: float = 0.35, n_levels: int = 4):
     """Fast twin of :func:`reference.deblur.latent.unnatural_l0_deblur`.
 
     Differences: ``lam`` may be a per-image array (μ = λ/ε² per image; the ε schedule is shared);
