@@ -114,9 +114,7 @@ def _solve_div(numer, denom_fixed, dg, div, mu):
     rhs = fft.rfft2(div)  # a fresh array: the rest is in place
     rhs *= mu
     rhs += numer
-    denom = dg * mu
-    denom += denom_fixed
-    rhs /= denom
+    rhs /= denom_fixed + mu * dg  # (dg is (H, W//2+1); the fixed part may carry the batch)
     return fft.irfft2(rhs, s=div.shape[-2:])
 
 
