@@ -105,7 +105,7 @@ def grad_circ(x):
 def grad_circ_adjoint(h, v):
     """Fast twin of :func:`reference.deblur.fourier.grad_circ_adjoint` (slices, not ``roll``)."""
     xp = array_module(h)
-    out = xp.empty(np.broadcast_shapes(h.shape, v.shape), dtype=np.result_type(h, v))
+    out = xp.empty(np.broadcast_shapes(h.shape, v.shape), dtype=np.result_type(h.dtype, v.dtype))
     # (h[:, j-1] - h[:, j]) + (v[i-1, :] - v[i, :]), indices modulo the size
     xp.subtract(h[..., :-1], h[..., 1:], out=out[..., 1:])
     xp.subtract(h[..., -1:], h[..., :1], out=out[..., :1])

@@ -96,7 +96,7 @@ def _param(values: np.ndarray, batched: bool, like):
 
 
 def _thresholded_divergence(s, t):
-    """:math:`\nabla^\top g` with g = ∇s zeroed where :math:`h^2 + v^2 < t` (Eq. 12), in place."""
+    """∇ᵀg with g = ∇s zeroed where h² + v² < t (Eq. 12), computed in place."""
     xp = array_module(s)
     h, v = grad_circ(s)
     m = h * h
@@ -111,10 +111,14 @@ def _solve_div(numer, denom_fixed, dg, div, mu):
     """x = F^-1[(numer + μ F(div)) / (denom_fixed + μ |D|²)], half spectra; the one ``rfft2`` +
     ``irfft2`` of every inner iteration (μ a float or a per-image array aligned with ``numer``)."""
     fft = _fft(array_module(div))
-    rhs = fft.rfft2(div)  # a fresh array: the rest is in place
-    rhs *= mu
-    rhs += numer
-    rhs /= denom_fixed + mu * dg  # (dg is (H, W//2+1); the fixed part may carry the batch)
+    rhs = fft.rfft2(div)  # a fresh array: the rest is in place when the shapes allow
+    denom = denom_fixed + mu * dg  # (dg is (H, W//2+1); the fixed part may carry the batch)
+    if rhs.shape == np.broadcast_shapes(rhs.shape, numer.shape, denom.shape):
+        rhs *= mu
+        rhs += numer
+        rhs /= denom
+    else:
+        rhs = (numer + mu * rhs) / denom
     return fft.irfft2(rhs, s=div.shape[-2:])
 
 
