@@ -24,14 +24,11 @@ import numpy as np
 
 from fast._xp import array_module
 from fast.deblur._common import (
-    _align,
     _as_batch,
     _as_float,
     _fft,
     _float_dtype,
-    _is_scalar,
     _ndimage,
-    _per_image,
 )
 from fast.deblur.fourier import _otf2psf_half, _psf2otf_half
 
