@@ -102,7 +102,7 @@ def upsample(x: np.ndarray, factor: int, mode: str = "nearest") -> np.ndarray:
         rows = _linear_weights(h, h * factor)  # (fH, H)
         cols = _linear_weights(w, w * factor)  # (fW, W)
         # separable: rows @ x @ cols^T
-        return np.einsum("ih,...hw,jw->...ij", rows, x, cols)
+        return np.einsum("ih,...hw,jw->...ij", rows, x, cols, optimize=True)
     raise ValueError(f"mode must be 'nearest' or 'bilinear', got {mode!r}")
 
 

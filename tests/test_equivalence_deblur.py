@@ -455,24 +455,6 @@ def sparse_kernels(draw):
     return k
 
 
-def _oracle_adjust_psf_center(k):
-    """``reference.deblur.kernel.adjust_psf_center``, but for an oracle bug: when the integer shift
-    is a whole kernel size or more (possible only with negative values, whose centroid can lie
-    outside the support) its slice assignment raises a broadcast ValueError.  Every pixel then
-    leaves the support, which by the oracle's own rule leaves zeros: the delta after
-    normalisation."""
-    try:
-        return rd.adjust_psf_center(k)
-    except ValueError:
-        total = k.sum()
-        yc = np.sum(k.sum(axis=1) * np.arange(k.shape[0])) / total
-        xc = np.sum(k.sum(axis=0) * np.arange(k.shape[1])) / total
-        dy = np.sign((k.shape[0] - 1) / 2 - yc) * np.floor(abs((k.shape[0] - 1) / 2 - yc) + 0.5)
-        dx = np.sign((k.shape[1] - 1) / 2 - xc) * np.floor(abs((k.shape[1] - 1) / 2 - xc) + 0.5)
-        assert abs(dy) >= k.shape[0] or abs(dx) >= k.shape[1]
-        return rd.delta_kernel(k.shape)
-
-
 @dtypes
 @given(k=sparse_kernels(), min_mass=st.sampled_from([0.1, 0.3]))
 def test_prune_centre_threshold_normalise_per_image(dtype, k, min_mass):
@@ -485,7 +467,7 @@ def test_prune_centre_threshold_normalise_per_image(dtype, k, min_mass):
         assume(np.unique(np.round(masses, 5)).size == masses.size)  # "heaviest" well defined
     check(lambda: _stack([rd.prune_kernel(kr[i], min_mass=min_mass) for i in range(n)]),
           lambda: fd.prune_kernel(kf, min_mass=min_mass), dtype)
-    check(lambda: _stack([_oracle_adjust_psf_center(kr[i]) for i in range(n)]),
+    check(lambda: _stack([rd.adjust_psf_center(kr[i]) for i in range(n)]),
           lambda: fd.adjust_psf_center(kf), dtype)
     check(lambda: _stack([rd.normalize_kernel(kr[i]) for i in range(n)]), lambda: fd.normalize_kernel(kf), dtype)
     if dtype == np.float32:
@@ -606,7 +588,6 @@ def test_scores_batched(data):
     x = data.draw(stacks(12, 16))
     x_hat = x + data.draw(hnp.arrays(np.float64, x.shape, elements=st.floats(-0.125, 0.125, width=32, allow_subnormal=False)))
     kw = dict(border=3, max_shift=2.0, step=data.draw(st.sampled_from([0.5, 1.0])))
-    assume(all(rd.ssd_upto_shift((x_hat[i] + x[i]) / 2, x[i], **kw) > 0 for i in range(len(x))))
     check(lambda: np.array([rd.ssd_upto_shift(x_hat[i], x[i], **kw) for i in range(len(x))]),
           lambda: fd.ssd_upto_shift(x_hat, x, **kw), np.float64, out_dtypes=f64)
     check(lambda: np.array([rd.psnr_upto_shift(x_hat[i], x[i], **kw) for i in range(len(x))]),

@@ -89,7 +89,14 @@ def error_ratio(x_est, x_true_kernel, x, **shift_kwargs):
     """Fast twin of :func:`reference.deblur.evaluate.error_ratio` (B ratios for ``(B, H, W)``)."""
     num = ssd_upto_shift(x_est, x, **shift_kwargs)
     den = ssd_upto_shift(x_true_kernel, x, **shift_kwargs)
-    return num / den
+    if np.ndim(den) == 0:  # one image: a float, as the oracle
+        den, num = float(den), float(num)
+        return (1.0 if num == 0 else float("inf")) if den == 0 else num / den
+    # the oracle's rule for an exact true-kernel result: 1 if both are exact, else inf
+    xp = array_module(den)
+    exact = den == 0
+    ratio = num / xp.where(exact, 1.0, den)
+    return xp.where(exact, xp.where(num == 0, 1.0, xp.inf), ratio)
 
 
 def psnr(x_hat, x, *, data_range: float = 1.0):

@@ -179,17 +179,17 @@ def conjugate_gradient(
     r = b - apply_a(x)
     p = r
     rs_old = dot(r, r)
-    active = xp.ones(rs_old.shape, dtype=bool)
+    active = ~(xp.sqrt(rs_old) < tol)  # the oracle returns x0 when it already solves
     with np.errstate(divide="ignore", invalid="ignore"):
         for _ in range(max_iter):
+            if not bool(active.any()):
+                break
             ap = apply_a(p)
             alpha = rs_old / dot(p, ap)
             x = xp.where(active, x + alpha * p, x)  # frozen images keep their solution
             r = r - alpha * ap
             rs_new = dot(r, r)
             active = active & ~(xp.sqrt(rs_new) < tol)
-            if not bool(active.any()):
-                break
             p = r + (rs_new / rs_old) * p
             rs_old = rs_new
     return x

@@ -231,6 +231,8 @@ def conjugate_gradient(
     r = b - apply_a(x)
     p = r
     rs_old = np.sum(r * r)
+    if np.sqrt(rs_old) < tol:  # x0 already solves it (e.g. b = 0): α would be 0/0
+        return x
     for _ in range(max_iter):
         ap = apply_a(p)
         alpha = rs_old / np.sum(p * ap)
@@ -421,10 +423,12 @@ def adjust_psf_center(k: np.ndarray) -> np.ndarray:
     dy = _round_half_away((kh - 1) / 2 - yc)
     dx = _round_half_away((kw - 1) / 2 - xc)
     out = np.zeros_like(k)
-    # out[i, j] = k[i - dy, j - dx] where that index exists
-    out[max(dy, 0) : kh + min(dy, 0), max(dx, 0) : kw + min(dx, 0)] = k[
-        max(-dy, 0) : kh + min(-dy, 0), max(-dx, 0) : kw + min(-dx, 0)
-    ]
+    # out[i, j] = k[i - dy, j - dx] where that index exists; a shift past the kernel's size
+    # (possible only for a kernel with negative values) moves everything out: all zeros
+    if abs(dy) < kh and abs(dx) < kw:
+        out[max(dy, 0) : kh + min(dy, 0), max(dx, 0) : kw + min(dx, 0)] = k[
+            max(-dy, 0) : kh + min(-dy, 0), max(-dx, 0) : kw + min(-dx, 0)
+        ]
     return normalize_kernel(np.maximum(out, 0.0))
 
 

@@ -132,7 +132,7 @@ def downsample_image(y: np.ndarray, factor: float) -> np.ndarray:
     pos_r = np.arange(math.floor((h - 1) * factor + 1e-9) + 1) / factor
     pos_c = np.arange(math.floor((w - 1) * factor + 1e-9) + 1) / factor
     mr, mc = _linear_sampling_matrix(h, pos_r), _linear_sampling_matrix(w, pos_c)
-    return np.einsum("ih,...hw,jw->...ij", mr, img, mc)
+    return np.einsum("ih,...hw,jw->...ij", mr, img, mc, optimize=True)
 
 
 def init_kernel(size: int) -> np.ndarray:
