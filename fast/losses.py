@@ -44,20 +44,33 @@ def gdl_loss(y_hat: torch.Tensor, y: torch.Tensor, alpha: float = 1) -> torch.Te
     return (terms_i.sum() + terms_j.sum()) / (terms_i.numel() + terms_j.numel())
 
 
-def bce(p: torch.Tensor, target) -> torch.Tensor:
-    """Fast twin of :func:`reference.losses.bce` (natural log, p clipped away from 0 and 1)."""
-    p = _as_tensor(p, "p")
+def _bce_terms(p: torch.Tensor, target) -> torch.Tensor:
+    """Element-wise −[t log p + (1 − t) log(1 − p)], with the oracle's clip."""
     # log p with p >= eps and log(1 − p) with 1 − p >= eps: the oracle's clip, exact in float32
     log_p = torch.log(p.clamp_min(BCE_EPS))
     log_1mp = torch.log((1.0 - p).clamp_min(BCE_EPS))
     if isinstance(target, (int, float)):  # a hard label: one log term, no label tensor
         if target == 1:
-            return -log_p.mean()
+            return -log_p
         if target == 0:
-            return -log_1mp.mean()
+            return -log_1mp
     t = _as_tensor(target, "target", like=p).to(p.dtype)
     # t log p + (1 − t) log(1 − p) = lerp(log(1 − p), log p, t)
-    return -torch.lerp(log_1mp, log_p, torch.broadcast_to(t, p.shape)).mean()
+    return -torch.lerp(log_1mp, log_p, torch.broadcast_to(t, p.shape))
+
+
+def bce(p: torch.Tensor, target) -> torch.Tensor:
+    """Fast twin of :func:`reference.losses.bce` (natural log, p clipped away from 0 and 1)."""
+    return _bce_terms(_as_tensor(p, "p"), target).mean()
+
+
+def _bce_over_scales(ps: Sequence[torch.Tensor], target) -> torch.Tensor:
+    """Σ_k bce(p_k, target); one stacked computation when every scale has the same shape (D's
+    ``(B,)`` outputs), so a loss costs a handful of kernel launches, not a handful per scale."""
+    ps = [_as_tensor(p, "p") for p in ps]
+    if len({(p.shape, p.dtype, p.device) for p in ps}) == 1:
+        return _bce_terms(torch.stack(ps), target).flatten(1).mean(dim=1).sum()
+    return sum(bce(p, target) for p in ps)
 
 
 def discriminator_loss(
@@ -68,14 +81,14 @@ def discriminator_loss(
         raise ValueError(
             f"d_real and d_fake need one entry per scale, got {len(d_real)} and {len(d_fake)}"
         )
-    return sum(bce(r, real_target) + bce(f, fake_target) for r, f in zip(d_real, d_fake))
+    return _bce_over_scales(d_real, real_target) + _bce_over_scales(d_fake, fake_target)
 
 
 def generator_adversarial_loss(d_fake: Sequence[torch.Tensor]) -> torch.Tensor:
     """Fast twin of :func:`reference.losses.generator_adversarial_loss` (Eq. 4)."""
     if len(d_fake) == 0:
         raise ValueError("d_fake needs one entry per scale, got none")
-    return sum(bce(f, 1.0) for f in d_fake)
+    return _bce_over_scales(d_fake, 1.0)
 
 
 def combined_generator_loss(
