@@ -42,7 +42,7 @@ def glyph_image(
     for top in range(3, size - ch + 1, ch + 4):
         for left in range(3, size - cw + 1, cw + 3):
             x0, y0, x1, y1 = left * s, top * s, (left + cw - 4) * s, (top + ch - 2) * s
-            xm, ym = (x0 + x1) // 2, (y0 + y1) // 2
+            ym = (y0 + y1) // 2
             for kind in rng.choice(6, size=2, replace=False):
                 if kind == 0:  # left stem
                     draw.line([(x0 + w // 2, y0), (x0 + w // 2, y1)], fill=0, width=w)

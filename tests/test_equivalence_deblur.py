@@ -172,7 +172,7 @@ def test_names_parameters_and_defaults_are_the_oracles():
         assert [(p.name, p.kind, p.default) for p in fast.values()] == [
             (p.name, p.kind, p.default) for p in ref.values()
         ], name
-        assert getattr(fd, name).__doc__.startswith(f"Fast twin of :func:`reference.deblur."), name
+        assert getattr(fd, name).__doc__.startswith("Fast twin of :func:`reference.deblur."), name
 
 
 def test_opt_fft_size_and_schedule_are_the_oracles():

@@ -409,7 +409,7 @@ def test_config_lists_become_tuples():
 
 
 def test_bad_inputs_raise():
-    wg, wd = init_generator_weights(TINY, rng=0), init_discriminator_weights(TINY, rng=1)
+    wg = init_generator_weights(TINY, rng=0)
     x = _clip(12, 1, 4, 3, 32, 32)
     with pytest.raises(ValueError, match="not divisible by the factor 8"):
         generator_forward(wg, x[..., :20, :20], TINY)
