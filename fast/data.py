@@ -8,11 +8,11 @@ seed both twins return the same clip.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from fast._tensors import _as_tensor
-from reference._checks import _check_ndim, _check_positive_int
+from reference._checks import _check_ndim
+from reference.data import _draw_candidates
 
 
 def has_enough_motion(clip, threshold: float = 100.0) -> torch.Tensor:
@@ -46,34 +46,18 @@ def sample_patch_clip(
     reduction per chunk), on the video's device; the returned clip is a view of ``video``.
     """
     video = _as_tensor(video, "video")
-    _check_ndim(video, "video", (4,))
-    size = _check_positive_int(size, "size")
-    length = _check_positive_int(length, "length")
-    max_tries = _check_positive_int(max_tries, "max_tries")
-    t_total, c, h, w = video.shape
-    if t_total < length or h < size or w < size:
-        raise ValueError(
-            f"video of shape {tuple(video.shape)} is too small for clips of {length} frames "
-            f"of {size}x{size}"
-        )
-    rng = np.random.default_rng(rng)
-    keep_first = rng.random() < keep_anyway
-    starts = rng.integers(0, t_total - length + 1, size=max_tries).tolist()
-    rows = rng.integers(0, h - size + 1, size=max_tries).tolist()
-    cols = rng.integers(0, w - size + 1, size=max_tries).tolist()
-
-    def crop(k):  # a view, no copy
-        return video[starts[k] : starts[k] + length, :, rows[k] : rows[k] + size, cols[k] : cols[k] + size]
-
+    keep_first, crops = _draw_candidates(
+        tuple(video.shape), size, length, max_tries, keep_anyway, rng
+    )
     if keep_first:
-        return crop(0)
+        return video[crops[0]]
     # candidates in growing chunks (1, 4, 16, ...): usually the first crop moves; a chunk is
-    # one stacked copy and one motion reduction however many crops it holds
+    # one stacked copy (of views) and one motion reduction however many crops it holds
     lo, chunk = 0, 1
-    while lo < max_tries:
-        hi = min(lo + chunk, max_tries)
-        moved = has_enough_motion(torch.stack([crop(k) for k in range(lo, hi)]), threshold)
+    while lo < len(crops):
+        hi = min(lo + chunk, len(crops))
+        moved = has_enough_motion(torch.stack([video[c] for c in crops[lo:hi]]), threshold)
         if bool(moved.any()):
-            return crop(lo + int(torch.argmax(moved.to(torch.int8))))
+            return video[crops[lo + int(torch.argmax(moved.to(torch.int8)))]]
         lo, chunk = hi, 4 * chunk
-    return crop(max_tries - 1)  # none moved: the last try, as the oracle's loop
+    return video[crops[-1]]  # none moved: the last try, as the oracle's loop

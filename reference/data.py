@@ -90,22 +90,38 @@ def sample_patch_clip(
     (5, 3, 32, 32)
     """
     video = _as_float(video, "video")
-    _check_ndim(video, "video", (4,))
-    size = _check_positive_int(size, "size")
-    length = _check_positive_int(length, "length")
-    max_tries = _check_positive_int(max_tries, "max_tries")
-    t_total, _, h, w = video.shape
-    if t_total < length or h < size or w < size:
-        raise ValueError(
-            f"video of shape {video.shape} is too small for clips of {length} frames of {size}x{size}"
-        )
-    rng = np.random.default_rng(rng)
-    keep_first = rng.random() < keep_anyway
-    starts = rng.integers(0, t_total - length + 1, size=max_tries)
-    rows = rng.integers(0, h - size + 1, size=max_tries)
-    cols = rng.integers(0, w - size + 1, size=max_tries)
-    for t, i, j in zip(starts, rows, cols):
-        clip = video[t : t + length, :, i : i + size, j : j + size]
+    keep_first, crops = _draw_candidates(video.shape, size, length, max_tries, keep_anyway, rng)
+    for crop in crops:
+        clip = video[crop]  # (length, C, size, size)
         if keep_first or has_enough_motion(clip, threshold):
             break
     return clip
+
+
+def _draw_candidates(shape, size, length, max_tries, keep_anyway, rng):
+    """Validate the sizes and draw the crops to try, in the documented order (both twins use it).
+
+    Returns ``(keep_first, crops)``: whether the first crop is kept whatever its motion, and the
+    ``max_tries`` crops as index tuples ``(frames, :, rows, columns)`` of slices.
+    """
+    if len(shape) != 4:
+        raise ValueError(f"video must have 4 dimensions, got shape {tuple(shape)}")
+    size = _check_positive_int(size, "size")
+    length = _check_positive_int(length, "length")
+    max_tries = _check_positive_int(max_tries, "max_tries")
+    t_total, _, h, w = shape
+    if t_total < length or h < size or w < size:
+        raise ValueError(
+            f"video of shape {tuple(shape)} is too small for clips of {length} frames of "
+            f"{size}x{size}"
+        )
+    rng = np.random.default_rng(rng)
+    keep_first = rng.random() < keep_anyway
+    starts = rng.integers(0, t_total - length + 1, size=max_tries).tolist()
+    rows = rng.integers(0, h - size + 1, size=max_tries).tolist()
+    cols = rng.integers(0, w - size + 1, size=max_tries).tolist()
+    crops = [
+        (slice(t, t + length), slice(None), slice(i, i + size), slice(j, j + size))
+        for t, i, j in zip(starts, rows, cols)
+    ]
+    return keep_first, crops
