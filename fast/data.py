@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from fast._tensors import _as_tensor
-from reference._checks import _check_ndim
+from reference._checks import _check_ndim, _check_positive_int
 from reference.data import _draw_candidates
 
 
@@ -61,3 +61,31 @@ def sample_patch_clip(
             return video[crops[lo + int(torch.argmax(moved.to(torch.int8)))]]
         lo, chunk = hi, 4 * chunk
     return video[crops[-1]]  # none moved: the last try, as the oracle's loop
+
+
+def frame_differences(video) -> torch.Tensor:
+    """Fast twin of :func:`reference.data.frame_differences`: d_t = mean |F_t − F_{t−1}|."""
+    video = _as_tensor(video, "video")
+    _check_ndim(video, "video", (4, 5))
+    if video.shape[-4] < 2:
+        raise ValueError(f"video needs at least 2 frames, got shape {tuple(video.shape)}")
+    return video.diff(dim=-4).abs().mean(dim=(-3, -2, -1))
+
+
+def scene_cuts(video, threshold: float = 0.2, ratio: float = 3.0, window: int = 5) -> torch.Tensor:
+    """Fast twin of :func:`reference.data.scene_cuts`: frames that start a new shot.
+
+    Differences: the neighbours' lower median of every frame in one ``nanmedian`` over a
+    NaN-padded sliding window instead of a loop over frames.
+    """
+    video = _as_tensor(video, "video")
+    window = _check_positive_int(window, "window")
+    d = frame_differences(video)  # (..., T-1)
+    nan = torch.full(d.shape[:-1] + (window,), float("nan"), dtype=d.dtype, device=d.device)
+    windows = torch.cat([nan, d, nan], dim=-1).unfold(-1, 2 * window + 1, 1)  # (..., T-1, 2w+1)
+    windows = windows.clone()
+    windows[..., window] = float("nan")  # the difference itself is not its own neighbour
+    local = windows.nanmedian(dim=-1).values.nan_to_num(0.0)  # no neighbour: absolute test only
+    moved = (d > threshold) & (d > ratio * local)
+    first = torch.zeros(d.shape[:-1] + (1,), dtype=torch.bool, device=d.device)
+    return torch.cat([first, moved], dim=-1)

