@@ -12,7 +12,7 @@ from fast import __version__
 from fast.commands import CommandError
 
 #: Modules that provide ``add_parser(subparsers)``; added as the commands are built.
-_COMMANDS: tuple[str, ...] = ("fast.commands.deblur",)
+_COMMANDS: tuple[str, ...] = ("fast.commands.deblur", "fast.commands.prepare")
 
 
 def build_parser() -> argparse.ArgumentParser:

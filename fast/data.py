@@ -80,7 +80,12 @@ def scene_cuts(video, threshold: float = 0.2, ratio: float = 3.0, window: int = 
     """
     video = _as_tensor(video, "video")
     window = _check_positive_int(window, "window")
-    d = frame_differences(video)  # (..., T-1)
+    return _cuts_from_differences(frame_differences(video), threshold, ratio, window)
+
+
+def _cuts_from_differences(d: torch.Tensor, threshold: float, ratio: float, window: int):
+    """:func:`scene_cuts` from the differences ``d`` (..., T-1) (a long video's are computed in
+    chunks of frames by :mod:`fast.video.clips`)."""
     nan = torch.full(d.shape[:-1] + (window,), float("nan"), dtype=d.dtype, device=d.device)
     windows = torch.cat([nan, d, nan], dim=-1).unfold(-1, 2 * window + 1, 1)  # (..., T-1, 2w+1)
     windows = windows.clone()

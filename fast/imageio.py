@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterable
 
@@ -116,16 +117,33 @@ def kernel_to_image(kernel: np.ndarray) -> np.ndarray:
 
 
 class Progress:
-    """A one-line progress display on stderr (updated in place on a terminal)."""
+    """A one-line progress display on stderr (updated in place on a terminal): done/total, and
+    with ``unit`` the rate (``unit``/s) and the time left."""
 
-    def __init__(self, total: int, label: str, stream=None):
-        self.total, self.label, self.done = total, label, 0
+    def __init__(self, total: int, label: str, stream=None, *, unit: str | None = None,
+                 done: int = 0, every: float = 0.0):
+        self.total, self.label, self.done, self.unit = total, label, done, unit
         self.stream = stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.every, self._start, self._first, self._shown = every, time.monotonic(), done, 0.0
+
+    def line(self, what: str = "") -> str:
+        text = f"{self.label} {self.done}/{self.total}"
+        if self.unit:
+            elapsed = time.monotonic() - self._start
+            rate = (self.done - self._first) / elapsed if elapsed > 0 else 0.0
+            left = (self.total - self.done) / rate if rate > 0 else float("nan")
+            eta = time.strftime("%H:%M:%S", time.gmtime(left)) if left == left else "--:--:--"
+            text += f" {rate:,.0f} {self.unit}/s ETA {eta}"
+        return f"{text} {what}".rstrip()
 
     def step(self, what: str = "", n: int = 1) -> None:
         self.done += n
-        line = f"{self.label} {self.done}/{self.total} {what}"
+        now = time.monotonic()
+        if self.done < self.total and now - self._shown < self.every:
+            return  # throttled: at most one line every `every` seconds, and the last
+        self._shown = now
+        line = self.line(what)
         if self.tty:
             self.stream.write("\r" + line[:120].ljust(120))
             if self.done >= self.total:

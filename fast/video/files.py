@@ -1,0 +1,257 @@
+"""Videos on disk: folders of frames (Pillow) and video files (PyAV, the ``video`` extra).
+
+Both give the same :class:`~fast.video.sources.Video` interface: a name, a frame count, a frame
+shape, and ``read(start, stop)`` returning uint8 ``(T, H, W, C)``.  Opening a video checks it
+(readable, one frame size, enough frames) so a bad file fails before any work starts with a
+one-line :class:`~fast.video.sources.DataError` that names it.
+
+Video files are decoded with FFmpeg's threads (``thread_type="AUTO"``) and a frame range is
+reached by seeking to the key frame before it (``container.seek``) and decoding forward from
+there, never from the start of the file, when the container has timestamps.  Frame ``i`` is the
+frame whose presentation time is ``start_time + i / fps``.  A file whose decoding stops early
+(truncated, corrupt) gives the frames that could be read and records what went wrong in
+``Video.problems``.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from fast.imageio import IMAGE_SUFFIXES, _atomic_write
+from fast.video.sources import DataError, Video
+
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv", ".flv")
+VIDEO_EXTRA = "pip install 'sharpvid[video]'"
+
+
+def natural_key(path: Path):
+    """Sort key that orders ``frame2.png`` before ``frame10.png``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The image files of ``folder``, in natural sort order."""
+    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+                  key=natural_key)
+
+
+def video_files(folder: Path) -> list[Path]:
+    """The video files below ``folder`` (recursively), in natural sort order of their paths."""
+    found = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
+    return sorted(found, key=lambda p: [natural_key(part) for part in p.relative_to(folder).parts])
+
+
+# ------------------------------------------------------------------ folders of frames
+class FrameFolderVideo(Video):
+    """One video stored as a folder of PNG/JPEG frames, in natural sort order.
+
+    Every frame must have the first frame's size (checked from the file headers when opened);
+    grey and colour frames are all converted to the first frame's mode.
+    """
+
+    def __init__(self, folder: str | Path, name: str | None = None):
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise DataError(f"{folder}: no such folder")
+        self.frames = image_files(folder)
+        if not self.frames:
+            raise DataError(f"{folder}: folder has no image files ({', '.join(IMAGE_SUFFIXES)})")
+        sizes = {}
+        for path in self.frames:  # headers only: cheap, and catches unreadable files up front
+            try:
+                with Image.open(path) as img:
+                    sizes[path] = (img.size, img.mode)
+            except (UnidentifiedImageError, OSError) as exc:
+                raise DataError(f"{path}: cannot read as an image ({exc})") from None
+        (w, h), mode = sizes[self.frames[0]]
+        for path, ((wi, hi), _) in sizes.items():
+            if (wi, hi) != (w, h):
+                raise DataError(
+                    f"{path}: frame is {wi}x{hi} but {self.frames[0].name} is {w}x{h}; the frames "
+                    f"of one video must share a size (resize them, or split the folder)"
+                )
+        self._mode = "L" if mode in ("L", "1", "I;16", "I", "F") else "RGB"
+        super().__init__(name or folder.name, str(folder), len(self.frames), h, w,
+                         1 if self._mode == "L" else 3)
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        out = np.empty((stop - start, self.height, self.width, self.channels), np.uint8)
+        for t, path in enumerate(self.frames[start:stop]):
+            try:
+                with Image.open(path) as img:
+                    arr = np.asarray(img.convert(self._mode))
+            except (UnidentifiedImageError, OSError, ValueError) as exc:
+                raise DataError(f"{path}: cannot read as an image ({exc})") from None
+            out[t] = arr[..., None] if arr.ndim == 2 else arr
+        return out
+
+
+# ------------------------------------------------------------------ video files (PyAV)
+def _av():
+    try:
+        import av
+    except ImportError:
+        return None
+    return av
+
+
+def require_av(path=None):
+    """The ``av`` module, or a one-line error saying how to install it."""
+    av = _av()
+    if av is None:
+        what = f"{path}: reading video files" if path else "reading video files"
+        raise DataError(f"{what} needs PyAV (the 'video' extra): {VIDEO_EXTRA}")
+    return av
+
+
+def _av_errors(av):
+    return (av.error.FFmpegError, OSError, ValueError, EOFError) if hasattr(av, "error") else (OSError,)
+
+
+class VideoFile(Video):
+    """One video file decoded with PyAV (FFmpeg bundled in its wheels); RGB frames.
+
+    The frame count is the container's when it states one, else counted by decoding once
+    (demuxing only, no pixel conversion).  ``problems`` lists what went wrong while reading
+    (a truncated file, say): the frames before the failure are still returned.
+    """
+
+    def __init__(self, path: str | Path, name: str | None = None):
+        path = Path(path)
+        av = require_av(path)
+        if not path.is_file():
+            raise DataError(f"{path}: no such file")
+        self.path = path
+        self._errors = _av_errors(av)
+        try:
+            with av.open(str(path)) as container:
+                if not container.streams.video:
+                    raise DataError(f"{path}: has no video stream")
+                stream = container.streams.video[0]
+                w, h = stream.codec_context.width, stream.codec_context.height
+                rate = stream.average_rate or stream.guessed_rate
+                self._rate = Fraction(rate) if rate else None
+                self._time_base = Fraction(stream.time_base) if stream.time_base else None
+                self._t0 = stream.start_time or 0
+                count = stream.frames
+                if not count or count <= 0:
+                    count = sum(1 for packet in container.demux(stream) if packet.size)
+        except DataError:
+            raise
+        except self._errors as exc:
+            raise DataError(f"{path}: cannot open as a video ({_first_line(exc)})") from None
+        if not w or not h or not count:
+            raise DataError(f"{path}: no decodable video frames")
+        super().__init__(name or path.stem, str(path), int(count), int(h), int(w), 3)
+
+    def _index(self, frame) -> int:
+        """The frame number of a decoded frame, from its timestamp: (pts - t0) · time_base · fps."""
+        return int(round(float((frame.pts - self._t0) * self._time_base * self._rate)))
+
+    def _decode(self, start: int, stop: int, seek: bool) -> list[np.ndarray]:
+        av = _av()
+        frames: list[np.ndarray] = []
+        with av.open(str(self.path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            use_pts = self._rate is not None and self._time_base is not None
+            if seek:
+                target = self._t0 + int(start / (self._rate * self._time_base))
+                container.seek(target, stream=stream, backward=True, any_frame=False)
+            counter = 0
+            try:
+                for frame in container.decode(stream):
+                    if use_pts and frame.pts is not None:
+                        i = self._index(frame)
+                    elif seek:  # no timestamp after a seek: the position is unknown
+                        raise _SeekMissed
+                    else:
+                        i = counter
+                    counter += 1
+                    if seek and not frames and i > start:
+                        raise _SeekMissed
+                    if i < start:
+                        continue
+                    if i >= stop:
+                        break
+                    arr = frame.to_ndarray(format="rgb24")
+                    if arr.shape != (self.height, self.width, 3):
+                        raise DataError(
+                            f"{self.path}: frame {i} is {arr.shape[1]}x{arr.shape[0]} but the "
+                            f"video is {self.width}x{self.height}; frames of mixed sizes"
+                        )
+                    frames.append(arr)
+            except self._errors as exc:
+                self.problems.append(
+                    f"{self.path}: decoding stopped at frame {start + len(frames)} of "
+                    f"{self.num_frames} ({_first_line(exc)}); using the frames read"
+                )
+        return frames
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        seekable = start > 0 and self._rate is not None and self._time_base is not None
+        try:
+            frames = self._decode(start, stop, seek=seekable)
+        except _SeekMissed:  # the container could not land before `start`: decode from 0
+            frames = self._decode(start, stop, seek=False)
+        except self._errors as exc:
+            raise DataError(f"{self.path}: cannot decode ({_first_line(exc)})") from None
+        if len(frames) < stop - start:
+            self.num_frames = start + len(frames)  # a short file: what could be read
+        if not frames:
+            return np.empty((0, self.height, self.width, 3), np.uint8)
+        return np.stack(frames)
+
+
+class _SeekMissed(Exception):
+    """The seek landed after the wanted frame (no usable key frame index)."""
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).split("\n")[0] or type(exc).__name__).strip()
+
+
+def write_video(path: str | Path, frames: np.ndarray, fps: int = 25, *, codec: str | None = None,
+                quality: int | None = None) -> None:
+    """Write uint8 ``(T, H, W, C)`` frames (C = 1 or 3) as a video file, atomically.
+
+    ``codec`` defaults by suffix: MPEG-4 Part 2 for ``.avi`` (UCF101's own codec family is
+    Xvid), H.264 for ``.mp4``/``.mkv``, FFV1 (lossless) for anything else PyAV can mux.  Odd
+    sizes are fine for MPEG-4/FFV1; H.264 with yuv420p needs even sides.
+    """
+    av = require_av(path)
+    path = Path(path)
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] not in (1, 3) or frames.dtype != np.uint8:
+        raise DataError(f"{path}: frames must be uint8 (T, H, W, 1 or 3), got {frames.dtype} "
+                        f"{frames.shape}")
+    if frames.shape[-1] == 1:
+        frames = np.repeat(frames, 3, axis=-1)
+    suffix = path.suffix.lower()
+    codec = codec or {".avi": "mpeg4", ".mp4": "libx264", ".mkv": "libx264"}.get(suffix, "ffv1")
+
+    def write(tmp):
+        with av.open(tmp, mode="w", format=_FORMATS.get(suffix)) as container:
+            stream = container.add_stream(codec, rate=fps)
+            stream.width, stream.height = frames.shape[2], frames.shape[1]
+            stream.pix_fmt = "yuv420p" if codec != "ffv1" else "yuv444p"
+            if quality is not None and codec == "mpeg4":
+                stream.codec_context.qscale = quality
+            for arr in frames:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+
+    try:
+        _atomic_write(path, write)
+    except _av_errors(av) as exc:
+        raise DataError(f"{path}: cannot write the video ({_first_line(exc)})") from None
+
+
+_FORMATS = {".avi": "avi", ".mp4": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
