@@ -201,8 +201,12 @@ class VideoFile(Video):
             frames = self._decode(start, stop, seek=False)
         except self._errors as exc:
             raise DataError(f"{self.path}: cannot decode ({_first_line(exc)})") from None
-        if len(frames) < stop - start:
-            self.num_frames = start + len(frames)  # a short file: what could be read
+        if len(frames) < stop - start:  # a short file: what could be read
+            if not self.problems:
+                self.problems.append(
+                    f"{self.path}: ends at frame {start + len(frames)} although its header says "
+                    f"{self.num_frames} frames (truncated?); using the frames read")
+            self.num_frames = start + len(frames)
         if not frames:
             return np.empty((0, self.height, self.width, 3), np.uint8)
         return np.stack(frames)
@@ -239,7 +243,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 25, *, codec: s
         with av.open(tmp, mode="w", format=_FORMATS.get(suffix)) as container:
             stream = container.add_stream(codec, rate=fps)
             stream.width, stream.height = frames.shape[2], frames.shape[1]
-            stream.pix_fmt = "yuv420p" if codec != "ffv1" else "yuv444p"
+            stream.pix_fmt = "yuv420p" if codec != "ffv1" else "bgr0"  # FFV1 in RGB: lossless
             if quality is not None and codec == "mpeg4":
                 stream.codec_context.qscale = quality
             for arr in frames:
