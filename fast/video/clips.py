@@ -86,14 +86,17 @@ class ClipConfig:
 # ------------------------------------------------------------------ shots
 def frame_differences_u8(frames: np.ndarray, chunk: int = 16) -> np.ndarray:
     """:func:`fast.data.frame_differences` of uint8 ``(T, H, W, C)`` frames, in [-1, 1] units,
-    computed in chunks of frames so a long video never becomes one float array."""
+    summed exactly in integers, in chunks of frames so a long video never becomes one big array.
+
+    NumPy, not torch: this runs in loader and ``prepare`` worker processes, where a forked child
+    must not enter torch's OpenMP pool (it can hang), and NumPy's integer sums are faster here.
+    """
     t = frames.shape[0]
     d = np.empty(max(t - 1, 0), np.float64)
     for lo in range(0, t - 1, chunk):
         hi = min(lo + chunk, t - 1)
-        block = torch.from_numpy(np.ascontiguousarray(frames[lo : hi + 1]))
-        diff = block[1:].to(torch.int16) - block[:-1].to(torch.int16)
-        d[lo:hi] = diff.abs().sum(dim=(1, 2, 3), dtype=torch.int64).numpy()
+        block = frames[lo : hi + 1].astype(np.int16)
+        d[lo:hi] = np.abs(block[1:] - block[:-1]).sum(axis=(1, 2, 3), dtype=np.int64)
     return d * (2.0 / 255.0) / float(np.prod(frames.shape[1:]))
 
 
@@ -125,9 +128,9 @@ class ClipSample:
 def _motion_u8(crops: np.ndarray) -> np.ndarray:
     """Σ_t ‖F_{t+1} − F_t‖² in [-1, 1] units of uint8 crops ``(K, T, H, W, C)``, exactly in
     integers then scaled: ((a - b) * 2/255)² summed."""
-    c = torch.from_numpy(crops).to(torch.int32)
-    sq = (c[:, 1:] - c[:, :-1]).square().sum(dim=(1, 2, 3, 4), dtype=torch.int64)
-    return sq.numpy() * (4.0 / 255.0**2)
+    c = crops.astype(np.int32)
+    sq = np.square(c[:, 1:] - c[:, :-1]).sum(axis=(1, 2, 3, 4), dtype=np.int64)
+    return sq * (4.0 / 255.0**2)
 
 
 def sample_clip(frames: np.ndarray, rng, cfg: ClipConfig = ClipConfig(),
@@ -187,7 +190,7 @@ def sample_clip(frames: np.ndarray, rng, cfg: ClipConfig = ClipConfig(),
                       motion > threshold)
 
 
-def test_clip_start(shot_ranges: list[tuple[int, int]], length: int) -> int:
+def fixed_clip_start(shot_ranges: list[tuple[int, int]], length: int) -> int:
     """The fixed start of a video's test clip: centred in its longest shot (the first of equal
     ones), from the video's :func:`shots`."""
     a, b = max(shot_ranges, key=lambda r: (r[1] - r[0], -r[0]))

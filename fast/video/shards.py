@@ -16,7 +16,7 @@ and its result is byte-identical to an uninterrupted run's.
 
 Training split: ``clips`` patch clips spread evenly over the videos (video ``v`` gives
 ``clips // V`` or one more), motion-filtered (:mod:`fast.video.clips`).  Test split: one
-full-frame clip per video at a fixed offset (:func:`fast.video.clips.test_clip_start`: centred in
+full-frame clip per video at a fixed offset (:func:`fast.video.clips.fixed_clip_start`: centred in
 the video's longest shot), one unit per video, so every later evaluation reads the same frames.
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from fast.imageio import Progress, _atomic_write
-from fast.video.clips import ClipConfig, check_videos, sample_clip, shots, test_clip_start
+from fast.video.clips import ClipConfig, check_videos, sample_clip, shots, fixed_clip_start
 from fast.video.sources import DataError, Source
 
 FORMAT = "sharpvid-clips/1"
@@ -88,7 +88,7 @@ def _video_clips(video, v: int, j0: int, count: int, cfg: PrepareConfig):
     video_bytes = video.num_frames * video.height * video.width * video.channels
     if cfg.split == "test":
         frames = video.read()
-        start = test_clip_start(shots(frames, clip_cfg), length)
+        start = fixed_clip_start(shots(frames, clip_cfg), length)
         clip = np.ascontiguousarray(frames[start : start + length].transpose(0, 3, 1, 2))
         return [clip], [dict(video=video.name, source=video.source, frame=start, row=0, col=0,
                              height=video.height, width=video.width)]
@@ -267,7 +267,9 @@ def prepare(cfg: PrepareConfig, out: str | Path, *, workers: int = 1, progress=T
     else:
         import multiprocessing
 
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+        # forkserver, not fork: a child forked from a parent that has used torch's OpenMP
+        # threads hangs at its first parallel region; the server has never used them
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
                                  initializer=_init_worker,
                                  initargs=(source, cfg, out, units)) as pool:
             for u, entry in pool.map(_worker_unit, todo):

@@ -108,7 +108,7 @@ class SyntheticVideo(Video):
                  name: str):
         self.seed = seed
         self._frames: np.ndarray | None = None
-        super().__init__(name, f"synthetic(seed={seed})", frames, height, width, channels)
+        super().__init__(name, f"{name} (synthetic, seed {seed})", frames, height, width, channels)
 
     def _read(self, start: int, stop: int) -> np.ndarray:
         if self._frames is None:
