@@ -177,16 +177,11 @@ def main(argv=None) -> int:
 
         # ------------------------------------------------------------ 3. training clips
         cfg = ClipConfig()  # m=4, n=1, 32x32
-        # prepare() forks its workers after using torch's OpenMP pool in the parent (the motion
-        # check); with more than one torch thread the workers hang in libgomp (see the report),
-        # so the threads are set to 1 around it.
-        torch.set_num_threads(1)
         shard_dir = tmp / "shards"
         t0 = time.perf_counter()
         prepare(PrepareConfig(sources=("synthetic:videos=8,frames=64",), clips=n_clips, clip=cfg),
                 shard_dir, workers=args.workers, progress=False)
         prep_rate = n_clips / (time.perf_counter() - t0)
-        torch.set_num_threads(default_threads)
 
         sources = [("synthetic, in memory", "64x64, 8 videos",
                     lambda: ClipSampler(open_source("synthetic:videos=8,frames=64"), cfg), BATCH)]

@@ -11,6 +11,8 @@ import reference
 MODULES = sorted(
     m.name for m in pkgutil.walk_packages(reference.__path__, "reference.") if not m.ispkg
 )
+# the fast path's modules with examples of their own
+MODULES += ["fast.video.synthetic"]
 
 
 @pytest.mark.parametrize("name", MODULES)

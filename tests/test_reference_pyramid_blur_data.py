@@ -158,3 +158,48 @@ def test_data_bad_input():
         data.has_enough_motion(np.zeros((4, 4)))
     with pytest.raises(ValueError, match="at least 2 frames"):
         data.has_enough_motion(np.zeros((1, 3, 4, 4)))
+
+
+# ---------------------------------------------------------------- scene cuts
+def test_frame_differences_by_hand():
+    # frames of one pixel, values 0, 0.5, -0.5, -0.5: |0.5 - 0| = 0.5, |-0.5 - 0.5| = 1, 0
+    video = np.array([0.0, 0.5, -0.5, -0.5]).reshape(4, 1, 1, 1)
+    assert data.frame_differences(video).tolist() == [0.5, 1.0, 0.0]
+    # two channels of two pixels: mean over C, H, W of |(1, 1, 0, 0) - 0| = 0.5
+    video = np.zeros((2, 2, 1, 2))
+    video[1, 0] = 1.0
+    assert data.frame_differences(video).tolist() == [0.5]
+
+
+def test_scene_cuts_by_hand():
+    # d = [0.1, 0.1, 0.9, 0.1, 0.1]: at the jump (frame 3) the neighbours' lower median within
+    # w = 2 is median(0.1, 0.1, 0.1, 0.1) = 0.1, and 0.9 > 3 * 0.1 and 0.9 > 0.2: a cut
+    values = np.cumsum([0.0, 0.1, 0.1, 0.9, 0.1, 0.1])
+    video = values.reshape(6, 1, 1, 1)
+    assert np.flatnonzero(data.scene_cuts(video, window=2)).tolist() == [3]
+    # the same jump among fast motion (every d = 0.6 elsewhere): 0.9 < 3 * 0.6, no cut
+    fast = np.cumsum([0.0, 0.6, 0.6, 0.9, 0.6, 0.6]).reshape(6, 1, 1, 1)
+    assert not data.scene_cuts(fast, window=2).any()
+    # a small jump in slow footage: 0.15 > 3 * 0.01 but 0.15 < threshold 0.2, no cut
+    slow = np.cumsum([0.0, 0.01, 0.01, 0.15, 0.01, 0.01]).reshape(6, 1, 1, 1)
+    assert not data.scene_cuts(slow, window=2).any()
+    assert data.scene_cuts(slow, threshold=0.1, window=2).tolist() == [False] * 3 + [True] + [False] * 2
+
+
+def test_scene_cuts_lower_median_and_batches():
+    # d = [0.3, 0.9, 0.4]: frame 2's neighbours within w = 1 are 0.3 and 0.4; the lower median
+    # is 0.3 and 0.9 > 2.8 * 0.3 = 0.84: a cut (NumPy's median, 0.35, would give 0.98: none);
+    # frames 1 and 3 each have the single neighbour 0.9
+    video = np.cumsum([0.0, 0.3, 0.9, 0.4]).reshape(4, 1, 1, 1)
+    assert data.scene_cuts(video, ratio=2.8, window=1).tolist() == [False, False, True, False]
+    batch = np.stack([video, video[::-1]])
+    for b in range(2):
+        assert data.scene_cuts(batch, ratio=2.8, window=1)[b].tolist() == \
+            data.scene_cuts(batch[b], ratio=2.8, window=1).tolist()
+
+
+def test_scene_cuts_bad_input():
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        data.frame_differences(np.zeros((1, 1, 2, 2)))
+    with pytest.raises(ValueError, match="window must be a positive integer"):
+        data.scene_cuts(np.zeros((3, 1, 2, 2)), window=0)
