@@ -181,3 +181,10 @@ def test_threshold_scales_with_the_clip_shape():
     assert ClipConfig(size=64).motion_threshold(3, 64, 64) == 400.0
     assert ClipConfig(m=8).motion_threshold(3, 32, 32) == 200.0
     assert ClipConfig(threshold=7.0).motion_threshold(1, 5, 5) == 7.0
+
+
+def test_a_still_source_is_refused_with_the_threshold_and_best_motion():
+    still = Source("still", [ArrayVideo(np.repeat(still_with_square()[:1], 9, axis=0))])
+    with pytest.raises(DataError, match=r"no crop passes the motion filter \(threshold 25, best "
+                                        r"motion found 0 in 400 tries\)"):
+        ClipSampler(still, SMALL)

@@ -187,7 +187,7 @@ def test_another_configuration_is_refused(tmp_path):
 def test_no_motion_says_the_threshold_and_the_best_found(tmp_path):
     write_frames(tmp_path / "still", np.repeat(moving_square(1), 8, axis=0))
     line = one_line_error(*run_cli(tmp_path / "still", "--out", tmp_path / "o", "--size", 16))
-    assert "no crop passes the motion filter (threshold 25, best motion found 0 in 1600 tries)" in line
+    assert "no crop passes the motion filter (threshold 25, best motion found 0 in 400 tries)" in line
     assert "lower --threshold" in line
 
 

@@ -199,6 +199,30 @@ def fixed_clip_start(shot_ranges: list[tuple[int, int]], length: int) -> int:
     return a + (b - a - length) // 2
 
 
+def check_motion(source: Source, cfg: ClipConfig, seed: int = 0, videos: int = 4,
+                 tries: int = 4) -> None:
+    """Some crop of the first few videos passes the motion filter, or a one-line error saying
+    the threshold and the best motion found (with ``keep_anyway`` off, from ``tries`` clip
+    searches of each video's first ``cfg.window`` frames)."""
+    strict = ClipConfig(**{**cfg.to_dict(), "keep_anyway": 0.0})
+    best, threshold = 0.0, None
+    for v in range(min(videos, len(source))):
+        video = source[v]
+        frames = video.read(0, min(max(strict.window, strict.length), video.num_frames))
+        for t in range(tries):
+            # a key no clip uses (clips use [seed, v, j] with j < 2**31, or [seed, rank, i])
+            s = sample_clip(frames, np.random.default_rng([seed, v, 2**31 + t, 7]), strict)
+            if s.moved:
+                return
+            best = max(best, s.motion)
+            threshold = strict.motion_threshold(video.channels, *s.clip.shape[-2:])
+    raise DataError(
+        f"{source.name}: no crop passes the motion filter (threshold {threshold:.4g}, best motion "
+        f"found {best:.4g} in {min(videos, len(source)) * tries * cfg.max_tries} tries); "
+        f"lower --threshold"
+    )
+
+
 # ------------------------------------------------------------------ a source's clips
 def check_videos(source: Source, cfg: ClipConfig, *, full_frame: bool = False) -> None:
     """Every video has the m + n frames a clip needs and is at least as big as the crop; else
@@ -224,11 +248,11 @@ class ClipSampler:
     def __init__(self, source: Source, cfg: ClipConfig = ClipConfig(), *, in_memory: bool = True):
         self.source, self.cfg, self.in_memory = source, cfg, in_memory
         check_videos(source, cfg)
-        self.videos: list[tuple[int, Video]] = list(enumerate(source))
-        if cfg.size is None and len({(v.height, v.width, v.channels) for _, v in self.videos}) > 1:
+        if cfg.size is None and len({(v.height, v.width, v.channels) for v in source}) > 1:
             raise DataError(f"{source.name}: full-frame clips need one frame size, but the videos "
                             f"have several; give a crop size")
-        self.skipped: list[str] = []
+        check_motion(source, cfg)
+        self.videos: list[tuple[int, Video]] = list(enumerate(source))
         self._cache: dict[int, tuple[np.ndarray, list]] = {}
         if in_memory:
             for k in range(len(self.videos)):

@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from fast.imageio import Progress, _atomic_write
-from fast.video.clips import ClipConfig, check_videos, sample_clip, shots, fixed_clip_start
+from fast.video.clips import (ClipConfig, check_motion, check_videos, fixed_clip_start,
+                              sample_clip, shots)
 from fast.video.sources import DataError, Source
 
 FORMAT = "sharpvid-clips/1"
@@ -201,28 +202,7 @@ def check_source(source: Source, cfg: PrepareConfig) -> None:
     """Before any work: every video gives a clip, and (train) some crop moves enough."""
     check_videos(source, cfg.clip, full_frame=cfg.split == "test")
     if cfg.split == "train":
-        _check_motion(source, cfg)
-
-
-def _check_motion(source: Source, cfg: PrepareConfig, videos: int = 4, tries: int = 4) -> None:
-    """Some crop of the first few videos passes the motion filter, or a one-line error."""
-    clip_cfg = ClipConfig(**{**cfg.clip.to_dict(), "keep_anyway": 0.0})
-    best, threshold = 0.0, None
-    for v in range(min(videos, len(source))):
-        video = source[v]
-        span = min(max(clip_cfg.window, clip_cfg.length), video.num_frames)
-        frames = video.read(0, span)
-        for t in range(tries):
-            # a key no clip uses (clip j of video v is [seed, v, j], j < 2**31)
-            s = sample_clip(frames, np.random.default_rng([cfg.seed, v, 2**31 + t]), clip_cfg)
-            if s.moved:
-                return
-            best = max(best, s.motion)
-            threshold = clip_cfg.motion_threshold(video.channels, *s.clip.shape[-2:])
-    raise DataError(
-        f"{source.name}: no crop passes the motion filter (threshold {threshold:.4g}, best motion "
-        f"found {best:.4g} in {videos * tries * cfg.clip.max_tries} tries); lower --threshold"
-    )
+        check_motion(source, cfg.clip, cfg.seed)
 
 
 def prepare(cfg: PrepareConfig, out: str | Path, *, workers: int = 1, progress=True) -> dict:
@@ -262,18 +242,20 @@ def prepare(cfg: PrepareConfig, out: str | Path, *, workers: int = 1, progress=T
 
     _write_index(out, index)
     if workers <= 1 or len(todo) <= 1:
+        # (workers: forkserver, not fork: a child forked from a parent that has used torch's
+        # OpenMP threads hangs at its first parallel region; the server has never used them)
         for u in todo:
             record(u, _run_unit(source, cfg, out, u, units[u]))
     else:
         import multiprocessing
 
-        # forkserver, not fork: a child forked from a parent that has used torch's OpenMP
-        # threads hangs at its first parallel region; the server has never used them
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
-                                 initializer=_init_worker,
-                                 initargs=(source, cfg, out, units)) as pool:
-            for u, entry in pool.map(_worker_unit, todo):
-                record(u, entry)
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
+                                   initializer=_init_worker, initargs=(source, cfg, out, units))
+        try:
+            for future in as_completed([pool.submit(_worker_unit, u) for u in todo]):
+                record(*future.result())
+        finally:  # Ctrl-C or an error: units not started are dropped, running ones finish
+            pool.shutdown(wait=True, cancel_futures=True)
     return index
 
 
