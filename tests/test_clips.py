@@ -188,3 +188,13 @@ def test_a_still_source_is_refused_with_the_threshold_and_best_motion():
     with pytest.raises(DataError, match=r"no crop passes the motion filter \(threshold 25, best "
                                         r"motion found 0 in 400 tries\)"):
         ClipSampler(still, SMALL)
+
+
+@pytest.mark.gpu
+def test_loader_on_cuda_converts_on_the_device_and_matches_the_cpu():
+    sampler = ClipSampler(synthetic_source(videos=2, frames=12, height=32, width=32), SMALL)
+    on_gpu = list(ClipLoader(sampler, 4, device="cuda", workers=1, batches=2))
+    on_cpu = list(ClipLoader(sampler, 4, batches=2))
+    assert all(x.is_cuda and x.dtype == torch.float32 for x in on_gpu)
+    for x, y in zip(on_gpu, on_cpu, strict=True):
+        torch.testing.assert_close(x.cpu(), y, rtol=0, atol=0)
