@@ -219,8 +219,10 @@ def test_wrap_boundary_liu_and_laplacian(dtype, data):
     H, W = x.shape[1:]
     shape = (H + data.draw(st.integers(0, 9)), W + data.draw(st.integers(0, 9)))
     xr, xf = rounded(x, dtype)
-    check(lambda: rd.wrap_boundary_liu(xr, shape), lambda: fd.wrap_boundary_liu(xf, shape), dtype)
-    check(lambda: rd.wrap_pad(xr, (5, 3)), lambda: fd.wrap_pad(xf, (5, 3)), dtype)
+    v = data.draw(st.sampled_from(["release", "liu_jia"]))
+    check(lambda: rd.wrap_boundary_liu(xr, shape, variant=v),
+          lambda: fd.wrap_boundary_liu(xf, shape, variant=v), dtype)
+    check(lambda: rd.wrap_pad(xr, (5, 3), boundary=v), lambda: fd.wrap_pad(xf, (5, 3), boundary=v), dtype)
     assume(H >= 3 and W >= 3)
     check(lambda: rd.solve_min_laplacian(xr), lambda: fd.solve_min_laplacian(xf), dtype)
 
@@ -228,6 +230,9 @@ def test_wrap_boundary_liu_and_laplacian(dtype, data):
 def test_wrap_boundary_liu_rejects_like_the_oracle():
     for img, shape in [(np.zeros((1, 5)), (4, 8)), (np.zeros((6, 6)), (5, 8)), (np.zeros(4), (4, 4))]:
         check(lambda: rd.wrap_boundary_liu(img, shape), lambda: fd.wrap_boundary_liu(img, shape), np.float64)
+    img = np.zeros((6, 6))
+    check(lambda: rd.wrap_boundary_liu(img, (8, 8), variant="cho"),
+          lambda: fd.wrap_boundary_liu(img, (8, 8), variant="cho"), np.float64)
 
 
 # ------------------------------------------------------------------------ latent: one step
@@ -311,8 +316,10 @@ def test_one_iteration_of_each_latent_loop(dtype, data):
     tol = _LATENT_F32.get(dtype, _CHAOS64)
     check(lambda: _stack([rd.l0_deblur_whole(yr[i], kr[i], lp[i], lg[i], **kw) for i in range(b)]),
           lambda: fd.l0_deblur_whole(yf, kf, lp, lg, **kw), dtype, tol=tol)
-    check(lambda: _stack([rd.l0_restoration(yr[i], kr[i], lg[i], mu_max=kw["mu_max"]) for i in range(b)]),
-          lambda: fd.l0_restoration(yf, kf, lg, mu_max=kw["mu_max"]), dtype, tol=tol)
+    opts = dict(mu_max=kw["mu_max"], clamp=data.draw(st.booleans()),
+                boundary=data.draw(st.sampled_from(["release", "liu_jia"])))
+    check(lambda: _stack([rd.l0_restoration(yr[i], kr[i], lg[i], **opts) for i in range(b)]),
+          lambda: fd.l0_restoration(yf, kf, lg, **opts), dtype, tol=tol)
     check(lambda: _stack([rd.unnatural_l0_deblur(yr[i], kr[i], lg[i], eps0=eps0, n_levels=1) for i in range(b)]),
           lambda: fd.unnatural_l0_deblur(yf, kf, lg, eps0=eps0, n_levels=1), dtype, tol=tol)
 
@@ -547,8 +554,9 @@ def test_tv_l2_deconvolution_and_bilateral(dtype, data):
     check(lambda: rd.soft_threshold(zr, 0.3), lambda: fd.soft_threshold(zf, 0.3), dtype)
     # each solve amplifies rounding by up to 1/(|K|² + g|D|²), g from λ/2 down to 1/(2·1e-3)
     tol = (1e-3, 1e-3) if dtype == np.float32 else (1e-9, 1e-10)
-    check(lambda: _stack([rd.deconv_tv_l2(yr[i], kr[i], lam) for i in range(len(y))]),
-          lambda: fd.deconv_tv_l2(yf, kf, lam), dtype, tol=tol)
+    opts = dict(clamp=data.draw(st.booleans()), boundary=data.draw(st.sampled_from(["release", "liu_jia"])))
+    check(lambda: _stack([rd.deconv_tv_l2(yr[i], kr[i], lam, **opts) for i in range(len(y))]),
+          lambda: fd.deconv_tv_l2(yf, kf, lam, **opts), dtype, tol=tol)
     y_pad = rd.wrap_pad(yr, k.shape[1:])
     one = 0.75 / lam  # b = 1/λ, then 1/(2λ) <= β_min: exactly one iteration
     check(lambda: _stack([rd.deblurring_adm_aniso(y_pad[i], kr[i], lam, beta_min=one) for i in range(len(y))]),
@@ -563,6 +571,10 @@ def test_ringing_artifacts_removal_per_image_kernels():
     for weight in (0.0, 1.0):
         check(lambda: _stack([rd.ringing_artifacts_removal(y4[i], k[i], weight_ring=weight) for i in range(2)]),
               lambda: fd.ringing_artifacts_removal(y4, k, weight_ring=weight), np.float64, tol=_CHAOS64)
+    # the alternatives to the release: Liu-Jia padding, clamping, one padding for the L0 step
+    opts = dict(boundary="liu_jia", clamp=True, pad_twice=False)
+    check(lambda: _stack([rd.ringing_artifacts_removal(y4[i], k[i], **opts) for i in range(2)]),
+          lambda: fd.ringing_artifacts_removal(y4, k, **opts), np.float64, tol=_CHAOS64)
 
 
 # ---------------------------------------------------------------------- colour and scores
@@ -809,3 +821,22 @@ def test_gpu_dlpack_round_trip_from_torch(synthetic_batch):
     # torch tensors are also accepted directly (they cross over by DLPack)
     latent2, _ = fd.deblur_natural_l0(t, PIPE_K)
     np.testing.assert_allclose(cp.asnumpy(latent2), cp.asnumpy(latent), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("keep_zero", [False, True])
+def test_text_options_match_the_oracle(keep_zero):
+    """The release's λ rule (λ_p = λ_g = threshold even from λ_p = 0; these 96 px images have
+    coarsest thresholds of about 0.01-0.03 < λ_g/10) and the alternatives to the release (Liu-Jia
+    padding, clamping, single padding), through the whole text pipeline."""
+    rng = np.random.default_rng(4)
+    y = np.stack([rd.convolve_circular(glyph_image(96, rng), motion_kernel(9, rng)) for _ in range(2)])
+    thresholds = [rd.threshold_pxpy(rd.downsample_image(im, 0.7071067811865476), 7)[2] for im in y]
+    assert all(0 < t < 0.1 for t in thresholds)
+    opts = dict(lambda_pixel=0.0, lambda_grad=1.0, keep_zero_lambda_pixel=keep_zero, n_iter=1)
+    tol = _PIPE64
+    if keep_zero:  # λ_p stays 0: the gradient-only route, whose hard threshold at λ_g/μ flips a
+        # pixel on a 1e-16 difference; measured: kernels 1.2e-5 apart, images 4.3e-4
+        opts.update(boundary="liu_jia", clamp=True, pad_twice=False)
+        tol = (1e-3, 1e-3)
+    check(lambda: _stack([rd.deblur_text_l0(im[None], 9, **opts) for im in y]),
+          lambda: fd.deblur_text_l0(y[:, None], 9, **opts), np.float64, tol=tol)

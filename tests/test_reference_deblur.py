@@ -191,18 +191,39 @@ def test_leading_axes_are_a_batch():
 # boundary
 
 
-def test_wrap_boundary_liu_crop_and_circular_smoothness():
+@pytest.mark.parametrize("variant, bound", [("liu_jia", 0.07), ("release", 0.13)])
+def test_wrap_boundary_liu_crop_and_circular_smoothness(variant, bound):
     # a ramp: a jump of 1 across the vertical wrap and 0.5 across the horizontal one
     yy, xx = np.mgrid[:30, :40]
     img = yy / 29 + 0.5 * xx / 39
-    out = wrap_boundary_liu(img, (45, 54))
+    out = wrap_boundary_liu(img, (45, 54), variant=variant)
     assert out.shape == (45, 54)
     np.testing.assert_array_equal(out[:30, :40], img)
-    inner = max(np.abs(np.diff(img, axis=0)).max(), np.abs(np.diff(img, axis=1)).max())
-    # every step, including the one across the wrap, stays small (no jump of 1 or 0.5)
+    # every step, including the one across the wrap, stays small (no jump of 1 or 0.5); the
+    # release's A sits one row off against the corner C, which doubles the largest step
     jumps_v = np.abs(out - np.roll(out, -1, axis=0)).max()
     jumps_h = np.abs(out - np.roll(out, -1, axis=1)).max()
-    assert jumps_v < 0.1 and jumps_h < 0.1, (jumps_v, jumps_h, inner)
+    assert jumps_v < bound and jumps_h < bound, (jumps_v, jumps_h)
+
+
+def test_wrap_boundary_release_quirks_by_hand():
+    """Cho's code as released (alpha = 1): A's first row repeats the image's last row; its side
+    columns run from the last row's value to the first row's with weights (i-1)/(H_w-1), so
+    the first interpolated value repeats the edge too; its last solved row is dropped."""
+    rng = np.random.default_rng(5)
+    img = rng.random((6, 7))
+    hw = 4
+    out = wrap_boundary_liu(img, (6 + hw, 9), variant="release")
+    np.testing.assert_array_equal(out[6, :7], img[-1])  # A(1, :) = the bordered row
+    # side column of A: rows 1..hw of r_A with weights 0, 1/3, 2/3, 1; out holds rows 0..hw-1
+    t = np.arange(hw) / (hw - 1)
+    side = (1 - t) * img[-1, 0] + t * img[0, 0]
+    np.testing.assert_allclose(out[7:10, 0], side[:3], atol=1e-15)
+    liu = wrap_boundary_liu(img, (6 + hw, 9), variant="liu_jia")
+    t = np.arange(1, hw + 1) / (hw + 1)
+    np.testing.assert_allclose(liu[6:10, 0], (1 - t) * img[-1, 0] + t * img[0, 0], atol=1e-15)
+    with pytest.raises(ValueError, match="boundary must be one of"):
+        wrap_boundary_liu(img, (8, 9), variant="cho")
 
 
 def test_solve_min_laplacian_is_harmonic():
@@ -564,3 +585,26 @@ def test_ssd_upto_shift_finds_sub_pixel_shifts():
     )
     assert error_ratio(x + 0.02, x + 0.01, x, border=6, max_shift=1, step=1.0) == pytest.approx(4)
     assert psnr(x, x) == float("inf")
+
+
+@pytest.mark.parametrize("keep_zero", [False, True])
+def test_lambda_from_threshold_is_the_releases(monkeypatch, keep_zero):
+    """blind_deconv.m (text release, line 77): at the coarsest scale, when 0 < threshold < λ_g/10,
+    λ_g = threshold and then λ_p = λ_g, even from λ_p = 0 (unless asked to keep it at 0)."""
+    import reference.deblur.text as text
+
+    seen = []
+    real = text.blind_deconv_scale_text
+
+    def spy(ys, k, lp, lg, threshold, **kw):
+        seen.append((lp, lg, threshold))
+        return real(ys, k, lp, lg, threshold, **kw)
+
+    monkeypatch.setattr(text, "blind_deconv_scale_text", spy)
+    rng = np.random.default_rng(4)
+    y = convolve_circular(glyph_image(96, rng), motion_kernel(9, rng))  # threshold 0.0258
+    text.estimate_kernel_text(y, 9, lambda_pixel=0.0, lambda_grad=1.0, n_iter=1,
+                              keep_zero_lambda_pixel=keep_zero)
+    lp, lg, threshold = seen[0]
+    assert 0 < threshold < 0.1 and lg == threshold
+    assert lp == (0.0 if keep_zero else threshold)

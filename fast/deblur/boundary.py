@@ -2,8 +2,9 @@
 
 Differences from the oracle: NumPy or CuPy (one code path), float32 unless the input is float64,
 every leading index (batch, channel) padded at once; the DST-I is computed with a real FFT of
-the odd extension (``cupy.fft`` has no DST), not ``scipy.fft.dstn``.  The blocks, Dirichlet data
-and interpolation weights are the oracle's (see its Convention).
+the odd extension (``cupy.fft`` has no DST), not ``scipy.fft.dstn``.  The blocks, Dirichlet data,
+interpolation weights and both variants ("release", the default, and "liu_jia") are the oracle's
+(see its Convention).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fast._xp import array_module
 from fast.deblur._common import _as_float, _fft
 from fast.deblur.fourier import opt_fft_size
 from reference._checks import _check_image
+from reference.deblur.boundary import _check_variant, _side_weights
 
 
 def _dst1(x, axis: int):
@@ -52,20 +54,21 @@ def solve_min_laplacian(boundary):
     return ring
 
 
-def _lerp(a, b, n: int):
-    """``n`` values strictly between ``a`` and ``b`` (weights ``1..n`` over ``n + 1``), axis -1."""
+def _lerp(a, b, t_host: np.ndarray):
+    """``(1 - t) a + t b`` along a new last axis (weights from the oracle's rule)."""
     xp = array_module(a)
-    t = (xp.arange(1, n + 1, dtype=np.float64) / (n + 1)).astype(a.dtype)
+    t = xp.asarray(t_host.astype(a.dtype))
     return a[..., None] * (1 - t) + b[..., None] * t
 
 
-def wrap_boundary_liu(img, shape: tuple[int, int]):
+def wrap_boundary_liu(img, shape: tuple[int, int], *, variant: str = "release"):
     """Fast twin of :func:`reference.deblur.boundary.wrap_boundary_liu`.
 
     Differences: every leading index at once, NumPy or CuPy, float32 unless ``img`` is float64.
     """
     img = _as_float(img, "img")
     _check_image(img, "img", min_size=2)
+    _check_variant(variant)
     xp = array_module(img)
     H, W = img.shape[-2:]
     Hp, Wp = int(shape[0]), int(shape[1])
@@ -78,16 +81,18 @@ def wrap_boundary_liu(img, shape: tuple[int, int]):
     rA = zeros((Hw + 2, W))  # block A, below the image
     rA[..., 0, :] = img[..., -1, :]
     rA[..., -1, :] = img[..., 0, :]
-    rA[..., 1:-1, 0] = _lerp(img[..., -1, 0], img[..., 0, 0], Hw)
-    rA[..., 1:-1, -1] = _lerp(img[..., -1, -1], img[..., 0, -1], Hw)
+    tA = _side_weights(Hw, variant)
+    rA[..., 1:-1, 0] = _lerp(img[..., -1, 0], img[..., 0, 0], tA)
+    rA[..., 1:-1, -1] = _lerp(img[..., -1, -1], img[..., 0, -1], tA)
     if Hw > 0 and W > 2:
         rA = solve_min_laplacian(rA)
 
     rB = zeros((H, Ww + 2))  # block B, right of the image
     rB[..., :, 0] = img[..., :, -1]
     rB[..., :, -1] = img[..., :, 0]
-    rB[..., 0, 1:-1] = _lerp(img[..., 0, -1], img[..., 0, 0], Ww)
-    rB[..., -1, 1:-1] = _lerp(img[..., -1, -1], img[..., -1, 0], Ww)
+    tB = _side_weights(Ww, variant)
+    rB[..., 0, 1:-1] = _lerp(img[..., 0, -1], img[..., 0, 0], tB)
+    rB[..., -1, 1:-1] = _lerp(img[..., -1, -1], img[..., -1, 0], tB)
     if Ww > 0 and H > 2:
         rB = solve_min_laplacian(rB)
 
@@ -100,12 +105,13 @@ def wrap_boundary_liu(img, shape: tuple[int, int]):
         rC = solve_min_laplacian(rC)
 
     top = xp.concatenate([img, rB[..., :, 1:-1]], axis=-1)
-    bottom = xp.concatenate([rA[..., 1:-1, :], rC[..., 1:-1, 1:-1]], axis=-1)
+    A = rA[..., :Hw, :] if variant == "release" else rA[..., 1:-1, :]  # release: A(1:end-2, :)
+    bottom = xp.concatenate([A, rC[..., 1:-1, 1:-1]], axis=-1)
     return xp.concatenate([top, bottom], axis=-2)
 
 
-def wrap_pad(y, kernel_shape: tuple[int, int]):
+def wrap_pad(y, kernel_shape: tuple[int, int], *, boundary: str = "release"):
     """Fast twin of :func:`reference.deblur.boundary.wrap_pad` (batched, dtype kept)."""
     H, W = y.shape[-2:]
     shape = (opt_fft_size(H + kernel_shape[0] - 1), opt_fft_size(W + kernel_shape[1] - 1))
-    return wrap_boundary_liu(y, shape)
+    return wrap_boundary_liu(y, shape, variant=boundary)

@@ -231,7 +231,8 @@ def l0_deblur_whole(
     return s
 
 
-def l0_restoration(y, k, lambda_grad, *, kappa: float = 2.0, mu_max: float = 1e5, clamp: bool = True):
+def l0_restoration(y, k, lambda_grad, *, kappa: float = 2.0, mu_max: float = 1e5,
+                   clamp: bool = False, boundary: str = "release"):
     """Fast twin of :func:`reference.deblur.latent.l0_restoration`.
 
     Differences: per-image λ_g (array of length B) gives per-image μ schedules run with masks;
@@ -246,7 +247,7 @@ def l0_restoration(y, k, lambda_grad, *, kappa: float = 2.0, mu_max: float = 1e5
     k = _as_float(k, "k", like=y)
     xp = array_module(y)
     H, W = y.shape[-2:]
-    y_pad = wrap_pad(y, k.shape[-2:])
+    y_pad = wrap_pad(y, k.shape[-2:], boundary=boundary)
     numer_y, dk, dg = fft_data_terms(y_pad, k)
     mus = [_doubling(2 * lam, mu_max, kappa) for lam in lg]
     s = y_pad

@@ -39,6 +39,7 @@ def blind_deconv_scale_natural(
     n_levels: int = 4,
     prune: bool = True,
     lambda_decay: float = 1.1,
+    boundary: str = "release",
 ):
     """Fast twin of :func:`reference.deblur.natural.blind_deconv_scale_natural`.
 
@@ -52,7 +53,7 @@ def blind_deconv_scale_natural(
     k = _as_float(k, "k", like=yb)
     kb = k if k.ndim == 3 else xp.broadcast_to(k, (yb.shape[0],) + k.shape).copy()
     H, W = yb.shape[-2:]
-    y_pad = wrap_pad(yb, kb.shape[-2:])
+    y_pad = wrap_pad(yb, kb.shape[-2:], boundary=boundary)
     bx, by = valid_gradients(yb)  # (B, H-1, W-1)
     for _ in range(n_iter):
         x = unnatural_l0_deblur(y_pad, kb, lam, eps0=eps0, n_levels=n_levels)[..., :H, :W]
@@ -82,6 +83,7 @@ def estimate_kernel_natural(
     lambda_decay: float = 1.1,
     k_thresh: float = 20.0,
     gamma_correct: float = 1.0,
+    boundary: str = "release",
 ):
     """Fast twin of :func:`reference.deblur.natural.estimate_kernel_natural`.
 
@@ -104,7 +106,7 @@ def estimate_kernel_natural(
         ys = downsample_image(grey, factor)
         k, lam, latent = blind_deconv_scale_natural(
             ys, k, lam, n_iter=n_iter, gamma=gamma, eps0=eps0, n_levels=n_levels, prune=prune,
-            lambda_decay=lambda_decay,
+            lambda_decay=lambda_decay, boundary=boundary,
         )
         k = adjust_psf_center(k)  # centre, clamp, renormalise
     kernel = threshold_kernel(k, k_thresh)
@@ -125,6 +127,8 @@ def deblur_natural_l0(
     k_thresh: float = 20.0,
     gamma_correct: float = 1.0,
     nonblind_weight: float = 2e3,
+    boundary: str = "release",
+    clamp: bool = False,
 ):
     """Fast twin of :func:`reference.deblur.natural.deblur_natural_l0`.
 
@@ -136,6 +140,7 @@ def deblur_natural_l0(
     kernel, _ = estimate_kernel_natural(
         y, kernel_size, lam=lam, gamma=gamma, n_iter=n_iter, eps0=eps0, n_levels=n_levels,
         prune=prune, lambda_decay=lambda_decay, k_thresh=k_thresh, gamma_correct=gamma_correct,
+        boundary=boundary,
     )
-    latent = deconv_tv_l2(y, kernel, 2.0 / nonblind_weight)
+    latent = deconv_tv_l2(y, kernel, 2.0 / nonblind_weight, boundary=boundary, clamp=clamp)
     return latent, kernel

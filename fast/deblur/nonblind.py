@@ -28,7 +28,8 @@ def soft_threshold(z, t: float):
 
 
 def deblurring_adm_aniso(
-    y_pad, k, lambda_tv: float, *, beta_min: float = 1e-3, beta_ratio: float = 2.0
+    y_pad, k, lambda_tv: float, *, beta_min: float = 1e-3, beta_ratio: float = 2.0,
+    clamp: bool = False,
 ):
     """Fast twin of :func:`reference.deblur.nonblind.deblurring_adm_aniso`.
 
@@ -47,15 +48,16 @@ def deblurring_adm_aniso(
         wh, wv = soft_threshold(h, b * lambda_tv), soft_threshold(v, b * lambda_tv)  # W-step
         x = _latent_step(numer_y, dk, dg, wh, wv, g)  # I-step
         b /= beta_ratio
-    return xp.maximum(x, 0.0)
+    return xp.maximum(x, 0.0) if clamp else x
 
 
-def deconv_tv_l2(y, k, lambda_tv: float):
+def deconv_tv_l2(y, k, lambda_tv: float, *, boundary: str = "release", clamp: bool = False):
     """Fast twin of :func:`reference.deblur.nonblind.deconv_tv_l2` (batched, per-image kernels)."""
     y = _as_float(y, "y")
     k = _as_float(k, "k", like=y)
     H, W = y.shape[-2:]
-    return deblurring_adm_aniso(wrap_pad(y, k.shape[-2:]), k, lambda_tv)[..., :H, :W]
+    y_pad = wrap_pad(y, k.shape[-2:], boundary=boundary)
+    return deblurring_adm_aniso(y_pad, k, lambda_tv, clamp=clamp)[..., :H, :W]
 
 
 def bilateral_filter(img, *, sigma_s: float = 3.0, sigma_r: float = 0.1):
@@ -95,6 +97,9 @@ def ringing_artifacts_removal(
     weight_ring: float = 1.0,
     sigma_s: float = 3.0,
     sigma_r: float = 0.1,
+    boundary: str = "release",
+    clamp: bool = False,
+    pad_twice: bool = True,
 ):
     """Fast twin of :func:`reference.deblur.nonblind.ringing_artifacts_removal`.
 
@@ -102,9 +107,12 @@ def ringing_artifacts_removal(
     """
     y = _as_float(y, "y")
     k = _as_float(k, "k", like=y)
-    i_tv = deconv_tv_l2(y, k, lambda_tv)  # steps 1-2
+    H, W = y.shape[-2:]
+    y_pad = wrap_pad(y, k.shape[-2:], boundary=boundary)  # step 1
+    i_tv = deblurring_adm_aniso(y_pad, k, lambda_tv, clamp=clamp)[..., :H, :W]  # step 2
     if weight_ring == 0:
         return i_tv  # step 3
-    i_0 = l0_restoration(y, k, lambda_l0)  # step 4
+    l0_input = y_pad if pad_twice else y  # step 4: the release pads the padded image again
+    i_0 = l0_restoration(l0_input, k, lambda_l0, clamp=clamp, boundary=boundary)[..., :H, :W]
     diff = i_tv - i_0
     return i_tv - weight_ring * bilateral_filter(diff, sigma_s=sigma_s, sigma_r=sigma_r)  # step 5

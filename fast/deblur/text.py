@@ -41,7 +41,7 @@ def _decay(lam: np.ndarray, *, factor: float = 1.1, floor: float = 1e-4) -> np.n
     return np.where(lam != 0, np.maximum(lam / factor, floor), 0.0)
 
 
-def _latent_text(y, y_pad, k, lp: np.ndarray, lg: np.ndarray, kappa: float):
+def _latent_text(y, y_pad, k, lp: np.ndarray, lg: np.ndarray, kappa: float, boundary: str):
     """Step 1 for a batch: Alg. 1 where λ_p != 0, the gradient-only model where λ_p = 0."""
     xp = array_module(y)
     H, W = y.shape[-2:]
@@ -49,12 +49,12 @@ def _latent_text(y, y_pad, k, lp: np.ndarray, lg: np.ndarray, kappa: float):
     if whole.all():
         return l0_deblur_whole(y_pad, k, lp, lg, kappa=kappa)[..., :H, :W]
     if not whole.any():
-        return l0_restoration(y, k, lg, kappa=kappa)
+        return l0_restoration(y, k, lg, kappa=kappa, boundary=boundary)
     s = xp.empty_like(y)  # a mixed batch: each group in one call
     i, j = np.flatnonzero(whole), np.flatnonzero(~whole)
     di, dj = xp.asarray(i), xp.asarray(j)
     s[di] = l0_deblur_whole(y_pad[di], k[di], lp[i], lg[i], kappa=kappa)[..., :H, :W]
-    s[dj] = l0_restoration(y[dj], k[dj], lg[j], kappa=kappa)
+    s[dj] = l0_restoration(y[dj], k[dj], lg[j], kappa=kappa, boundary=boundary)
     return s
 
 
@@ -68,6 +68,7 @@ def blind_deconv_scale_text(
     n_iter: int = 5,
     gamma: float = 2.0,
     kappa: float = 2.0,
+    boundary: str = "release",
 ):
     """Fast twin of :func:`reference.deblur.text.blind_deconv_scale_text`.
 
@@ -84,10 +85,10 @@ def blind_deconv_scale_text(
     kb = k if k.ndim == 3 else xp.broadcast_to(k, (B,) + k.shape).copy()
     lp, lg = _host_per_image(lambda_pixel, B), _host_per_image(lambda_grad, B)
     t = xp.broadcast_to(xp.asarray(threshold, dtype=np.float64), (B,)).copy()
-    y_pad = wrap_pad(yb, kb.shape[-2:])
+    y_pad = wrap_pad(yb, kb.shape[-2:], boundary=boundary)
     bx, by = valid_gradients(yb)  # (B, H-1, W-1), once per scale
     for _ in range(n_iter):
-        s = _latent_text(yb, y_pad, kb, lp, lg, kappa)  # step 1
+        s = _latent_text(yb, y_pad, kb, lp, lg, kappa, boundary)  # step 1
         px, py, t = threshold_pxpy(s, max(kb.shape[-2:]), t)  # step 2
         kb = estimate_psf_cg(bx, by, px, py, gamma, kb.shape[-2:])  # step 3: Eq. (13)
         kb = prune_kernel(kb)
@@ -109,6 +110,8 @@ def estimate_kernel_text(
     gamma_correct: float = 1.0,
     kappa: float = 2.0,
     lambda_from_threshold: bool = True,
+    keep_zero_lambda_pixel: bool = False,
+    boundary: str = "release",
 ):
     """Fast twin of :func:`reference.deblur.text.estimate_kernel_text`.
 
@@ -137,9 +140,10 @@ def estimate_kernel_text(
                 th = _to_host(threshold)
                 use = (0 < th) & (th < lambda_grad / 10)
                 lg = np.where(use, th, lg)
-                lp = np.where(use & (lp != 0), th, lp)
+                # the release: λ_p = λ_g even where λ_p was 0, unless asked to keep it
+                lp = np.where(use & ((lp != 0) | (not keep_zero_lambda_pixel)), lg, lp)
         k, lp, lg, latent = blind_deconv_scale_text(
-            ys, k, lp, lg, threshold, n_iter=n_iter, gamma=gamma, kappa=kappa
+            ys, k, lp, lg, threshold, n_iter=n_iter, gamma=gamma, kappa=kappa, boundary=boundary
         )
         k = adjust_psf_center(k)  # centre, clamp, renormalise
     kernel = threshold_kernel(k, k_thresh)
@@ -158,9 +162,13 @@ def deblur_text_l0(
     gamma_correct: float = 1.0,
     kappa: float = 2.0,
     lambda_from_threshold: bool = True,
+    keep_zero_lambda_pixel: bool = False,
     lambda_tv: float = 2e-3,
     lambda_l0: float = 2e-4,
     weight_ring: float = 1.0,
+    boundary: str = "release",
+    clamp: bool = False,
+    pad_twice: bool = True,
 ):
     """Fast twin of :func:`reference.deblur.text.deblur_text_l0`.
 
@@ -172,9 +180,11 @@ def deblur_text_l0(
     kernel, _ = estimate_kernel_text(
         y, kernel_size, lambda_pixel=lambda_pixel, lambda_grad=lambda_grad, gamma=gamma,
         n_iter=n_iter, k_thresh=k_thresh, gamma_correct=gamma_correct, kappa=kappa,
-        lambda_from_threshold=lambda_from_threshold,
+        lambda_from_threshold=lambda_from_threshold, keep_zero_lambda_pixel=keep_zero_lambda_pixel,
+        boundary=boundary,
     )
     latent = ringing_artifacts_removal(
-        y, kernel, lambda_tv=lambda_tv, lambda_l0=lambda_l0, weight_ring=weight_ring
+        y, kernel, lambda_tv=lambda_tv, lambda_l0=lambda_l0, weight_ring=weight_ring,
+        boundary=boundary, clamp=clamp, pad_twice=pad_twice,
     )
     return latent, kernel

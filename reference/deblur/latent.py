@@ -39,8 +39,9 @@ Convention
 - Thresholds are per pixel and per leading index: a colour image is thresholded channel by
   channel.  The authors' MATLAB sums the squares over the three colour channels (a joint mask);
   here only the final non-blind step ever sees colour, and the brief asks for it per channel.
-- ``l0_restoration`` clamps negative intensities after every solve (the spec); some public copies
-  of ``L0Restoration.m`` do not clamp.
+- ``l0_restoration`` does not clamp: the text release's ``L0Restoration.m`` (v1.0, line 66) returns
+  ``real(ifft2(...))`` as it is.  Clamping negative intensities after every solve, which later
+  third-party copies add, is ``clamp=True``.
 - Xu's l-step uses the joint magnitude :math:`h^2 + v^2 \\ge \\epsilon^2` (the two public
   reimplementations), and exactly the threshold of the variational form (no 1/2 shrink).
 """
@@ -284,7 +285,8 @@ def l0_restoration(
     *,
     kappa: float = 2.0,
     mu_max: float = 1e5,
-    clamp: bool = True,
+    clamp: bool = False,
+    boundary: str = "release",
 ) -> np.ndarray:
     """Pan et al. ``L0Restoration``: gradient-only L0 deconvolution, padded and cropped inside.
 
@@ -301,7 +303,10 @@ def l0_restoration(
         Growth factor of μ, which runs from 2λ_g to ``mu_max``.
     mu_max : float
     clamp : bool
-        Set negative intensities to 0 after every solve (the spec).
+        Set negative intensities to 0 after every solve (False: the release does not; later
+        third-party copies do).
+    boundary : str
+        :func:`wrap_pad` variant, ``"release"`` or ``"liu_jia"``.
 
     Returns
     -------
@@ -317,7 +322,7 @@ def l0_restoration(
         raise ValueError(f"lambda_grad must be > 0, got {lambda_grad!r}")
     y, k = _as_float(y, "y"), _as_float(k, "k")
     H, W = y.shape[-2:]
-    y_pad = wrap_pad(y, k.shape)
+    y_pad = wrap_pad(y, k.shape, boundary=boundary)
     numer_y, dk, dg = fft_data_terms(y_pad, k)
     s = y_pad
     mu = 2 * lambda_grad

@@ -44,6 +44,9 @@ Convention
 - The kernel's sparsity weight of the authors' binary (0.1 in its example) is not modelled.
 - A colour image's kernel is estimated on its BT.601 luma; the final deconvolution runs per
   channel.  ``gamma_correct`` (1.0) is applied only for kernel estimation.  Output not clipped.
+- Boundary padding is Cho's ``wrap_boundary_liu`` as Pan et al.'s release runs it
+  (``boundary="release"``; ``"liu_jia"`` is the cleaner construction) and the final TV-L2 step
+  does not clamp (``clamp=False``), as ``deblurring_adm_aniso.m``.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ def blind_deconv_scale_natural(
     n_levels: int = 4,
     prune: bool = True,
     lambda_decay: float = 1.1,
+    boundary: str = "release",
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """Xu et al. Alg. 1 at one scale: alternate the Φ0 latent step and the Fourier kernel step.
 
@@ -100,6 +104,8 @@ def blind_deconv_scale_natural(
     lambda_decay : float
         λ ← max(λ / ``lambda_decay``, 1e-4) after each iteration (1.1, as Pan et al.; 1 keeps
         λ constant).
+    boundary : str
+        :func:`wrap_pad` variant, ``"release"`` or ``"liu_jia"``.
 
     Returns
     -------
@@ -110,7 +116,7 @@ def blind_deconv_scale_natural(
         The last unnatural representation x.
     """
     H, W = y.shape
-    y_pad = wrap_pad(y, k.shape)
+    y_pad = wrap_pad(y, k.shape, boundary=boundary)
     bx, by = valid_gradients(y)  # (H-1, W-1)
     for _ in range(n_iter):
         x = unnatural_l0_deblur(y_pad, k, lam, eps0=eps0, n_levels=n_levels)[:H, :W]  # step 1
@@ -135,6 +141,7 @@ def estimate_kernel_natural(
     lambda_decay: float = 1.1,
     k_thresh: float = 20.0,
     gamma_correct: float = 1.0,
+    boundary: str = "release",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Xu et al. 2013 coarse-to-fine kernel estimation (pyramid of Pan et al. 2014, Sec. A.4).
 
@@ -144,7 +151,7 @@ def estimate_kernel_natural(
         Blurred image in [0, 1]; colour is reduced to BT.601 luma.
     kernel_size : int
         Odd kernel size, at least the blur's extent.
-    lam, gamma, n_iter, eps0, n_levels, prune, lambda_decay
+    lam, gamma, n_iter, eps0, n_levels, prune, lambda_decay, boundary
         See :func:`blind_deconv_scale_natural`.
     k_thresh : float
         Final cut at max/``k_thresh`` (20; <= 0 disables).
@@ -170,7 +177,7 @@ def estimate_kernel_natural(
         ys = downsample_image(y, factor)
         k, lam, latent = blind_deconv_scale_natural(
             ys, k, lam, n_iter=n_iter, gamma=gamma, eps0=eps0, n_levels=n_levels, prune=prune,
-            lambda_decay=lambda_decay,
+            lambda_decay=lambda_decay, boundary=boundary,
         )
         k = adjust_psf_center(k)  # centre, clamp, renormalise
     return threshold_kernel(k, k_thresh), latent
@@ -190,6 +197,8 @@ def deblur_natural_l0(
     k_thresh: float = 20.0,
     gamma_correct: float = 1.0,
     nonblind_weight: float = 2e3,
+    boundary: str = "release",
+    clamp: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Xu et al. 2013, end to end: estimate the kernel, then TV-L2 deconvolution.
 
@@ -204,6 +213,10 @@ def deblur_natural_l0(
     nonblind_weight : float
         The authors' final deconvolution weight w (2e3, range 5e2..8e3); the TV-L2 step runs
         with :math:`\\lambda_{tv} = 2 / w`.
+    boundary : str
+        Padding variant for every FFT solve, ``"release"`` (default) or ``"liu_jia"``.
+    clamp : bool
+        Clamp the final TV-L2 result at 0 (False, as ``deblurring_adm_aniso.m``).
 
     Returns
     -------
@@ -225,6 +238,7 @@ def deblur_natural_l0(
     kernel, _ = estimate_kernel_natural(
         y, kernel_size, lam=lam, gamma=gamma, n_iter=n_iter, eps0=eps0, n_levels=n_levels,
         prune=prune, lambda_decay=lambda_decay, k_thresh=k_thresh, gamma_correct=gamma_correct,
+        boundary=boundary,
     )
-    latent = deconv_tv_l2(y, kernel, 2.0 / nonblind_weight)
+    latent = deconv_tv_l2(y, kernel, 2.0 / nonblind_weight, boundary=boundary, clamp=clamp)
     return latent, kernel

@@ -31,8 +31,12 @@ Convention
   authors' bilateral filter measures the range distance of a colour image in CIELAB (of the
   *difference* image, a quirk) with σ_r = 0.1·100; here each channel uses its own grey-level
   rule, σ_r = 0.1, and ``L0Restoration``'s threshold is per channel too.
-- ``deblurring_adm_aniso`` clamps ``I[I < 0] = 0`` after the gradient for the next iteration has
-  been taken, so only the returned iterate is affected: it is clamped once at the end here.
+- The release's ``deblurring_adm_aniso`` never clamps, nor does ``L0Restoration``; clamping
+  ``I[I < 0] = 0`` (some later copies do it after each iteration's gradient, which affects only the
+  returned iterate) is ``clamp=True``, applied once at the end.
+- The release passes the already padded ``y_pad`` to ``L0Restoration``, which pads it again
+  (``ringing_artifacts_removal.m`` line 36, ``L0Restoration.m`` line 29): ``pad_twice=True``, the
+  default; ``pad_twice=False`` pads once, like the TV-L2 step.
 - The bilateral spatial weights are ``fspecial('gaussian', 2r + 1, σ_s)`` (r = ⌈3σ_s⌉ = 9) and
   the border is 'replicate' (``np.pad(mode='edge')``).
 - The result is not clipped to [0, 1].
@@ -68,6 +72,7 @@ def deblurring_adm_aniso(
     *,
     beta_min: float = 1e-3,
     beta_ratio: float = 2.0,
+    clamp: bool = False,
 ) -> np.ndarray:
     """Sec. A.6 step 2 (``deblurring_adm_aniso``): anisotropic TV-L2 deconvolution by HQS.
 
@@ -82,11 +87,12 @@ def deblurring_adm_aniso(
         Stop once b <= ``beta_min`` (1e-3); b starts at 1/λ_tv.
     beta_ratio : float
         b is divided by this after each iteration (2).
+    clamp : bool
+        Set negative intensities of the result to 0 (False: the release never clamps).
 
     Returns
     -------
     ndarray, shape ``(..., Hp, Wp)``
-        Non-negative.
 
     Examples
     --------
@@ -106,10 +112,12 @@ def deblurring_adm_aniso(
         wh, wv = soft_threshold(h, b * lambda_tv), soft_threshold(v, b * lambda_tv)  # W-step
         x = solve_latent_fft(numer_y, dk, dg, wh, wv, g)  # I-step
         b /= beta_ratio
-    return np.maximum(x, 0.0)
+    return np.maximum(x, 0.0) if clamp else x
 
 
-def deconv_tv_l2(y: np.ndarray, k: np.ndarray, lambda_tv: float) -> np.ndarray:
+def deconv_tv_l2(
+    y: np.ndarray, k: np.ndarray, lambda_tv: float, *, boundary: str = "release", clamp: bool = False
+) -> np.ndarray:
     """Sec. A.6 steps 1-2: pad with :func:`wrap_pad`, :func:`deblurring_adm_aniso`, crop.
 
     Parameters
@@ -117,6 +125,10 @@ def deconv_tv_l2(y: np.ndarray, k: np.ndarray, lambda_tv: float) -> np.ndarray:
     y : ndarray, shape ``(..., H, W)``
     k : ndarray, shape ``(kh, kw)``
     lambda_tv : float
+    boundary : str
+        :func:`wrap_pad` variant, ``"release"`` or ``"liu_jia"``.
+    clamp : bool
+        See :func:`deblurring_adm_aniso`.
 
     Returns
     -------
@@ -129,7 +141,8 @@ def deconv_tv_l2(y: np.ndarray, k: np.ndarray, lambda_tv: float) -> np.ndarray:
     """
     y, k = _as_float(y, "y"), _as_float(k, "k")
     H, W = y.shape[-2:]
-    return deblurring_adm_aniso(wrap_pad(y, k.shape), k, lambda_tv)[..., :H, :W]
+    y_pad = wrap_pad(y, k.shape, boundary=boundary)
+    return deblurring_adm_aniso(y_pad, k, lambda_tv, clamp=clamp)[..., :H, :W]
 
 
 def bilateral_filter(img: np.ndarray, *, sigma_s: float = 3.0, sigma_r: float = 0.1) -> np.ndarray:
@@ -188,6 +201,9 @@ def ringing_artifacts_removal(
     weight_ring: float = 1.0,
     sigma_s: float = 3.0,
     sigma_r: float = 0.1,
+    boundary: str = "release",
+    clamp: bool = False,
+    pad_twice: bool = True,
 ) -> np.ndarray:
     """Sec. A.6 (Pan et al. Sec. 5): TV-L2 deconvolution minus the filtered ringing estimate.
 
@@ -207,6 +223,12 @@ def ringing_artifacts_removal(
         w_ring; 0 returns :math:`I_{tv}` and skips the L0 solve (1).
     sigma_s, sigma_r : float
         Bilateral filter settings (3, 0.1).
+    boundary : str
+        :func:`wrap_pad` variant, ``"release"`` or ``"liu_jia"``.
+    clamp : bool
+        Clamp negative intensities in both solves (False: the release does not).
+    pad_twice : bool
+        Give the L0 step the padded image, which it pads again, as the release does (True).
 
     Returns
     -------
@@ -219,9 +241,12 @@ def ringing_artifacts_removal(
     True
     """
     y, k = _as_float(y, "y"), _as_float(k, "k")
-    i_tv = deconv_tv_l2(y, k, lambda_tv)  # steps 1-2
+    H, W = y.shape[-2:]
+    y_pad = wrap_pad(y, k.shape, boundary=boundary)  # step 1
+    i_tv = deblurring_adm_aniso(y_pad, k, lambda_tv, clamp=clamp)[..., :H, :W]  # step 2
     if weight_ring == 0:
         return i_tv  # step 3
-    i_0 = l0_restoration(y, k, lambda_l0)  # step 4
+    l0_input = y_pad if pad_twice else y  # step 4: the release pads the padded image again
+    i_0 = l0_restoration(l0_input, k, lambda_l0, clamp=clamp, boundary=boundary)[..., :H, :W]
     diff = i_tv - i_0
     return i_tv - weight_ring * bilateral_filter(diff, sigma_s=sigma_s, sigma_r=sigma_r)  # step 5

@@ -29,9 +29,13 @@ Convention
   estimation and negative values are clipped to 0 before it when it is not 1.
 - The lambdas decay across scales; the gradient threshold restarts at every scale from the value
   estimated on the coarsest blurred image (the authors do not return it between scales).
-- At the coarsest scale, if 0 < threshold < λ_g/10, λ_g (and λ_p unless it is 0) are set to it
-  (``lambda_from_threshold``, the spec; commented out in the public copies of the authors' code);
-  a λ_p of 0 stays 0 (the gradient-only model is a deliberate choice).
+- At the coarsest scale, if 0 < threshold < λ_g/10, λ_g is set to it and then λ_p = λ_g,
+  even when λ_p was 0 (``lambda_from_threshold``; ``blind_deconv.m`` line 77 of the text release,
+  where it is active: it is commented out only in the later dark-channel code).
+  ``keep_zero_lambda_pixel=True`` keeps a λ_p of 0 at 0 (the gradient-only model stays so).
+- Boundary padding, clamping and the final step's double padding follow the release
+  (``boundary="release"``, no clamping, ``pad_twice=True``); see
+  :mod:`reference.deblur.boundary` and :mod:`reference.deblur.nonblind` for the alternatives.
 - A colour image's kernel is estimated on its BT.601 luma; the final deconvolution runs per
   channel.  The output is not clipped.
 """
@@ -71,6 +75,7 @@ def blind_deconv_scale_text(
     n_iter: int = 5,
     gamma: float = 2.0,
     kappa: float = 2.0,
+    boundary: str = "release",
 ) -> tuple[np.ndarray, float, float, np.ndarray]:
     """Sec. A.3-A.4 (``blind_deconv_main.m``): alternate latent and kernel steps at one scale.
 
@@ -90,6 +95,8 @@ def blind_deconv_scale_text(
         γ, the kernel's Tikhonov weight (2).
     kappa : float
         Growth of the splitting weights in the latent step (2).
+    boundary : str
+        :func:`wrap_pad` variant, ``"release"`` or ``"liu_jia"``.
 
     Returns
     -------
@@ -100,13 +107,13 @@ def blind_deconv_scale_text(
         The last latent image S.
     """
     H, W = y.shape
-    y_pad = wrap_pad(y, k.shape)
+    y_pad = wrap_pad(y, k.shape, boundary=boundary)
     bx, by = valid_gradients(y)  # (H-1, W-1), once per scale
     for _ in range(n_iter):
         if lambda_pixel != 0:  # step 1: Alg. 1, intensity + gradient L0
             s = l0_deblur_whole(y_pad, k, lambda_pixel, lambda_grad, kappa=kappa)[:H, :W]
         else:  # step 1: gradient-only L0
-            s = l0_restoration(y, k, lambda_grad, kappa=kappa)
+            s = l0_restoration(y, k, lambda_grad, kappa=kappa, boundary=boundary)
         px, py, threshold = threshold_pxpy(s, max(k.shape), threshold)  # step 2
         k = estimate_psf_cg(bx, by, px, py, gamma, k.shape)  # step 3: Eq. (13)
         k = prune_kernel(k)
@@ -126,6 +133,8 @@ def estimate_kernel_text(
     gamma_correct: float = 1.0,
     kappa: float = 2.0,
     lambda_from_threshold: bool = True,
+    keep_zero_lambda_pixel: bool = False,
+    boundary: str = "release",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sec. A.4 (``blind_deconv.m``): coarse-to-fine kernel estimation with the L0 text prior.
 
@@ -150,9 +159,14 @@ def estimate_kernel_text(
     kappa : float
         Growth of the splitting weights (2).
     lambda_from_threshold : bool
-        At the coarsest scale set λ_g (and a non-zero λ_p) to the gradient threshold when
-        0 < threshold < λ_g/10 (the spec; True).  Public copies of ``blind_deconv.m`` have this
-        commented out; on small images with few edges it can weaken the prior to ~1e-4.
+        At the coarsest scale set λ_g, then λ_p = λ_g, to the gradient threshold when
+        0 < threshold < λ_g/10 (True: active in the text release's ``blind_deconv.m``; only the
+        later dark-channel code comments it out).  On small images with few edges it can weaken
+        the prior to ~1e-4.
+    keep_zero_lambda_pixel : bool
+        With ``lambda_from_threshold``, leave a λ_p of 0 at 0 (False: the release sets it).
+    boundary : str
+        :func:`wrap_pad` variant, ``"release"`` or ``"liu_jia"``.
 
     Returns
     -------
@@ -177,9 +191,11 @@ def estimate_kernel_text(
             _, _, threshold = threshold_pxpy(ys, ks)
             if lambda_from_threshold and 0 < threshold < lambda_grad / 10:
                 lambda_grad = threshold
-                lambda_pixel = threshold if lambda_pixel != 0 else 0.0
+                if lambda_pixel != 0 or not keep_zero_lambda_pixel:
+                    lambda_pixel = lambda_grad
         k, lambda_pixel, lambda_grad, latent = blind_deconv_scale_text(
-            ys, k, lambda_pixel, lambda_grad, threshold, n_iter=n_iter, gamma=gamma, kappa=kappa
+            ys, k, lambda_pixel, lambda_grad, threshold, n_iter=n_iter, gamma=gamma, kappa=kappa,
+            boundary=boundary,
         )
         k = adjust_psf_center(k)  # centre, clamp, renormalise
     return threshold_kernel(k, k_thresh), latent
@@ -197,9 +213,13 @@ def deblur_text_l0(
     gamma_correct: float = 1.0,
     kappa: float = 2.0,
     lambda_from_threshold: bool = True,
+    keep_zero_lambda_pixel: bool = False,
     lambda_tv: float = 2e-3,
     lambda_l0: float = 2e-4,
     weight_ring: float = 1.0,
+    boundary: str = "release",
+    clamp: bool = False,
+    pad_twice: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pan et al. 2014, end to end: estimate the kernel, then deconvolve with ringing removal.
 
@@ -209,10 +229,16 @@ def deblur_text_l0(
         Blurred image, float in [0, 1] (other finite values are accepted).
     kernel_size : int
         Odd, >= 3, at most the image's smaller side (and small enough for the coarsest scale).
-    lambda_pixel, lambda_grad, gamma, n_iter, k_thresh, gamma_correct, kappa, lambda_from_threshold
+    lambda_pixel, lambda_grad, gamma, n_iter, k_thresh, gamma_correct, kappa
         Kernel estimation, see :func:`estimate_kernel_text`.
+    lambda_from_threshold, keep_zero_lambda_pixel : bool
+        The coarsest scale's λ rule, see :func:`estimate_kernel_text`.
     lambda_tv, lambda_l0, weight_ring : float
         Final deconvolution, see :func:`reference.deblur.nonblind.ringing_artifacts_removal`.
+    boundary : str
+        Padding variant for every FFT solve, ``"release"`` (default) or ``"liu_jia"``.
+    clamp, pad_twice : bool
+        The final step's release behaviour (no clamping; the L0 step pads the padded image).
 
     Returns
     -------
@@ -234,9 +260,11 @@ def deblur_text_l0(
     kernel, _ = estimate_kernel_text(
         y, kernel_size, lambda_pixel=lambda_pixel, lambda_grad=lambda_grad, gamma=gamma,
         n_iter=n_iter, k_thresh=k_thresh, gamma_correct=gamma_correct, kappa=kappa,
-        lambda_from_threshold=lambda_from_threshold,
+        lambda_from_threshold=lambda_from_threshold, keep_zero_lambda_pixel=keep_zero_lambda_pixel,
+        boundary=boundary,
     )
     latent = ringing_artifacts_removal(
-        y, kernel, lambda_tv=lambda_tv, lambda_l0=lambda_l0, weight_ring=weight_ring
+        y, kernel, lambda_tv=lambda_tv, lambda_l0=lambda_l0, weight_ring=weight_ring,
+        boundary=boundary, clamp=clamp, pad_twice=pad_twice,
     )
     return latent, kernel
