@@ -216,3 +216,59 @@ def test_help_has_an_example():
     proc = subprocess.run([sys.executable, "-m", "fast.cli", "prepare", "--help"],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "sharpvid prepare synthetic --out" in proc.stdout
+
+
+@needs_av
+def test_authors_protocol_on_a_longer_test_list(tmp_path):
+    root, _ = mini_ucf101(tmp_path, groups=7, frames=6, size=(16, 16), test_groups=6)  # 12 test
+    assert run_cli(f"ucf101:{root}", "--out", tmp_path / "test", "--split", "test")[0] == 0
+    videos = [r["video"] for r in ShardClips(tmp_path / "test").records()]
+    # list order: ApplyEyeMakeup g01..g06, then HandstandPushups g01..g06; every 10th: 0 and 10
+    assert videos == ["ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01",
+                      "HandstandPushups/v_HandstandPushups_g05_c01"]  # named as the list spells it
+
+
+def test_resume_refuses_a_changed_source_and_redoes_missing_units(tmp_path):
+    write_frames(tmp_path / "v" / "a", moving_square(12))
+    write_frames(tmp_path / "v" / "b", moving_square(12, seed=1))
+    args = (tmp_path / "v", "--out", tmp_path / "p", "--clips", 20, "--size", 16, "--shard-clips", 5)
+    assert run_cli(*args)[0] == 0
+    before = files(tmp_path / "p")
+    (tmp_path / "p" / "clips-00001.npy").unlink()  # listed, but lost
+    assert run_cli(*args)[0] == 0
+    assert files(tmp_path / "p") == before
+    write_frames(tmp_path / "v" / "c", moving_square(12, seed=2))
+    line = one_line_error(*run_cli(*args))
+    assert "the source has changed since these clips were prepared (2 videos there, 3 now)" in line
+    assert files(tmp_path / "p") == before
+
+
+def test_a_video_without_a_long_enough_shot_is_left_out_with_a_warning(tmp_path):
+    write_frames(tmp_path / "v" / "a", moving_square(12))
+    write_frames(tmp_path / "v" / "b", moving_square(8, seed=1, cut_at=4))  # shots of 4 and 4
+    status, out, err = run_cli(tmp_path / "v", "--out", tmp_path / "p", "--clips", 10, "--size", 16)
+    assert status == 0, err
+    assert "warning:" in err and "no shot of 5 frames" in err and "5 clip(s) are left out" in err
+    assert len(ShardClips(tmp_path / "p")) == 5
+
+
+def test_damaged_index_and_unwritable_output_are_one_line_errors(tmp_path):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "prepare.json").write_text('{"format": "sharpvid-clips/1"}')
+    assert "not a sharpvid prepare index" in one_line_error(*run_cli(SYNTH, "--out", tmp_path / "p"))
+    (tmp_path / "file").write_text("x")
+    line = one_line_error(*run_cli(SYNTH, "--out", tmp_path / "file" / "sub", "--size", 16))
+    assert "cannot write" in line
+
+
+def test_prepared_files_are_readable_by_others(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        assert run_cli(SYNTH, "--out", tmp_path / "p", "--clips", 5, "--size", 16)[0] == 0
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "p").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path

@@ -119,7 +119,9 @@ def test_lossless_video_file_reads_back_exactly(tmp_path):
 @pytest.mark.parametrize("name", ["clip.avi", "clip.mp4"])
 def test_seeking_read_equals_the_full_decode(tmp_path, name):
     video = moving_square(40, 32, 64, speed=1)  # the square never wraps around
-    path = write_video(tmp_path / name, video)
+    # key frames every 8 frames, so reads really seek; B-frames, so presentation order differs
+    # from decoding order and an AVI's first timestamp is 1, not its start_time 0
+    path = write_video(tmp_path / name, video, gop=8, b_frames=2)
     clip = open_source(str(path))[0]
     assert clip.num_frames == 40
     full = clip.read()
@@ -129,6 +131,16 @@ def test_seeking_read_equals_the_full_decode(tmp_path, name):
     np.testing.assert_array_equal(errors.argmin(axis=1), np.arange(40))
     for start in (0, 1, 17, 33, 39):
         np.testing.assert_array_equal(clip.read(start, start + 5), full[start : start + 5])
+
+
+@needs_av
+def test_folder_of_video_files(tmp_path):
+    write_video(tmp_path / "b" / "clip10.avi", moving_square(6))
+    write_video(tmp_path / "b" / "clip2.avi", moving_square(7))
+    write_video(tmp_path / "a.mkv", moving_square(8), codec="ffv1")
+    source = open_source(str(tmp_path))
+    assert [v.name for v in source] == ["a", "b/clip2", "b/clip10"]  # natural order, recursive
+    assert [v.num_frames for v in source] == [8, 7, 6]
 
 
 @needs_av
@@ -215,3 +227,12 @@ def test_ucf101_bad_inputs(tmp_path):
     with pytest.raises(DataError) as exc:
         open_source(f"ucf101:{root},split=val")
     assert "split='val' must be 'train' or 'test'" in one_line(exc)
+
+
+@needs_av
+def test_split_file_that_is_not_text(tmp_path):
+    root, lists = mini_ucf101(tmp_path, groups=2)
+    (lists / "trainlist01.txt").write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(DataError) as exc:
+        open_source(f"ucf101:{root}")
+    assert "trainlist01.txt: cannot read the split file (not UTF-8 text)" in one_line(exc)

@@ -57,9 +57,10 @@ def write_video(path: Path, video: np.ndarray, **kwargs) -> Path:
 UCF_CLASSES = ("ApplyEyeMakeup", "HandstandPushups")
 
 
-def mini_ucf101(root: Path, *, groups=3, frames=10, size=(24, 32)) -> tuple[Path, Path]:
-    """``root/UCF-101/<Class>/v_<Class>_gXX_c01.avi`` and ``root/ucfTrainTestlist``: group 1 of
-    each class is the test split, the others train (as in the real fold 1, by group)."""
+def mini_ucf101(root: Path, *, groups=3, frames=10, size=(24, 32), test_groups=1) -> tuple[Path, Path]:
+    """``root/UCF-101/<Class>/v_<Class>_gXX_c01.avi`` and ``root/ucfTrainTestlist``: the first
+    ``test_groups`` groups of each class are the test split, the others train (as the real
+    fold 1, by group)."""
     data, lists = root / "UCF-101", root / "ucfTrainTestlist"
     lists.mkdir(parents=True)
     train, test = [], []
@@ -71,7 +72,7 @@ def mini_ucf101(root: Path, *, groups=3, frames=10, size=(24, 32)) -> tuple[Path
             video = moving_square(frames, *size, seed=100 * label + g, speed=1 + g)
             write_video(data / cls / name, video)
             listed = f"{cls}/{name}".replace("HandStand", "Handstand")  # the lists' spelling
-            (test if g == 1 else train).append(listed)
+            (test if g <= test_groups else train).append(listed)
     (lists / "classInd.txt").write_text(
         "".join(f"{i} {c}\n" for i, c in enumerate(UCF_CLASSES, start=1)))
     (lists / "trainlist01.txt").write_text(

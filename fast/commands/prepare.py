@@ -115,8 +115,11 @@ def run(args: argparse.Namespace) -> int:
         index = prepare(cfg, args.out, workers=args.workers)
     except DataError as exc:
         raise CommandError(str(exc)) from None
+    except OSError as exc:  # --out not writable, disk full, ...: what was written stays valid
+        where = exc.filename or args.out
+        raise CommandError(f"{where}: cannot write ({exc.strerror or exc})") from None
     clips = sum(e["clips"] for e in index["done"].values())
-    problems = sum(len(e["problems"]) for e in index["done"].values())
+    problems = len({p.split(": ")[0] for e in index["done"].values() for p in e["problems"]})
     print(f"prepared {clips} {cfg.split} clip(s) from {len(index['done'])} unit(s) into {args.out}"
           + (f"; {problems} video(s) read only in part (see warnings)" if problems else ""))
     return 0

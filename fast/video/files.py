@@ -29,9 +29,10 @@ VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4
 VIDEO_EXTRA = "pip install 'sharpvid[video]'"
 
 
-def natural_key(path: Path):
+def natural_key(path: Path | str):
     """Sort key that orders ``frame2.png`` before ``frame10.png``."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+    name = path.name if isinstance(path, Path) else str(path)
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -137,7 +138,7 @@ class VideoFile(Video):
                 rate = stream.average_rate or stream.guessed_rate
                 self._rate = Fraction(rate) if rate else None
                 self._time_base = Fraction(stream.time_base) if stream.time_base else None
-                self._t0 = stream.start_time or 0
+                self._t0 = _first_pts(container, stream)
                 count = stream.frames
                 if not count or count <= 0:
                     count = sum(1 for packet in container.demux(stream) if packet.size)
@@ -212,6 +213,19 @@ class VideoFile(Video):
         return np.stack(frames)
 
 
+def _first_pts(container, stream) -> int:
+    """The timestamp of the first frame in presentation order: frame 0.  Not the stream's
+    ``start_time``, which an AVI with B-frames gives as 0 while its first frame is at 1."""
+    first = None
+    for frame in container.decode(stream):
+        first = frame.pts
+        break
+    container.seek(0)
+    if first is None:
+        return stream.start_time or 0
+    return first
+
+
 class _SeekMissed(Exception):
     """The seek landed after the wanted frame (no usable key frame index)."""
 
@@ -221,12 +235,13 @@ def _first_line(exc: BaseException) -> str:
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: int = 25, *, codec: str | None = None,
-                quality: int | None = None) -> None:
+                quality: int | None = None, gop: int | None = None, b_frames: int = 0) -> None:
     """Write uint8 ``(T, H, W, C)`` frames (C = 1 or 3) as a video file, atomically.
 
     ``codec`` defaults by suffix: MPEG-4 Part 2 for ``.avi`` (UCF101's own codec family is
     Xvid), H.264 for ``.mp4``/``.mkv``, FFV1 (lossless) for anything else PyAV can mux.  Odd
-    sizes are fine for MPEG-4/FFV1; H.264 with yuv420p needs even sides.
+    sizes are fine for MPEG-4/FFV1; H.264 with yuv420p needs even sides.  ``gop`` (frames between
+    key frames) and ``b_frames`` (bidirectional frames) are there for tests of seeking.
     """
     av = require_av(path)
     path = Path(path)
@@ -246,6 +261,10 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 25, *, codec: s
             stream.pix_fmt = "yuv420p" if codec != "ffv1" else "bgr0"  # FFV1 in RGB: lossless
             if quality is not None and codec == "mpeg4":
                 stream.codec_context.qscale = quality
+            if gop is not None:
+                stream.codec_context.gop_size = gop
+            if b_frames:
+                stream.codec_context.max_b_frames = b_frames
             for arr in frames:
                 for packet in stream.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
                     container.mux(packet)

@@ -119,13 +119,19 @@ def _run_unit(source: Source, cfg: PrepareConfig, out: Path, u: int, unit) -> di
         video = source[v]
         try:
             c, r = _video_clips(video, v, j0, count, cfg)
-        except DataError as exc:
-            raise DataError(f"{video.source}: {exc}") from None
+        except DataError as exc:  # e.g. no shot long enough: found only once decoded
+            problems.append(f"{video.source}: {exc}; its {count} clip(s) are left out")
+            continue
         clips += c
         records += r
         problems += video.problems
-    array = np.stack(clips)
     stem = f"clips-{u:05d}"
+    if not clips:  # every video of the unit was left out: an empty file keeps the plan intact
+        array = np.empty((0, cfg.clip.length, 0, 0, 0), np.uint8)
+        _atomic_write(out / f"{stem}.npy", lambda tmp: _save_npy(tmp, array))
+        _atomic_write(out / f"{stem}.json", lambda tmp: Path(tmp).write_text("[]"))
+        return {"file": f"{stem}.npy", "clips": 0, "shape": None, "problems": problems}
+    array = np.stack(clips)
     _atomic_write(out / f"{stem}.npy", lambda tmp: _save_npy(tmp, array))
     _atomic_write(out / f"{stem}.json", lambda tmp: Path(tmp).write_text(json.dumps(records)))
     return {"file": f"{stem}.npy", "clips": len(clips), "shape": list(array.shape[1:]),
@@ -144,6 +150,9 @@ _WORKER: dict = {}
 
 
 def _init_worker(source, cfg, out, units):
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _WORKER.update(source=source, cfg=cfg, out=out, units=units)
 
 
@@ -172,9 +181,15 @@ def _read_index(out: Path) -> dict | None:
         return None
     try:
         index = json.loads(path.read_text())
-        assert index["format"] == FORMAT
-    except (ValueError, KeyError, AssertionError, OSError):
-        raise DataError(f"{path}: not a sharpvid prepare index; use another --out") from None
+        ok = (isinstance(index, dict) and index.get("format") == FORMAT
+              and isinstance(index.get("config"), dict) and isinstance(index.get("units"), int)
+              and isinstance(index.get("done"), dict)
+              and all(isinstance(e, dict) and {"file", "clips", "shape", "problems"} <= set(e)
+                      for e in index["done"].values()))
+    except (ValueError, OSError):
+        ok = False
+    if not ok:
+        raise DataError(f"{path}: not a sharpvid prepare index (damaged?); use another --out")
     return index
 
 
@@ -223,14 +238,26 @@ def prepare(cfg: PrepareConfig, out: str | Path, *, workers: int = 1, progress=T
     source = open_prepared_source(cfg)
     check_source(source, cfg)
     units = plan_units(cfg, [v.num_frames for v in source])
+    videos = [[v.source, v.num_frames] for v in source]
     if index is None:
-        index = {"format": FORMAT, "config": wanted, "units": len(units), "done": {}}
+        index = {"format": FORMAT, "config": wanted, "videos": videos, "units": len(units),
+                 "done": {}}
+    elif index.get("videos") != videos or index["units"] != len(units):
+        changed = next((f"{a[0]} ({a[1]} frames) there, {b[0]} ({b[1]} frames) now"
+                        for a, b in zip(index.get("videos") or [], videos) if a != b),
+                       f"{len(index.get('videos') or [])} videos there, {len(videos)} now")
+        raise DataError(f"{out}: the source has changed since these clips were prepared "
+                        f"({changed}); use another --out, or delete it")
     done = index["done"]
+    for u in [u for u, e in done.items() if not _unit_intact(out, e)]:
+        del done[u]  # listed but missing or damaged: written again
     todo = [u for u in range(len(units)) if str(u) not in done]
     total = sum(c for unit in units for _, _, c in unit)
     counter = Progress(total, f"prepare {cfg.split}", unit="clips", every=0.5,
                        done=sum(e["clips"] for e in done.values())) if progress else None
     out.mkdir(parents=True, exist_ok=True)
+
+    warned: set[str] = {p for e in done.values() for p in e["problems"]}
 
     def record(u, entry):
         done[str(u)] = entry
@@ -238,7 +265,9 @@ def prepare(cfg: PrepareConfig, out: str | Path, *, workers: int = 1, progress=T
         if counter:
             counter.step(f"unit {u + 1}/{len(units)}", n=entry["clips"])
         for problem in entry["problems"]:
-            print(f"sharpvid: warning: {problem}", file=counter.stream if counter else None)
+            if problem not in warned:  # a video split over several units warns once
+                warned.add(problem)
+                print(f"sharpvid: warning: {problem}", file=counter.stream if counter else None)
 
     _write_index(out, index)
     if workers <= 1 or len(todo) <= 1:
@@ -260,7 +289,21 @@ def prepare(cfg: PrepareConfig, out: str | Path, *, workers: int = 1, progress=T
 
 
 def _write_index(out: Path, index: dict) -> None:
+    """Replace the index atomically; units in number order, so the file does not depend on the
+    order parallel workers finish in."""
+    done = index["done"]
+    ordered = [(u, done.pop(u)) for u in sorted(done, key=int)]
+    done.update(ordered)  # in place: callers hold this dict
     _atomic_write(out / INDEX, lambda tmp: Path(tmp).write_text(json.dumps(index, indent=1)))
+
+
+def _unit_intact(out: Path, entry: dict) -> bool:
+    """A listed unit's files exist, and the clip file holds the listed number of clips."""
+    npy, records = out / entry["file"], (out / entry["file"]).with_suffix(".json")
+    try:
+        return records.is_file() and np.load(npy, mmap_mode="r").shape[0] == entry["clips"]
+    except (OSError, ValueError):
+        return False
 
 
 # ------------------------------------------------------------------ reading
@@ -283,7 +326,10 @@ class ShardClips:
         if len(done) < index["units"]:
             raise DataError(f"{self.folder}: preparation is unfinished ({len(done)} of "
                             f"{index['units']} units); run the same sharpvid prepare again to finish")
-        entries = [done[str(u)] for u in range(index["units"])]
+        entries = [done[str(u)] for u in range(index["units"]) if done[str(u)]["clips"] > 0]
+        if not entries:
+            raise DataError(f"{self.folder}: holds no clips (every video was left out; see the "
+                            f"warnings of sharpvid prepare)")
         shapes = {tuple(e["shape"]) for e in entries}
         self.shape = shapes.pop() if len(shapes) == 1 else None  # None: mixed full-frame sizes
         self.arrays = []

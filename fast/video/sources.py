@@ -141,7 +141,8 @@ class Source:
         return Source(f"{self.name}[{offset}::{k}]", self.videos[offset::k])
 
     def frame_range(self, lo: float, hi: float) -> "Source":
-        """The same videos cut to frames ``lo:hi`` (fractions of each video if both are <= 1)."""
+        """The same videos cut to frames ``lo:hi``: frame indices (ints) or fractions of each
+        video (floats, as ``parse_frame_range`` gives for ``"0.8:1"``)."""
         videos = []
         for v in self.videos:
             a, b = _resolve_range(lo, hi, v.num_frames)

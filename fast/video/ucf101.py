@@ -45,8 +45,13 @@ def read_split(split_file: Path) -> list[tuple[int, str]]:
     if not split_file.is_file():
         raise DataError(f"{split_file}: no such split file (expected trainlist0K.txt / "
                         f"testlist0K.txt, K = 1, 2, 3)")
+    try:
+        text = split_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise DataError(f"{split_file}: cannot read the split file ({reason})") from None
     entries = []
-    for number, line in enumerate(split_file.read_text().splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if line:
             entries.append((number, line.split()[0].replace("\\", "/")))
