@@ -219,26 +219,29 @@ def summarise(rows):
 
 
 def recommendation(table, heights, names) -> str:
+    """One line from the figures: where each method has the higher mean gain, where the text
+    method succeeds on at least half the images, and the letter height from which to pick it."""
     parts = []
-    if len(names) > 1:
-        wins = {}
-        for h in heights:
-            best = max(names, key=lambda m: table[h, m]["mean_gain"])
-            wins.setdefault(best, []).append(h)
-        parts.append("higher mean gain: " + "; ".join(
-            f"{m} at {', '.join(f'{h}' for h in hs)} px" for m, hs in wins.items()))
     for m in names:
         ok = [h for h in heights if table[h, m]["success"] >= 0.5]
-        parts.append(f"{m} succeeds (gain > 0) on >= 50 % of images from "
+        parts.append(f"{m} has gain > 0 on >= 50 % of images from "
                      + (f"{min(ok)} px letters" if ok else "no tested height"))
         bad = [h for h in heights if table[h, m]["mean_gain"] < 0]
         if bad:
-            parts.append(f"{m} makes the image worse on average at {', '.join(map(str, bad))} px")
-    if len(names) > 1:
-        total = {m: np.mean([table[h, m]["mean_gain"] for h in heights]) for m in names}
-        pick = max(names, key=total.get)
-        parts.insert(0, f"for text pick {pick} (mean gain over all heights "
-                     + ", ".join(f"{m} {total[m]:+.2f} dB" for m in names) + ")")
+            parts.append(f"{m} lowers the PSNR on average at {', '.join(map(str, bad))} px")
+    if {"text", "natural"} <= set(names):
+        text_wins = [h for h in heights if table[h, "text"]["mean_gain"] > table[h, "natural"]["mean_gain"]
+                     and table[h, "text"]["success"] >= 0.5]
+        # the smallest height from which the text method wins at every tested height above it
+        tail = [h for h in sorted(heights) if all(g in text_wins for g in heights if g >= h)]
+        if tail and min(tail) == min(heights):
+            pick = f"pick text at every tested letter height ({min(heights)} px and up)"
+        elif tail:
+            pick = (f"pick text for letters of {min(tail)} px and taller (higher mean gain and >= 50 % "
+                    f"success), natural below {min(tail)} px")
+        else:
+            pick = "pick natural at every tested letter height (text never wins with >= 50 % success)"
+        parts.insert(0, "for text " + pick)
     return "Recommendation: " + "; ".join(parts) + "."
 
 

@@ -74,6 +74,13 @@ def _fft(xp):
     return _SCIPY_FFT if xp is np else xp.fft
 
 
+def _irfft2_consume(xp, x, s):
+    """The inverse real FFT of a temporary spectrum, overwriting it where the back end can."""
+    if xp is np:
+        return _SCIPY_FFT.irfft2(x, s=s, consume=True)
+    return xp.fft.irfft2(x, s=s)
+
+
 def _workers(x) -> int | None:
     """All cores for a large batch of transforms (pocketfft threads over the batch); one 2-D
     transform, or a small batch, runs faster on one thread."""
@@ -89,8 +96,10 @@ class _ScipyFFT:
         return scipy.fft.rfft2(x, s=s, axes=axes, workers=_workers(x))
 
     @staticmethod
-    def irfft2(x, s=None, axes=(-2, -1)):
-        return scipy.fft.irfft2(x, s=s, axes=axes, workers=_workers(x))
+    def irfft2(x, s=None, axes=(-2, -1), *, consume=False):
+        """``consume=True``: ``x`` is a temporary the transform may overwrite (saves a copy,
+        about a third of an inverse transform's time at 288x288)."""
+        return scipy.fft.irfft2(x, s=s, axes=axes, workers=_workers(x), overwrite_x=consume)
 
     @staticmethod
     def fft2(x, s=None, axes=(-2, -1)):

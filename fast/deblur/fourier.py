@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fast.deblur._common import _align, _as_float, _complex_dtype, _fft, _float_dtype, _xp_of
+from fast.deblur._common import (_align, _as_float, _complex_dtype, _fft, _float_dtype,
+                                 _irfft2_consume, _xp_of)
 from fast._xp import array_module
 from reference._checks import _check_image
 from reference.deblur.fourier import opt_fft_size as _opt_fft_size_ref
@@ -34,11 +35,15 @@ def _psf2otf_half(psf, shape: tuple[int, int]):
     return _fft(xp).rfft2(padded)
 
 
-def _otf2psf_half(otf_half, grid: tuple[int, int], psf_shape: tuple[int, int]):
-    """:func:`otf2psf` of a half spectrum on the ``grid = (H, W)`` Fourier grid."""
+def _otf2psf_half(otf_half, grid: tuple[int, int], psf_shape: tuple[int, int], *,
+                  consume: bool = False):
+    """:func:`otf2psf` of a half spectrum on the ``grid = (H, W)`` Fourier grid (``consume``:
+    ``otf_half`` is a temporary the inverse transform may overwrite)."""
     xp = array_module(otf_half)
     kh, kw = int(psf_shape[0]), int(psf_shape[1])
-    psf = _fft(xp).irfft2(otf_half, s=(int(grid[0]), int(grid[1])))
+    grid_hw = (int(grid[0]), int(grid[1]))
+    psf = (_irfft2_consume(xp, otf_half, grid_hw) if consume
+           else _fft(xp).irfft2(otf_half, s=grid_hw))
     rows, cols = _wrap_index(xp, kh, grid[0]), _wrap_index(xp, kw, grid[1])
     # C order: reductions over a non-contiguous gather would depend on the batch size
     return xp.ascontiguousarray(psf[..., rows[:, None], cols[None, :]])

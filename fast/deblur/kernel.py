@@ -225,11 +225,11 @@ def estimate_psf_cg(
     grid = px.shape[-2:]
     fpx, fpy = fft.rfft2(px), fft.rfft2(py)
     fbx, fby = fft.rfft2(bx), fft.rfft2(by)
-    rhs = _otf2psf_half(xp.conj(fpx) * fbx + xp.conj(fpy) * fby, grid, kernel_shape)
+    rhs = _otf2psf_half(xp.conj(fpx) * fbx + xp.conj(fpy) * fby, grid, kernel_shape, consume=True)
     m = (fpx.real**2 + fpx.imag**2) + (fpy.real**2 + fpy.imag**2)
 
     def apply_a(k):
-        return _otf2psf_half(m * _psf2otf_half(k, grid), grid, kernel_shape) + gamma * k
+        return _otf2psf_half(m * _psf2otf_half(k, grid), grid, kernel_shape, consume=True) + gamma * k
 
     k0 = xp.full(rhs.shape, 1.0 / np.prod(kernel_shape), dtype=rhs.dtype)
     k = conjugate_gradient(apply_a, rhs, k0, max_iter=max_iter, tol=tol)
@@ -246,7 +246,7 @@ def estimate_psf_fft(bx, by, px, py, gamma: float, kernel_shape: tuple[int, int]
     fbx, fby = fft.rfft2(bx), fft.rfft2(by)
     energy = (fpx.real**2 + fpx.imag**2) + (fpy.real**2 + fpy.imag**2) + gamma
     otf = (xp.conj(fpx) * fbx + xp.conj(fpy) * fby) / energy
-    k = _otf2psf_half(otf, px.shape[-2:], kernel_shape)
+    k = _otf2psf_half(otf, px.shape[-2:], kernel_shape, consume=True)
     return normalize_kernel(xp.maximum(k, 0.0))
 
 

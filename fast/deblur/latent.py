@@ -23,6 +23,7 @@ from fast.deblur._common import (
     _as_float,
     _doubling,
     _fft,
+    _irfft2_consume,
     _host_per_image,
     _is_scalar,
     _mask,
@@ -119,7 +120,7 @@ def _solve_div(numer, denom_fixed, dg, div, mu):
         rhs /= denom
     else:
         rhs = (numer + mu * rhs) / denom
-    return fft.irfft2(rhs, s=div.shape[-2:])
+    return _irfft2_consume(array_module(div), rhs, div.shape[-2:])  # rhs is ours to overwrite
 
 
 def _latent_step(numer, denom_fixed, dg, h, v, mu):
