@@ -145,7 +145,7 @@ def _save_npy(tmp, array):
         os.fsync(f.fileno())
 
 
-# worker processes get the source once (fork), then run units by number
+# worker processes get the source once (pickled to the initializer), then run units by number
 _WORKER: dict = {}
 
 
