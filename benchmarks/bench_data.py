@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shlex
 import sys
 import tempfile
@@ -34,6 +33,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _machine import cpu_model  # noqa: E402
 
 from fast.video.clips import ClipConfig, ClipLoader, ClipSampler, to_model  # noqa: E402
 from fast.video.files import FrameFolderVideo, VideoFile  # noqa: E402
@@ -83,16 +84,6 @@ def ratio(r: float) -> str:
     if r >= 0.01:
         return f"{r:.3g}x"
     return f"1/{1 / r:,.0f}x"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def write_frames(folder: Path, frames: np.ndarray) -> None:

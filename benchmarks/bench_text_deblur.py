@@ -28,7 +28,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import shlex
 import sys
 import time
@@ -41,6 +40,8 @@ import scipy.signal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _machine import cpu_model  # noqa: E402
+
 from reference.deblur.evaluate import kernel_similarity, psnr_upto_shift  # noqa: E402
 
 PAD = 24  # page margin around the crop for the 'valid' convolution: half of any kernel box
@@ -50,16 +51,6 @@ DEJAVU = (
     "/usr/share/fonts/dejavu/DejaVuSans.ttf",
     "/Library/Fonts/DejaVuSans.ttf",
 )
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 # --- text -------------------------------------------------------------------------------------
