@@ -250,6 +250,8 @@ def main(argv=None) -> int:
     parser.add_argument("--border", type=int, default=8, help="pixels cropped before PSNR")
     parser.add_argument("--max-shift", type=float, default=3.0)
     parser.add_argument("--step", type=float, default=0.25, help="shift search step in px")
+    parser.add_argument("--boundary", default="release", choices=("release", "liu_jia"),
+                        help="padding of every FFT solve: the authors' release (default) or Liu-Jia")
     parser.add_argument("--quick", action="store_true", help="heights 8,16 and 3 images each")
     parser.add_argument("--json", type=Path, help="also write every image's scores here")
     args = parser.parse_args(argv)
@@ -274,7 +276,7 @@ def main(argv=None) -> int:
           f"{scipy.__version__}, Pillow {PIL.__version__}; fast twin, NumPy, float32, one image at a time")
     print(f"# data: {args.images} images per height, {args.size}x{args.size} grey, seed {args.seed}; "
           f"shake extent 12-25 px; noise sigma {args.noise}; true convolution, 'valid' crop of a "
-          f"larger page; kernel size = true odd box + {args.margin}")
+          f"larger page; kernel size = true odd box + {args.margin}; boundary {args.boundary}")
     print(f"# scores: PSNR of the clipped image up to a ±{args.max_shift:g} px shift (step {args.step:g}, "
           f"border {args.border}); gain = result − blurred input, same run")
     for h in heights:
@@ -290,7 +292,7 @@ def main(argv=None) -> int:
             for i, (sharp, blurred, k_true, extent) in enumerate(cases):
                 ks = k_true.shape[0] + args.margin
                 t0 = time.perf_counter()
-                latent, kernel = blind[m](blurred.astype(np.float32), ks)
+                latent, kernel = blind[m](blurred.astype(np.float32), ks, boundary=args.boundary)
                 seconds = time.perf_counter() - t0
                 latent = np.clip(np.asarray(latent, dtype=np.float64), 0.0, 1.0)
                 kernel = np.asarray(kernel, dtype=np.float64)
