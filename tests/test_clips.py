@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import reference.data
-from fast.video.clips import (ClipConfig, ClipLoader, ClipSampler, frame_differences_u8,
-                              sample_clip, shots, fixed_clip_start, to_model)
+from fast.video.clips import (ClipConfig, ClipLoader, ClipSampler, fixed_clip_start,
+                              frame_differences_u8, sample_clip, shots, test_clip, to_model)
 from fast.video.sources import ArrayVideo, DataError, Source, open_source, synthetic_source
 from videodata import moving_square, needs_samples
 
@@ -157,6 +157,10 @@ def test_full_frame_clips_and_test_offsets():
     assert fixed_clip_start([(0, 12), (12, 30), (30, 33)], 5) == 12 + (18 - 5) // 2
     with pytest.raises(DataError, match="longest shot has 3 frames"):
         fixed_clip_start([(0, 3)], 5)
+    video = ArrayVideo(moving_square(20, cut_at=6))  # shots 0:6 and 6:20: the clip is 10:15
+    start, clip = test_clip(video, ClipConfig(size=None))
+    assert start == 6 + (14 - 5) // 2
+    np.testing.assert_array_equal(clip, video.read()[start : start + 5].transpose(0, 3, 1, 2))
     mixed = Source("mixed", [ArrayVideo(np.zeros((6, 20, 20, 3), np.uint8)),
                              ArrayVideo(np.zeros((6, 24, 20, 3), np.uint8))])
     with pytest.raises(DataError, match="one frame size"):

@@ -199,6 +199,19 @@ def fixed_clip_start(shot_ranges: list[tuple[int, int]], length: int) -> int:
     return a + (b - a - length) // 2
 
 
+def test_clip(video: Video, cfg: ClipConfig = ClipConfig()) -> tuple[int, np.ndarray]:
+    """A video's fixed full-frame test clip of m + n frames: ``(start, uint8 (T, C, H, W))``,
+    centred in its longest shot (:func:`fixed_clip_start`), the same every time it is asked for.
+    What ``sharpvid prepare --split test`` stores, and what an evaluation of an unprepared source
+    reads."""
+    frames = video.read()
+    start = fixed_clip_start(shots(frames, cfg), cfg.length)
+    return start, np.ascontiguousarray(frames[start : start + cfg.length].transpose(0, 3, 1, 2))
+
+
+test_clip.__test__ = False  # a library function, not a pytest test
+
+
 def check_motion(source: Source, cfg: ClipConfig, seed: int = 0, videos: int = 4,
                  tries: int = 4) -> None:
     """Some crop of the first few videos passes the motion filter, or a one-line error saying

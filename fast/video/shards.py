@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from fast.imageio import Progress, _atomic_write
-from fast.video.clips import (ClipConfig, check_motion, check_videos, fixed_clip_start,
-                              sample_clip, shots)
+from fast.video.clips import (ClipConfig, check_motion, check_videos, sample_clip, shots,
+                              test_clip)
 from fast.video.sources import DataError, Source
 
 FORMAT = "sharpvid-clips/1"
@@ -88,9 +88,7 @@ def _video_clips(video, v: int, j0: int, count: int, cfg: PrepareConfig):
     clip_cfg, length = cfg.clip, cfg.clip.length
     video_bytes = video.num_frames * video.height * video.width * video.channels
     if cfg.split == "test":
-        frames = video.read()
-        start = fixed_clip_start(shots(frames, clip_cfg), length)
-        clip = np.ascontiguousarray(frames[start : start + length].transpose(0, 3, 1, 2))
+        start, clip = test_clip(video, clip_cfg)
         return [clip], [dict(video=video.name, source=video.source, frame=start, row=0, col=0,
                              height=video.height, width=video.width)]
     whole = video_bytes <= WHOLE_VIDEO_BYTES
