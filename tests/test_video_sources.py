@@ -215,18 +215,15 @@ def test_mini_ucf101_splits(tmp_path):
 def test_ucf101_bad_inputs(tmp_path):
     root, lists = mini_ucf101(tmp_path, groups=2)
     (root / "ApplyEyeMakeup" / "v_ApplyEyeMakeup_g02_c01.avi").unlink()
-    with pytest.raises(DataError) as exc:
-        open_source(f"ucf101:{root}")
-    assert "trainlist01.txt:1: names ApplyEyeMakeup/v_ApplyEyeMakeup_g02_c01.avi" in one_line(exc)
-    with pytest.raises(DataError) as exc:
-        open_source(f"ucf101:{root},fold=2")
-    assert "trainlist02.txt: no such split file" in one_line(exc)
-    with pytest.raises(DataError) as exc:
-        open_source(f"ucf101:{tmp_path / 'nowhere'}")
-    assert "no such folder" in one_line(exc)
-    with pytest.raises(DataError) as exc:
-        open_source(f"ucf101:{root},split=val")
-    assert "split='val' must be 'train' or 'test'" in one_line(exc)
+    for spec, message in [
+        (f"ucf101:{root}", "trainlist01.txt:1: names ApplyEyeMakeup/v_ApplyEyeMakeup_g02_c01.avi"),
+        (f"ucf101:{root},fold=2", "trainlist02.txt: no such split file"),
+        (f"ucf101:{tmp_path / 'nowhere'}", "no such folder"),
+        (f"ucf101:{root},split=val", "split='val' must be 'train' or 'test'"),
+    ]:
+        with pytest.raises(DataError) as exc:
+            open_source(spec)
+        assert message in one_line(exc), spec
 
 
 @needs_av

@@ -190,6 +190,15 @@ def sample_clip(frames: np.ndarray, rng, cfg: ClipConfig = ClipConfig(),
                       motion > threshold)
 
 
+def read_window(video: Video, cfg: ClipConfig, rng) -> tuple[int, np.ndarray]:
+    """A random window of ``cfg.window`` consecutive frames (at least m + n, at most the video)
+    read with a seek: ``(first frame, uint8 frames)``.  How a clip is drawn from a video that is
+    not held in memory; the start is the generator's next draw."""
+    span = min(max(cfg.window, cfg.length), video.num_frames)
+    offset = int(rng.integers(video.num_frames - span + 1))
+    return offset, video.read(offset, offset + span)
+
+
 def fixed_clip_start(shot_ranges: list[tuple[int, int]], length: int) -> int:
     """The fixed start of a video's test clip: centred in its longest shot (the first of equal
     ones), from the video's :func:`shots`."""
@@ -265,35 +274,31 @@ class ClipSampler:
             raise DataError(f"{source.name}: full-frame clips need one frame size, but the videos "
                             f"have several; give a crop size")
         check_motion(source, cfg)
-        self.videos: list[tuple[int, Video]] = list(enumerate(source))
         self._cache: dict[int, tuple[np.ndarray, list]] = {}
         if in_memory:
-            for k in range(len(self.videos)):
+            for k in range(len(source)):
                 self._frames(k)
 
     def _frames(self, k: int) -> tuple[np.ndarray, list]:
         if k not in self._cache:
-            frames = self.videos[k][1].read()
+            frames = self.source[k].read()
             self._cache[k] = (frames, shots(frames, self.cfg))
         return self._cache[k]
 
     def draw(self, rng) -> ClipSample:
         """One clip from ``rng`` (a seed, or a generator): a video, then a clip of it."""
         rng = np.random.default_rng(rng)
-        k = int(rng.integers(len(self.videos)))
-        index, video = self.videos[k]
+        k = int(rng.integers(len(self.source)))
+        video = self.source[k]
         if self.in_memory:
-            frames, ranges = self._frames(k)
-            offset = 0
+            (frames, ranges), offset = self._frames(k), 0
         else:
-            span = min(max(self.cfg.window, self.cfg.length), video.num_frames)
-            offset = int(rng.integers(video.num_frames - span + 1))
-            frames, ranges = video.read(offset, offset + span), None
+            (offset, frames), ranges = read_window(video, self.cfg, rng), None
         try:
             sample = sample_clip(frames, rng, self.cfg, ranges)
         except DataError as exc:
             raise DataError(f"{video.source}: {exc}") from None
-        sample.video, sample.frame = index, sample.frame + offset
+        sample.video, sample.frame = k, sample.frame + offset
         return sample
 
     def clip(self, seed: int, rank: int, i: int) -> np.ndarray:

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from fast.imageio import Progress, _atomic_write
-from fast.video.clips import (ClipConfig, check_motion, check_videos, sample_clip, shots,
-                              test_clip)
+from fast.video.clips import (ClipConfig, check_motion, check_videos, read_window, sample_clip,
+                              shots, test_clip)
 from fast.video.sources import DataError, Source
 
 FORMAT = "sharpvid-clips/1"
@@ -85,7 +85,7 @@ def plan_units(cfg: PrepareConfig, num_frames: list[int]) -> list[list[tuple[int
 
 def _video_clips(video, v: int, j0: int, count: int, cfg: PrepareConfig):
     """``count`` clips of one video (clip numbers ``j0 ...``), with their records."""
-    clip_cfg, length = cfg.clip, cfg.clip.length
+    clip_cfg = cfg.clip
     video_bytes = video.num_frames * video.height * video.width * video.channels
     if cfg.split == "test":
         start, clip = test_clip(video, clip_cfg)
@@ -100,9 +100,7 @@ def _video_clips(video, v: int, j0: int, count: int, cfg: PrepareConfig):
         rng = np.random.default_rng([cfg.seed, v, j])
         offset = 0
         if not whole:  # a long video: a window of frames around a random start
-            span = min(max(clip_cfg.window, length), video.num_frames)
-            offset = int(rng.integers(video.num_frames - span + 1))
-            frames, ranges = video.read(offset, offset + span), None
+            (offset, frames), ranges = read_window(video, clip_cfg, rng), None
         s = sample_clip(frames, rng, clip_cfg, ranges)
         clips.append(s.clip)
         records.append(dict(video=video.name, source=video.source, frame=s.frame + offset,
@@ -124,16 +122,12 @@ def _run_unit(source: Source, cfg: PrepareConfig, out: Path, u: int, unit) -> di
         records += r
         problems += video.problems
     stem = f"clips-{u:05d}"
-    if not clips:  # every video of the unit was left out: an empty file keeps the plan intact
-        array = np.empty((0, cfg.clip.length, 0, 0, 0), np.uint8)
-        _atomic_write(out / f"{stem}.npy", lambda tmp: _save_npy(tmp, array))
-        _atomic_write(out / f"{stem}.json", lambda tmp: Path(tmp).write_text("[]"))
-        return {"file": f"{stem}.npy", "clips": 0, "shape": None, "problems": problems}
-    array = np.stack(clips)
+    # every video of the unit left out: an empty file still keeps the plan intact
+    array = np.stack(clips) if clips else np.empty((0, cfg.clip.length, 0, 0, 0), np.uint8)
     _atomic_write(out / f"{stem}.npy", lambda tmp: _save_npy(tmp, array))
     _atomic_write(out / f"{stem}.json", lambda tmp: Path(tmp).write_text(json.dumps(records)))
-    return {"file": f"{stem}.npy", "clips": len(clips), "shape": list(array.shape[1:]),
-            "problems": problems}
+    return {"file": f"{stem}.npy", "clips": len(clips),
+            "shape": list(array.shape[1:]) if clips else None, "problems": problems}
 
 
 def _save_npy(tmp, array):
