@@ -1,0 +1,182 @@
+"""Checkpoints: a run's whole state, written atomically, read back safely.
+
+A run folder holds::
+
+    RUN/config.json                 the resolved TrainConfig
+    RUN/checkpoints/step-00001000.pt
+    RUN/metrics.jsonl               every logged value, one JSON object per line
+    RUN/samples/                    picture grids and GIFs
+
+A checkpoint is one ``torch.save`` of a dict of tensors and plain values (``FORMAT``, ``step``,
+``config``, ``generator``, ``critics``, ``optimizers``, ``guard``, ``rng``, ``loader``), written to a
+temporary file in the same folder, flushed to disk, then renamed over its name, so a crash, a
+full disk or Ctrl-C during a save leaves the previous checkpoints as they were.  The newest
+``keep`` are kept.  Reading uses ``torch.load(weights_only=True)`` only: a checkpoint cannot run
+code.  Every failure is a one-line :class:`CheckpointError` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+FORMAT = "sharpvid-checkpoint/1"
+_NAME = re.compile(r"^step-(\d+)\.pt$")
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be written or used; the message names the file."""
+
+
+def checkpoint_dir(run_dir: Path) -> Path:
+    return Path(run_dir) / "checkpoints"
+
+
+def checkpoint_path(run_dir: Path, step: int) -> Path:
+    return checkpoint_dir(run_dir) / f"step-{step:08d}.pt"
+
+
+def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
+    """``(step, path)`` of the run's checkpoints, oldest first."""
+    folder = checkpoint_dir(run_dir)
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
+    return sorted(found)
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    found = list_checkpoints(run_dir)
+    return found[-1][1] if found else None
+
+
+def save_checkpoint(run_dir: Path, step: int, state: dict, keep: int = 3) -> Path:
+    """Write ``state`` as the checkpoint of ``step`` atomically, then keep the newest ``keep``."""
+    path = checkpoint_path(run_dir, step)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise CheckpointError(f"{path.parent}: cannot write a checkpoint "
+                              f"({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"format": FORMAT, "step": int(step), **state}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise CheckpointError(f"{path}: cannot write ({exc.strerror or exc}); the previous "
+                                  f"checkpoints are kept") from None
+        raise
+    for _, old in list_checkpoints(run_dir)[:-keep]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def resolve(path: str | Path) -> Path:
+    """A checkpoint file, or a run folder (its newest checkpoint)."""
+    path = Path(path)
+    if path.is_dir():
+        latest = latest_checkpoint(path)
+        if latest is None:
+            raise CheckpointError(f"{path}: no checkpoint in {checkpoint_dir(path)}")
+        return latest
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint file or run folder")
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
+    """A checkpoint's dict (``torch.load(weights_only=True)``), or a one-line CheckpointError."""
+    path = resolve(path)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # truncated zip, not a torch file, unpickling refused ...
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint ({reason[:200]})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a sharpvid checkpoint (expected format {FORMAT})")
+    for key in ("step", "config", "generator"):
+        if key not in state:
+            raise CheckpointError(f"{path}: checkpoint lacks {key!r}")
+    state["path"] = str(path)
+    return state
+
+
+def load_state(module: torch.nn.Module, state: dict, what: str, where: str | Path) -> None:
+    """``module.load_state_dict(state)``, with the mismatched tensors named on one line."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    extra = [k for k in state if k not in own]
+    wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
+             if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    if missing or extra or wrong:
+        parts = ([f"shape {', '.join(wrong[:3])}{' ...' if len(wrong) > 3 else ''}"] if wrong
+                 else []) + ([f"missing {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}"]
+                             if missing else []) + (
+            [f"unexpected {', '.join(extra[:3])}{' ...' if len(extra) > 3 else ''}"] if extra else [])
+        raise CheckpointError(f"{where}: {what} weights are for another network config "
+                              f"({'; '.join(parts)})")
+    module.load_state_dict(state)
+
+
+def load_generator(path: str | Path, device="cpu"):
+    """The trained generator of a checkpoint (or run folder) and its run's config.
+
+    Returns ``(generator, config, state)``: a :class:`fast.networks.MultiScaleGenerator` in eval
+    mode on ``device``, the :class:`fast.config.TrainConfig`, and the checkpoint's dict.
+    """
+    from fast.config import ConfigError, config_from_dict
+    from fast.networks import MultiScaleGenerator
+
+    state = load_checkpoint(path)
+    where = state["path"]
+    try:
+        cfg = config_from_dict(state["config"], where)
+    except ConfigError as exc:
+        raise CheckpointError(str(exc)) from None
+    g = MultiScaleGenerator(cfg.network_config(), fast_math=cfg.fast_math)
+    load_state(g, state["generator"], "generator", where)
+    return g.to(device).eval(), cfg, state
+
+
+# ---------------------------------------------------------------------------------------------
+# Random number generators: every one a run can touch, as tensors and plain values
+# ---------------------------------------------------------------------------------------------
+
+
+def rng_state() -> dict:
+    """torch (CPU and every CUDA device), NumPy's global and Python's ``random`` states."""
+    import random
+
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "gauss": float(gauss)},
+        "python": random.getstate(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    import random
+
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"],
+                         n["has_gauss"], n["gauss"]))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
