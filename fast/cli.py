@@ -12,7 +12,13 @@ from fast import __version__
 from fast.commands import CommandError
 
 #: Modules that provide ``add_parser(subparsers)``; added as the commands are built.
-_COMMANDS: tuple[str, ...] = ("fast.commands.deblur", "fast.commands.prepare")
+_COMMANDS: tuple[str, ...] = (
+    "fast.commands.prepare",
+    "fast.commands.train",
+    "fast.commands.evaluate",
+    "fast.commands.predict",
+    "fast.commands.deblur",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not getattr(args, "accepts_overrides", False) or not all(
+                e.startswith("--") and "=" in e for e in extra):
+            parser.parse_args(argv)  # argparse's own error for what no command takes
+        args.overrides = extra  # --key=value config overrides (sharpvid train)
     if not hasattr(args, "func"):
         parser.print_help()
         return 0

@@ -1,0 +1,106 @@
+"""``sharpvid train``: the paper's Algorithm 1 (adversarial multi-scale video prediction).
+
+    sharpvid train tiny --out runs/tiny                          # a minute on a laptop CPU
+    sharpvid train demo --out runs/demo                          # the sample footage, ~10 min
+    sharpvid train paper --data=data/ucf-train --val_data=data/ucf-test --out runs/paper
+    sharpvid train paper --lam_adv=0 --out runs/l2-gdl           # no D: the GDL baseline
+    sharpvid train --resume runs/paper --steps=2000000           # continue (more steps)
+    torchrun --nproc_per_node=8 -m fast.cli train paper --data=data/ucf-train --out runs/p8
+
+CONFIG is a shipped config (tiny, demo, paper, tf) or a .toml/.json file; ``--key=value``
+overrides any field of :class:`fast.config.TrainConfig` (``--net.FIELD=VALUE`` a network field);
+``sharpvid train --list-keys`` prints them all.  The run folder receives ``config.json``,
+``checkpoints/``, ``metrics.jsonl``, ``samples/`` and ``tensorboard/``.  Ctrl-C or SIGTERM
+finish the step, save a checkpoint and exit 0; ``--resume`` continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from fast.commands import CommandError
+
+EXAMPLES = __doc__.split("\n\n")[1]
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train the adversarial multi-scale predictor (Algorithm 1)",
+        description="Train G (and D when lam_adv > 0) on video clips, writing checkpoints, "
+                    "metrics.jsonl, picture grids and GIFs to --out.  Unknown --key=value "
+                    "arguments are config overrides.",
+        epilog="examples:\n" + EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    p.add_argument("config", nargs="?", default=None, metavar="CONFIG",
+                   help="tiny | demo | paper | tf, or a .toml/.json file (not with --resume)")
+    p.add_argument("--out", type=Path, default=None, metavar="RUN",
+                   help="run folder (default runs/CONFIG)")
+    p.add_argument("--resume", type=Path, default=None, metavar="RUN",
+                   help="continue the run in RUN from its newest checkpoint")
+    p.add_argument("--force", action="store_true",
+                   help="start over in a run folder that holds another run (removes its "
+                        "checkpoints, metrics and samples)")
+    p.add_argument("--list-keys", action="store_true", help="print every config key and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=run, accepts_overrides=True)
+
+
+def _list_keys() -> None:
+    import dataclasses
+
+    from fast.config import TrainConfig, _field_types
+
+    types = _field_types()
+    for f in dataclasses.fields(TrainConfig):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        print(f"{f.name:<18} {getattr(types[f.name], '__name__', str(types[f.name])):<6} "
+              f"{default!r}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from fast.checkpoint import CheckpointError
+    from fast.config import ConfigError, load_config, parse_overrides
+    from fast.devices import DeviceError
+    from fast.train import TrainError, Trainer, resume_config
+    from fast.video.sources import DataError
+
+    if args.list_keys:
+        _list_keys()
+        return 0
+    overrides = list(getattr(args, "overrides", []))
+    try:
+        if args.resume is not None:
+            if args.config is not None:
+                raise CommandError("--resume takes the run's own config; give overrides as "
+                                   "--key=value, not a CONFIG")
+            if args.out is not None and args.out != args.resume:
+                raise CommandError("--resume RUN continues in RUN; leave out --out")
+            run_dir = args.resume
+            cfg = resume_config(run_dir, parse_overrides(overrides))
+        else:
+            if args.config is None:
+                raise CommandError("give a CONFIG (tiny, demo, paper, tf or a file) or --resume RUN")
+            cfg = load_config(args.config, overrides)
+            run_dir = args.out or Path("runs") / Path(args.config).stem
+        trainer = Trainer(cfg, run_dir, resume=args.resume is not None, force=args.force,
+                          progress=not args.quiet)
+        print(f"training {cfg.network} (lam_adv={cfg.lam_adv}) on {cfg.data} on "
+              f"{trainer.device} from step {trainer.step_no} to {cfg.steps}; run folder "
+              f"{run_dir}", flush=True)
+        status = trainer.fit()
+    except (ConfigError, DataError, CheckpointError, DeviceError, TrainError) as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        where = exc.filename or run_dir
+        raise CommandError(f"{where}: cannot write ({exc.strerror or exc})") from None
+    last = trainer.last
+    summary = " ".join(f"{k} {v:.4g}" for k, v in last.items()
+                       if isinstance(v, float) and k.split("/")[0] in ("g", "d"))
+    print(f"step {trainer.step_no}: {summary}")
+    print(f"checkpoints in {run_dir / 'checkpoints'}; evaluate with: sharpvid evaluate "
+          f"{run_dir} --data SOURCE --out {run_dir / 'eval'}")
+    return status

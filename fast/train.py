@@ -1,0 +1,782 @@
+"""Training: Algorithm 1 of Mathieu, Couprie & LeCun 2016, on one CPU, one GPU or many.
+
+Each step (:meth:`Trainer.step`) reads top to bottom:
+
+1. **D step** (when λ_adv > 0): M clips; G, fixed, predicts their next frames; every critic
+   (here the multi-scale discriminator D) is updated on real vs generated frames at every scale
+   with :math:`\\mathcal L^D_{adv}` (Eq. 3, :func:`fast.losses.discriminator_loss`).
+2. **G step**: M **new** clips; G predicts; G is updated with
+   :math:`λ_{adv}\\mathcal L^G_{adv} + λ_{ℓp}\\sum_k \\mathcal L_p + λ_{gdl}\\sum_k \\mathcal L_{gdl}`
+   (Eqs. 4-6), the critics fixed.
+3. **Guard and log**: the loss terms and gradient norms of each update are read back to the host
+   once (the only synchronisation in a step); a non-finite value skips that update (the weights
+   never see it) and names the bad term; after ``nan_patience`` bad steps in a row the last
+   checkpoint is restored with the learning rates multiplied by ``nan_lr_factor``.
+
+The generator's loss is a list of :class:`LossTerm` parts and the adversaries a list of
+:class:`Critic` s, so another term (a perceptual loss) or another critic (a blur detector) is one
+more entry.  With λ_adv = 0 no critic is built: the ℓ2 / GDL baselines of the paper.
+
+Conventions: clips are ``(B, m + n, C, S, S)`` in [-1, 1]; with n > 1 the later frames are
+predicted recursively from earlier predictions (gradients flow through the recursion) and every
+loss is averaged over the n predicted frames, so with n = 1 the logged ``g/total`` and
+``d/loss`` are exactly :func:`reference.losses.combined_generator_loss` and
+:func:`reference.losses.discriminator_loss` on the same batch, weights and labels (tested).
+Conditional critics judge a predicted frame with the window it was predicted from (real frames
+with the real window).
+
+Runs scale out with ``torchrun``: every process is a rank with its own data stream (the clip
+loader's counter-based streams), DistributedDataParallel averages the gradients, rank 0 alone
+writes.  The whole state (networks, optimisers, the learning-rate scale, every RNG, the loader's
+position) is checkpointed atomically (:mod:`fast.checkpoint`), and a resumed run logs exactly what
+an uninterrupted one would have.  Ctrl-C or SIGTERM finish the current step, save and exit 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from fast.checkpoint import (CheckpointError, latest_checkpoint, list_checkpoints, load_checkpoint,
+                             load_state, rng_state, save_checkpoint, set_rng_state)
+from fast.config import TrainConfig, config_from_dict, save_config
+from fast.devices import resolve_device
+from fast.losses import discriminator_loss, gdl_loss, generator_adversarial_loss, lp_loss
+from fast.metrics import psnr, sharpness_difference
+from fast.networks import MultiScaleDiscriminator, MultiScaleGenerator
+from fast.pyramid import frame_pyramid
+from fast.video.clips import ClipConfig, ClipLoader, ClipSampler, test_clip, to_model
+from fast.video.sources import DataError, open_source, parse_frame_range
+
+#: a source whose frames take fewer bytes than this is decoded once and sampled in memory
+IN_MEMORY_BYTES = 1 << 30
+
+
+class TrainError(Exception):
+    """A run that cannot start or continue as asked (the message is one line)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_prepared(spec: str) -> bool:
+    return Path(spec, "prepare.json").is_file()
+
+
+def _open(spec: str, frame_range: str):
+    source = open_source(spec)
+    return source.frame_range(*parse_frame_range(frame_range)) if frame_range else source
+
+
+def training_clips(cfg: TrainConfig):
+    """The training clips of ``cfg.data``: a prepared folder (:class:`ShardClips`) or a source
+    sampled on the fly (:class:`ClipSampler`, in memory when it is small)."""
+    clip_cfg = ClipConfig(m=cfg.m, n=cfg.n, size=cfg.patch)
+    if _is_prepared(cfg.data):
+        from fast.video.shards import ShardClips
+
+        clips = ShardClips(cfg.data)
+        t, c, h, w = clips.shape or (0, 0, 0, 0)
+        if clips.shape is None or (h, w) != (cfg.patch, cfg.patch) or t < clip_cfg.length:
+            raise DataError(f"{cfg.data}: prepared clips of shape {clips.shape} (T, C, H, W) "
+                            f"cannot train m={cfg.m}, n={cfg.n} on {cfg.patch}x{cfg.patch} patches; "
+                            f"prepare with --frames {clip_cfg.length} --size {cfg.patch}")
+        return clips if t == clip_cfg.length else _Truncated(clips, clip_cfg.length)
+    source = _open(cfg.data, cfg.frame_range)
+    size = sum(v.num_frames * v.height * v.width * v.channels for v in source)
+    return ClipSampler(source, clip_cfg, in_memory=size <= IN_MEMORY_BYTES)
+
+
+class _Truncated:
+    """A prepared clip set whose clips are longer than m + n: the first m + n frames."""
+
+    def __init__(self, clips, length: int):
+        self.clips, self.length = clips, length
+
+    def batch(self, k, batch_size, seed=0, rank=0):
+        return self.clips.batch(k, batch_size, seed, rank)[:, : self.length]
+
+
+def validation_clips(cfg: TrainConfig) -> list[np.ndarray]:
+    """Up to ``val_clips`` held-out uint8 ``(m + n, C, H, W)`` clips of ``cfg.val_data``: the
+    clips of a prepared folder in order, or each video's fixed full-frame test clip."""
+    if not cfg.val_data:
+        return []
+    length = cfg.m + cfg.n
+    clips = []
+    if _is_prepared(cfg.val_data):
+        from fast.video.shards import ShardClips
+
+        for clip in ShardClips(cfg.val_data):
+            if len(clip) < length:
+                raise DataError(f"{cfg.val_data}: clips of {len(clip)} frames, fewer than the "
+                                f"m + n = {length} validation needs")
+            clips.append(np.asarray(clip[:length]))
+            if len(clips) == cfg.val_clips:
+                break
+        return clips
+    for video in _open(cfg.val_data, cfg.val_frame_range):
+        clips.append(test_clip(video, ClipConfig(m=cfg.m, n=cfg.n, size=None))[1])
+        if len(clips) == cfg.val_clips:
+            break
+    return clips
+
+
+def split_clip(clip: torch.Tensor, m: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(B, m + n, C, H, W)`` -> inputs X ``(B, m, C, H, W)`` and targets Y ``(B, n, C, H, W)``."""
+    return clip[:, :m], clip[:, m:]
+
+
+# ---------------------------------------------------------------------------------------------
+# The generator's rollout, loss terms and critics
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Rollout:
+    """G's predictions of n frames, each with the window it saw and its target, per scale."""
+
+    windows: list[torch.Tensor]           # per predicted frame j: the input window (B, m, C, H, W)
+    preds: list[list[torch.Tensor]]       # per j: \hat Y_k, coarse to fine, (B, C, H_k, W_k)
+    targets: list[list[torch.Tensor]]     # per j: Y_k, the real frame's pyramid
+    real_windows: list[torch.Tensor]      # per j: the window of real frames before frame j
+
+
+def rollout(g: Callable, x: torch.Tensor, y: torch.Tensor, n_scales: int) -> Rollout:
+    """Predict y's n frames from x recursively (each prediction slides into the window)."""
+    frames = torch.cat([x, y], dim=1)
+    m = x.shape[1]
+    out = Rollout([], [], [], [])
+    window = x
+    for j in range(y.shape[1]):
+        preds = g(window)
+        out.windows.append(window)
+        out.preds.append(preds)
+        out.targets.append(frame_pyramid(y[:, j], n_scales))
+        out.real_windows.append(frames[:, j : j + m])
+        window = torch.cat([window[:, 1:], preds[-1][:, None]], dim=1)
+    return out
+
+
+@dataclass
+class LossTerm:
+    """One part of G's loss: ``weight * fn(rollout, fake_scores)``, logged as ``g/<name>``.
+
+    ``fake_scores`` maps each critic's name to its scores on the rollout's frames (per predicted
+    frame, a list over scales).
+    """
+
+    name: str
+    weight: float
+    fn: Callable[[Rollout, dict], torch.Tensor]
+
+
+def _mean_over_frames(values: list[torch.Tensor]) -> torch.Tensor:
+    return values[0] if len(values) == 1 else torch.stack(values).mean()
+
+
+def lp_term(p: float) -> Callable:
+    """Σ_k L_p(\\hat Y_k, Y_k) (Eq. 1 summed over scales), averaged over predicted frames."""
+    return lambda r, _: _mean_over_frames(
+        [sum(lp_loss(a, b, p) for a, b in zip(pk, tk)) for pk, tk in zip(r.preds, r.targets)])
+
+
+def gdl_term(alpha: float) -> Callable:
+    """Σ_k L_gdl(\\hat Y_k, Y_k) (Eq. 5 summed over scales), averaged over predicted frames."""
+    return lambda r, _: _mean_over_frames(
+        [sum(gdl_loss(a, b, alpha) for a, b in zip(pk, tk)) for pk, tk in zip(r.preds, r.targets)])
+
+
+def adversarial_term(critic: str) -> Callable:
+    """L^G_adv (Eq. 4) against one critic, averaged over predicted frames."""
+    return lambda _, scores: _mean_over_frames(
+        [generator_adversarial_loss(s) for s in scores[critic]])
+
+
+def generator_loss_terms(cfg: TrainConfig, critics: list["Critic"]) -> list[LossTerm]:
+    """Eq. (6) as parts: ℓp, GDL (each when its λ > 0) and one adversarial term per critic."""
+    terms = []
+    if cfg.lam_lp > 0:
+        terms.append(LossTerm("lp", cfg.lam_lp, lp_term(cfg.p)))
+    if cfg.lam_gdl > 0:
+        terms.append(LossTerm("gdl", cfg.lam_gdl, gdl_term(cfg.alpha)))
+    for critic in critics:
+        terms.append(LossTerm("adv" if len(critics) == 1 else f"adv_{critic.name}",
+                              cfg.lam_adv * critic.weight, adversarial_term(critic.name)))
+    if not terms:
+        raise TrainError("every loss weight is 0 (lam_lp, lam_gdl, lam_adv): nothing to train")
+    return terms
+
+
+@dataclass
+class Critic:
+    """An adversary of G: a module judging frames, its optimiser and its share of λ_adv.
+
+    ``scores(window, pyramid)`` gives probabilities ``(B,)`` per scale it judges; the multi-scale
+    discriminator D judges every scale, conditioned on the window (Eqs. 3-4).
+    """
+
+    name: str
+    module: nn.Module                     # the weights (what the checkpoint saves)
+    optimizer: torch.optim.Optimizer
+    weight: float = 1.0                   # multiplies λ_adv in G's loss
+    train_module: nn.Module | None = None  # DDP-wrapped (or compiled) module for the D step
+    lr_key: str = "d"
+
+    def scores(self, window, pyramid, *, training: bool = False) -> list[torch.Tensor]:
+        module = self.train_module if training and self.train_module is not None else self.module
+        return module(window, pyramid)
+
+
+# ---------------------------------------------------------------------------------------------
+# Optimisers and learning-rate schedules
+# ---------------------------------------------------------------------------------------------
+
+
+def make_optimizer(kind: str, params, lr: float, momentum: float, betas) -> torch.optim.Optimizer:
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum)
+    return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+def scheduled_lr(kind: str, lr0: float, lr1: float, step: int, steps: int) -> float:
+    """The rate at ``step`` of ``steps``: constant ``lr0``, or from ``lr0`` at step 0 to ``lr1``
+    at the last step, geometrically (``exponential``) or linearly."""
+    if kind == "constant" or steps <= 1:
+        return lr0
+    t = min(step, steps - 1) / (steps - 1)
+    if kind == "exponential":
+        return lr0 * (lr1 / lr0) ** t
+    return lr0 + (lr1 - lr0) * t
+
+
+# ---------------------------------------------------------------------------------------------
+# Distributed set-up (torchrun)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device_spec: str) -> tuple[Dist, torch.device]:
+    """torchrun's environment -> the process group (NCCL on CUDA, gloo on the CPU) and the device."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist(), resolve_device(device_spec)
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    device = resolve_device(device_spec)
+    if device.type == "cuda":
+        device = torch.device("cuda", local)
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Dist(rank, world, local), device
+
+
+# ---------------------------------------------------------------------------------------------
+# The run folder and its log
+# ---------------------------------------------------------------------------------------------
+
+
+class RunLog:
+    """``metrics.jsonl`` (every logged value, one JSON object per line), TensorBoard when
+    installed and asked for, and the progress line on stderr.  Rank 0 only."""
+
+    def __init__(self, run_dir: Path, cfg: TrainConfig, active: bool, start_step: int):
+        self.path, self.active = run_dir / "metrics.jsonl", active
+        self.file = self.tb = None
+        if not active:
+            return
+        self.file = open(self.path, "a")
+        if cfg.tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.tb = SummaryWriter(str(run_dir / "tensorboard"), purge_step=start_step + 1)
+            except ImportError:
+                print("sharpvid: tensorboard is not installed (pip install 'sharpvid[tensorboard]');"
+                      " logging to metrics.jsonl only", file=sys.stderr)
+
+    def write(self, record: dict) -> None:
+        if not self.active:
+            return
+        self.file.write(json.dumps(record) + "\n")
+        self.file.flush()
+        if self.tb is not None:
+            for key, value in record.items():
+                if key not in ("step", "kind", "time") and isinstance(value, (int, float)):
+                    self.tb.add_scalar(f"{record.get('kind', 'train')}/{key}", value,
+                                       record["step"])
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        if self.tb is not None:
+            self.tb.close()
+
+
+def truncate_log(path: Path, step: int) -> None:
+    """Keep only the lines of steps <= ``step`` (what a resumed run will log again goes)."""
+    from fast.imageio import _atomic_write
+
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= step]
+    _atomic_write(path, lambda tmp: Path(tmp).write_text("".join(k + "\n" for k in kept)))
+
+
+def check_run_dir(run_dir: Path, *, resume: bool, force: bool) -> None:
+    """Refuse an output folder holding another run unless resuming or forcing."""
+    if resume:
+        if not (run_dir / "config.json").is_file():
+            raise TrainError(f"{run_dir}: no run to resume (config.json missing)")
+        return
+    holds_run = (run_dir / "config.json").exists() or bool(list_checkpoints(run_dir))
+    if holds_run and not force:
+        raise TrainError(f"{run_dir} holds another run; use --resume {run_dir} to continue it, "
+                         f"--force to start over, or another --out")
+    if holds_run and force:
+        for name in ("checkpoints", "samples", "tensorboard"):
+            shutil.rmtree(run_dir / name, ignore_errors=True)
+        for name in ("metrics.jsonl", "config.json"):
+            (run_dir / name).unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The trainer
+# ---------------------------------------------------------------------------------------------
+
+
+class _StopRequest:
+    """Ctrl-C / SIGTERM: the first one asks the loop to finish its step, save and exit 0; a
+    second Ctrl-C aborts at once (the checkpoints on disk are whole either way)."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = {}
+
+    def __enter__(self):
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(f"\nsharpvid: {signal.Signals(signum).name}: finishing the step and saving "
+              f"(Ctrl-C again to abort)", file=sys.stderr)
+
+    def __exit__(self, *exc):
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+class Trainer:
+    """A training run in ``run_dir``: build with a config, then :meth:`fit` (or :meth:`step`).
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    run_dir : path
+        Where the config, checkpoints, metrics and pictures go (rank 0 writes).
+    resume : bool
+        Continue the run in ``run_dir`` from its newest checkpoint (``cfg`` then usually comes
+        from its ``config.json``, with overrides such as a larger ``steps``).
+    force : bool
+        Start over in a folder that holds another run (its checkpoints are removed).
+    clips, val_clips
+        Replace the clips ``cfg.data`` / ``cfg.val_data`` name (anything with
+        ``batch(k, batch_size, seed, rank)``; a list of uint8 clips), for tests and tools.
+    progress : bool
+        Show the progress line on stderr.
+    """
+
+    def __init__(self, cfg: TrainConfig, run_dir, *, resume: bool = False, force: bool = False,
+                 clips=None, val_clips=None, progress: bool = True):
+        self.cfg = cfg.validate()
+        self.run_dir = Path(run_dir)
+        self.dist, self.device = init_distributed(cfg.device)
+        if self.dist.main:
+            check_run_dir(self.run_dir, resume=resume, force=force)
+        self.progress = progress and self.dist.main
+        self.net = cfg.network_config()
+
+        torch.manual_seed(cfg.seed)
+        self.g = MultiScaleGenerator(self.net, fast_math=cfg.fast_math).to(self.device)
+        self.g_opt = make_optimizer(cfg.g_optimizer, self.g.parameters(), cfg.g_lr, cfg.g_momentum,
+                                    (cfg.adam_beta1, cfg.adam_beta2))
+        self.critics: list[Critic] = []
+        if cfg.adversarial:
+            d = MultiScaleDiscriminator(self.net, fast_math=cfg.fast_math).to(self.device)
+            self.critics.append(Critic("d", d, make_optimizer(
+                cfg.d_optimizer, d.parameters(), cfg.d_lr, cfg.d_momentum,
+                (cfg.adam_beta1, cfg.adam_beta2))))
+        self.terms = generator_loss_terms(cfg, self.critics)
+        self._wrap_for_training()
+
+        clips = training_clips(cfg) if clips is None else clips
+        self.loader = ClipLoader(clips, cfg.batch, seed=cfg.seed, rank=self.dist.rank,
+                                 device=self.device, workers=cfg.workers)
+        self.val = validation_clips(cfg) if val_clips is None else list(val_clips)
+        self.step_no = 0
+        self.lr_scale = 1.0
+        self.bad_steps = 0
+        self.last: dict = {}
+        self._last_rollout: Rollout | None = None
+        if resume:
+            self.restore(latest_checkpoint(self.run_dir), strict_config=False)
+        self._batches = iter(self.loader)
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def _wrap_for_training(self) -> None:
+        """DDP over ranks, channels_last before wrapping (CUDA fast_math), torch.compile."""
+        channels_last = self.cfg.fast_math and self.device.type == "cuda"
+        modules = [self.g] + [c.module for c in self.critics]
+        if channels_last:
+            for module in modules:
+                module.to(memory_format=torch.channels_last)
+        g_train: nn.Module = self.g
+        critic_train = [c.module for c in self.critics]
+        if self.dist.world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            g_train = DDP(self.g, device_ids=ids)
+            critic_train = [DDP(m, device_ids=ids) for m in critic_train]
+        if self.cfg.compile:
+            g_train = torch.compile(g_train, mode=self.cfg.compile_mode)
+            critic_train = [torch.compile(m, mode=self.cfg.compile_mode) for m in critic_train]
+        self.g_train = g_train
+        for critic, module in zip(self.critics, critic_train):
+            critic.train_module = module
+
+    # -- state ----------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "config": self.cfg.to_dict(),
+            "generator": self.g.state_dict(),
+            "critics": {c.name: c.module.state_dict() for c in self.critics},
+            "optimizers": {"g": self.g_opt.state_dict(),
+                           **{c.name: c.optimizer.state_dict() for c in self.critics}},
+            "guard": {"lr_scale": self.lr_scale, "bad_steps": self.bad_steps},
+            "rng": rng_state(),
+            "loader": self.loader.state_dict(),
+            "world": self.dist.world,
+        }
+
+    def restore(self, path, *, strict_config: bool = True, lr_factor: float = 1.0) -> None:
+        """Load a checkpoint of this run: weights, optimisers, guard, RNGs, the data position."""
+        if path is None:
+            raise TrainError(f"{self.run_dir}: no checkpoint to resume from")
+        state = load_checkpoint(path)  # on the CPU: RNG states must stay there
+        where = state["path"]
+        load_state(self.g, state["generator"], "generator", where)
+        saved = state.get("critics", {})
+        if sorted(saved) != sorted(c.name for c in self.critics):
+            raise CheckpointError(f"{where}: checkpoint has critics {sorted(saved)}, this run "
+                                  f"{sorted(c.name for c in self.critics)} (lam_adv changed?)")
+        for critic in self.critics:
+            load_state(critic.module, saved[critic.name], f"critic {critic.name!r}", where)
+        try:
+            self.g_opt.load_state_dict(state["optimizers"]["g"])
+            for critic in self.critics:
+                critic.optimizer.load_state_dict(state["optimizers"][critic.name])
+        except (KeyError, ValueError) as exc:
+            raise CheckpointError(f"{where}: optimiser state does not fit this run's optimisers "
+                                  f"({exc}); g_optimizer or d_optimizer changed?") from None
+        self.step_no = int(state["step"])
+        self.lr_scale = float(state["guard"]["lr_scale"]) * lr_factor
+        self.bad_steps = 0
+        set_rng_state(state["rng"])
+        loader = dict(state["loader"], rank=self.dist.rank)
+        if loader["batch_size"] != self.cfg.batch or loader["seed"] != self.cfg.seed:
+            raise CheckpointError(f"{where}: saved with batch={loader['batch_size']}, "
+                                  f"seed={loader['seed']}; this run has batch={self.cfg.batch}, "
+                                  f"seed={self.cfg.seed}")
+        self.loader.load_state_dict(loader)
+        self._batches = iter(self.loader)
+
+    def save(self) -> Path | None:
+        """Checkpoint the current step (rank 0); earlier ones beyond ``keep_checkpoints`` go."""
+        if not self.dist.main:
+            return None
+        return save_checkpoint(self.run_dir, self.step_no, self.state_dict(),
+                               keep=self.cfg.keep_checkpoints)
+
+    # -- one step of Algorithm 1 ----------------------------------------------------------------
+    def _set_learning_rates(self) -> dict:
+        cfg, s = self.cfg, self.step_no
+        lrs = {"g": scheduled_lr(cfg.g_lr_schedule, cfg.g_lr, cfg.g_lr_final, s, cfg.steps),
+               "d": scheduled_lr(cfg.d_lr_schedule, cfg.d_lr, cfg.d_lr_final, s, cfg.steps)}
+        lrs = {k: v * self.lr_scale for k, v in lrs.items()}
+        for group in self.g_opt.param_groups:
+            group["lr"] = lrs["g"]
+        for critic in self.critics:
+            for group in critic.optimizer.param_groups:
+                group["lr"] = lrs[critic.lr_key]
+        return lrs
+
+    def _next_clip(self) -> torch.Tensor:
+        return next(self._batches)
+
+    def _grad_norm(self, params) -> torch.Tensor:
+        clip = self.cfg.grad_clip if self.cfg.grad_clip > 0 else math.inf
+        return torch.nn.utils.clip_grad_norm_(list(params), clip, foreach=True)
+
+    def _host(self, values: dict[str, torch.Tensor]) -> dict[str, float]:
+        """One device->host copy of a step's values, averaged over ranks."""
+        stacked = torch.stack([v.detach().float().reshape(()) for v in values.values()])
+        if self.dist.world > 1:
+            dist.all_reduce(stacked)
+            stacked /= self.dist.world
+        return dict(zip(values, stacked.cpu().tolist()))
+
+    def discriminator_step(self) -> tuple[dict[str, float], list[str]]:
+        """Eq. (3): every critic, real vs G's frames (G fixed), on M clips; returns the logged
+        values and the names of non-finite ones (then no critic is updated)."""
+        x, y = split_clip(self._next_clip(), self.cfg.m)
+        with torch.no_grad():
+            fake = rollout(self.g, x, y, self.net.n_scales)  # G fixed
+        values: dict[str, torch.Tensor] = {}
+        total = 0.0
+        for critic in self.critics:
+            losses, acc_real, acc_fake = [], [], []
+            for j in range(len(fake.preds)):
+                d_real = critic.scores(fake.real_windows[j], fake.targets[j], training=True)
+                d_fake = critic.scores(fake.windows[j], fake.preds[j], training=True)
+                losses.append(discriminator_loss(d_real, d_fake))
+                acc_real.append(torch.stack([(p > 0.5).float().mean() for p in d_real]).mean())
+                acc_fake.append(torch.stack([(p < 0.5).float().mean() for p in d_fake]).mean())
+            loss = _mean_over_frames(losses)
+            total = total + critic.weight * loss
+            prefix = "d" if len(self.critics) == 1 else f"d_{critic.name}"
+            values[f"{prefix}/loss"] = loss
+            values[f"{prefix}/acc_real"] = _mean_over_frames(acc_real)
+            values[f"{prefix}/acc_fake"] = _mean_over_frames(acc_fake)
+        for critic in self.critics:
+            critic.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        for critic in self.critics:
+            prefix = "d" if len(self.critics) == 1 else f"d_{critic.name}"
+            values[f"{prefix}/grad_norm"] = self._grad_norm(critic.module.parameters())
+        logged = self._host(values)
+        bad = [k for k, v in logged.items() if not math.isfinite(v)]
+        if not bad:
+            for critic in self.critics:
+                critic.optimizer.step()
+        return logged, bad
+
+    def generator_step(self) -> tuple[dict[str, float], list[str]]:
+        """Eqs. (4-6): G on M new clips against the fixed critics; logged values and bad names."""
+        x, y = split_clip(self._next_clip(), self.cfg.m)
+        r = rollout(self.g_train, x, y, self.net.n_scales)
+        for critic in self.critics:
+            critic.module.requires_grad_(False)
+        try:
+            scores = {c.name: [c.scores(w, p) for w, p in zip(r.windows, r.preds)]
+                      for c in self.critics}
+            values = {f"g/{t.name}": t.fn(r, scores) for t in self.terms}
+            total = sum(t.weight * values[f"g/{t.name}"] for t in self.terms)
+        finally:
+            for critic in self.critics:
+                critic.module.requires_grad_(True)
+        values = {"g/total": total, **values}
+        self.g_opt.zero_grad(set_to_none=True)
+        total.backward()
+        values["g/grad_norm"] = self._grad_norm(self.g.parameters())
+        logged = self._host(values)
+        bad = [k for k, v in logged.items() if not math.isfinite(v)]
+        if not bad:
+            self.g_opt.step()
+        self._last_rollout = Rollout([x], [[p.detach() for p in r.preds[0]]],
+                                     r.targets[:1], r.real_windows[:1])
+        return logged, bad
+
+    def step(self) -> dict:
+        """One step of Algorithm 1 (D then G); returns the step's values (and ``bad``)."""
+        self.g.train()
+        lrs = self._set_learning_rates()
+        values = {"step": self.step_no + 1, "lr/g": lrs["g"]}
+        bad: list[str] = []
+        if self.critics:
+            values["lr/d"] = lrs["d"]
+            d_values, d_bad = self.discriminator_step()
+            values.update(d_values)
+            bad += d_bad
+        g_values, g_bad = self.generator_step()
+        values.update(g_values)
+        bad += g_bad
+        self.step_no += 1
+        self.bad_steps = self.bad_steps + 1 if bad else 0
+        if bad:
+            values["bad"] = bad
+        self.last = values
+        return values
+
+    # -- validation and pictures ----------------------------------------------------------------
+    @torch.no_grad()
+    def validate(self) -> dict:
+        """PSNR and sharpness (seed convention, whole frame) of G's prediction of the held-out
+        clips' n frames, and PSNR of copy-last-frame on the same frames."""
+        self.g.eval()
+        sums = {"psnr": 0.0, "sharpness": 0.0, "psnr_copy_last": 0.0}
+        count = 0
+        for clip in self.val:
+            frames = to_model(clip[None], self.device)
+            x, y = split_clip(frames, self.cfg.m)
+            pred = self.g.predict(x, self.cfg.n, pad=True).clamp(-1, 1)
+            last = x[:, -1:].expand_as(y)
+            sums["psnr"] += psnr(pred, y).mean().item()
+            sums["sharpness"] += sharpness_difference(pred, y).mean().item()
+            sums["psnr_copy_last"] += psnr(last, y).clamp(max=100).mean().item()
+            count += 1
+        self.g.train()
+        return {k: v / max(count, 1) for k, v in sums.items()}
+
+    def write_samples(self) -> None:
+        """``samples/step-N.png`` (input_m | generated | ground truth at every scale) and
+        ``samples/step-N.gif`` (the first clip's inputs, then its prediction)."""
+        from fast.figures import gif_frames, save_gif, save_png, scale_grid
+
+        r = self._last_rollout
+        if r is None:
+            return
+        x = r.windows[0]
+        stem = self.run_dir / "samples" / f"step-{self.step_no:08d}"
+        save_png(stem.with_suffix(".png"), scale_grid(x[:, -1], r.preds[0], r.targets[0]))
+        save_gif(stem.with_suffix(".gif"), gif_frames(x[0], r.preds[0][-1][:1]))
+
+    # -- the loop -------------------------------------------------------------------------------
+    def _recover(self, log: RunLog) -> None:
+        """``nan_patience`` bad steps in a row: back to the last checkpoint, rates scaled down."""
+        path = latest_checkpoint(self.run_dir) if self.dist.main else None
+        if self.dist.world > 1:
+            holder = [str(path) if path else None]
+            dist.broadcast_object_list(holder, src=0)
+            path = holder[0]
+        if path is None:
+            raise TrainError(f"{self.cfg.nan_patience} non-finite steps in a row and no "
+                             f"checkpoint to restore")
+        failed_at = self.step_no
+        self.restore(path, lr_factor=self.cfg.nan_lr_factor)
+        log.write({"step": failed_at, "kind": "restore", "from_step": self.step_no,
+                   "lr_scale": self.lr_scale})
+        if self.dist.main:
+            print(f"sharpvid: {self.cfg.nan_patience} non-finite steps in a row at step "
+                  f"{failed_at}: restored step {self.step_no} with learning rates x"
+                  f"{self.lr_scale:g}", file=sys.stderr)
+
+    def _stop_everywhere(self, requested: bool) -> bool:
+        if self.dist.world == 1:
+            return requested
+        flag = torch.tensor([1.0 if requested else 0.0], device=self.device)  # NCCL: on the GPU
+        dist.all_reduce(flag)
+        return bool(flag.item() > 0)
+
+    def fit(self) -> int:
+        """Train to ``cfg.steps``; returns 0 (also after Ctrl-C / SIGTERM: the state is saved)."""
+        from fast.imageio import Progress
+
+        cfg = self.cfg
+        if self.dist.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, self.run_dir / "config.json")
+            truncate_log(self.run_dir / "metrics.jsonl", self.step_no)
+            if not list_checkpoints(self.run_dir):
+                self.save()  # step 0: the guard always has a state to go back to
+        log = RunLog(self.run_dir, cfg, self.dist.main, self.step_no)
+        bar = Progress(cfg.steps, "train", unit="steps", done=self.step_no, every=1.0) \
+            if self.progress else None
+        samples = cfg.batch * self.dist.world * (2 if self.critics else 1)
+        tick, tick_step = time.monotonic(), self.step_no
+        try:
+            with _StopRequest() as stop:
+                while self.step_no < cfg.steps:
+                    values = self.step()
+                    s = self.step_no
+                    if "bad" in values:
+                        log.write({"step": s, "kind": "nonfinite", "terms": values["bad"]})
+                        if self.dist.main:
+                            print(f"sharpvid: step {s}: non-finite {', '.join(values['bad'])}; "
+                                  f"update skipped", file=sys.stderr)
+                        if self.bad_steps >= cfg.nan_patience:
+                            self._recover(log)
+                        continue
+                    if s % cfg.log_every == 0 or s == cfg.steps:
+                        now = time.monotonic()
+                        rate = (s - tick_step) / max(now - tick, 1e-9)
+                        tick, tick_step = now, s
+                        log.write({"step": s, "kind": "train", "time": time.time(), **values,
+                                   "steps_per_s": rate, "samples_per_s": rate * samples})
+                    if self.val and cfg.val_every and s % cfg.val_every == 0:
+                        log.write({"step": s, "kind": "val", **self.validate()})
+                    if self.dist.main and cfg.sample_every and s % cfg.sample_every == 0:
+                        self.write_samples()
+                    if s % cfg.checkpoint_every == 0 or s == cfg.steps:
+                        self.save()
+                    if bar is not None:
+                        bar.step(self._summary(values))
+                    if self._stop_everywhere(stop.requested):
+                        if s % cfg.checkpoint_every and s != cfg.steps:
+                            self.save()
+                        if self.dist.main:
+                            print(f"sharpvid: stopped at step {s}; continue with "
+                                  f"sharpvid train --resume {self.run_dir}", file=sys.stderr)
+                        break
+        finally:
+            log.close()
+        return 0
+
+    def _summary(self, values: dict) -> str:
+        parts = [f"{k.split('/')[1]} {v:.4g}" for k, v in values.items()
+                 if k.startswith("g/") and k != "g/grad_norm"]
+        if "d/loss" in values:
+            parts += [f"D {values['d/loss']:.3g}",
+                      f"acc {values['d/acc_real']:.2f}/{values['d/acc_fake']:.2f}"]
+        return " ".join(parts)
+
+
+def train(cfg: TrainConfig, run_dir, **kwargs) -> Trainer:
+    """Build a :class:`Trainer` and run it to ``cfg.steps``; returns the trainer."""
+    trainer = Trainer(cfg, run_dir, **kwargs)
+    trainer.fit()
+    return trainer
+
+
+def resume_config(run_dir: Path, overrides: dict | None = None) -> TrainConfig:
+    """The config of the run in ``run_dir``, with ``overrides`` (e.g. more ``steps``)."""
+    from fast.config import read_config, with_overrides
+
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise TrainError(f"{run_dir}: no run to resume (config.json missing)")
+    cfg = read_config(path)
+    return with_overrides(cfg, overrides) if overrides else cfg

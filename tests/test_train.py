@@ -1,0 +1,289 @@
+"""Training (Algorithm 1): the logged losses are the oracle's, resume is exact, checkpoints are
+atomic, the non-finite guard keeps bad values out of the weights, signals save and exit 0, and
+every bad input is one line."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import fast.checkpoint as checkpoint
+import reference.losses as ref_losses
+import reference.networks as ref_net
+from fast import cli
+from fast.config import load_config
+from fast.networks import to_reference_weights
+from fast.train import Trainer, scheduled_lr
+from fast.video.clips import to_model
+from reference.pyramid import frame_pyramid
+from videodata import moving_square, write_frames
+
+DATA = "synthetic:videos=3,frames=12,height=32,width=32"
+
+
+def tiny(*overrides: str, steps: int = 4):
+    return load_config("tiny", [f"data={DATA}", f"steps={steps}", "log_every=1",
+                                "sample_every=0", "val_every=0", *overrides])
+
+
+def run_cli(*args) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.main([*map(str, args)])
+    return status, out.getvalue(), err.getvalue()
+
+
+def train_lines(run_dir: Path, kind: str = "train") -> list[dict]:
+    lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    drop = ("time", "steps_per_s", "samples_per_s")
+    return [{k: v for k, v in d.items() if k not in drop} for d in lines if d["kind"] == kind]
+
+
+# ---------------------------------------------------------------------------------------------
+# One step against the oracle
+# ---------------------------------------------------------------------------------------------
+
+
+def _f64(batch: np.ndarray) -> np.ndarray:
+    return to_model(batch).double().numpy()
+
+
+@pytest.mark.parametrize("lam_adv", [0.05, 0.0])
+def test_logged_losses_equal_the_oracle(tmp_path, lam_adv):
+    cfg = tiny(f"lam_adv={lam_adv}", "g_optimizer=sgd", "g_lr=0.04", "lam_gdl=0.7", "p=1.5",
+               "alpha=1.2")
+    trainer = Trainer(cfg, tmp_path / "run", progress=False)
+    net = cfg.network_config()
+    w_g = to_reference_weights(trainer.g)
+    w_d = to_reference_weights(trainer.critics[0].module) if lam_adv else None
+    values = trainer.step()
+    clips = trainer.loader.clips
+    k = 0
+    if lam_adv:  # D step on batch 0 with G and D as they were
+        clip = _f64(clips.batch(0, cfg.batch, cfg.seed, 0))
+        x, y = clip[:, :4], clip[:, 4]
+        fake = ref_net.generator_forward(w_g, x, net)
+        d_real = ref_net.discriminator_forward(w_d, x, frame_pyramid(y, 4), net)
+        d_fake = ref_net.discriminator_forward(w_d, x, fake, net)
+        assert values["d/loss"] == pytest.approx(ref_losses.discriminator_loss(d_real, d_fake),
+                                                 rel=1e-5)
+        assert values["d/acc_real"] == pytest.approx(np.mean([np.mean(p > 0.5) for p in d_real]))
+        w_d = to_reference_weights(trainer.critics[0].module)  # G meets the updated D
+        k = 1
+    clip = _f64(clips.batch(k, cfg.batch, cfg.seed, 0))  # G's own, new batch
+    x, y = clip[:, :4], clip[:, 4]
+    y_hat = ref_net.generator_forward(w_g, x, net)
+    d_fake = ref_net.discriminator_forward(w_d, x, y_hat, net) if lam_adv else None
+    expected = ref_losses.combined_generator_loss(
+        y_hat, frame_pyramid(y, 4), d_fake, lam_adv=lam_adv, lam_lp=1.0, lam_gdl=0.7, p=1.5,
+        alpha=1.2)
+    assert values["g/total"] == pytest.approx(expected, rel=1e-5)
+    assert values["g/lp"] == pytest.approx(
+        sum(ref_losses.lp_loss(a, b, 1.5) for a, b in zip(y_hat, frame_pyramid(y, 4))), rel=1e-5)
+    assert ("d/loss" in values) == bool(lam_adv) and not trainer.critics == bool(lam_adv)
+    # the update happened, with the paper's plain SGD: w <- w - lr * grad
+    assert not np.allclose(to_reference_weights(trainer.g)["scales.0.convs.0.bias"],
+                           w_g["scales.0.convs.0.bias"])
+
+
+def test_recursive_training_of_two_frames(tmp_path):
+    trainer = Trainer(tiny("n=2", steps=2), tmp_path / "run", progress=False)
+    values = trainer.step()
+    assert np.isfinite(values["g/total"]) and "bad" not in values
+    assert len(trainer._last_rollout.preds[0]) == 4  # the pyramid of the first predicted frame
+
+
+def test_learning_rate_schedules():
+    assert scheduled_lr("exponential", 0.04, 0.005, 0, 101) == pytest.approx(0.04)
+    assert scheduled_lr("exponential", 0.04, 0.005, 100, 101) == pytest.approx(0.005)
+    assert scheduled_lr("exponential", 0.04, 0.005, 50, 101) == pytest.approx((0.04 * 0.005) ** .5)
+    assert scheduled_lr("linear", 1.0, 0.0, 25, 101) == pytest.approx(0.75)
+    assert scheduled_lr("constant", 0.02, 0.5, 70, 101) == 0.02
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints, resume, the guard, signals
+# ---------------------------------------------------------------------------------------------
+
+
+def test_resumed_run_logs_what_an_uninterrupted_run_logs(tmp_path):
+    cfg = tiny("checkpoint_every=3", steps=6)
+    whole = Trainer(cfg, tmp_path / "whole", progress=False)
+    whole.fit()
+    # a run killed after step 4: the checkpoint of step 3 is on disk, step 4 was logged
+    part = Trainer(tiny("checkpoint_every=3", steps=4), tmp_path / "part", progress=False)
+    part.fit()
+    (tmp_path / "part" / "checkpoints" / "step-00000004.pt").unlink()
+    status, out, err = run_cli("train", "--resume", tmp_path / "part", "--steps=6", "--quiet")
+    assert status == 0, err
+    assert train_lines(tmp_path / "part") == train_lines(tmp_path / "whole")
+    a = checkpoint.load_checkpoint(tmp_path / "whole")
+    b = checkpoint.load_checkpoint(tmp_path / "part")
+    assert a["step"] == b["step"] == 6
+    for key, value in a["generator"].items():
+        torch.testing.assert_close(b["generator"][key], value, rtol=0, atol=0)
+
+
+def test_checkpoints_keep_the_newest_and_survive_a_failed_save(tmp_path, monkeypatch):
+    trainer = Trainer(tiny("checkpoint_every=1", "keep_checkpoints=2", steps=3),
+                      tmp_path / "run", progress=False)
+    trainer.fit()
+    ckpts = tmp_path / "run" / "checkpoints"
+    assert sorted(p.name for p in ckpts.iterdir()) == ["step-00000002.pt", "step-00000003.pt"]
+    before = (ckpts / "step-00000003.pt").read_bytes()
+
+    def full_disk(obj, f, *args, **kwargs):
+        f.write(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    trainer.step()
+    with pytest.raises(checkpoint.CheckpointError, match="No space left on device.*kept"):
+        trainer.save()
+    assert sorted(p.name for p in ckpts.iterdir()) == ["step-00000002.pt", "step-00000003.pt"]
+    assert (ckpts / "step-00000003.pt").read_bytes() == before
+    monkeypatch.undo()
+    assert checkpoint.load_checkpoint(tmp_path / "run")["step"] == 3
+
+
+def test_nonfinite_loss_never_reaches_the_weights(tmp_path):
+    trainer = Trainer(tiny("checkpoint_every=2", "nan_patience=2", "nan_lr_factor=0.5", steps=6),
+                      tmp_path / "run", progress=False)
+    lp = trainer.terms[0]
+    assert lp.name == "lp"
+    good, poisoned = lp.fn, {3, 4}
+
+    def sometimes_nan(r, scores):
+        value = good(r, scores)
+        return value * float("nan") if trainer.step_no + 1 in poisoned else value
+
+    lp.fn = sometimes_nan
+    weights = {}
+    original_step = trainer.step
+
+    def step():
+        values = original_step()
+        weights.setdefault(trainer.step_no, {k: v.clone() for k, v in trainer.g.state_dict().items()})
+        return values
+
+    trainer.step = step
+    poisoned_once = {3, 4}
+
+    def forget_after_restore(*args, **kwargs):  # the retry after the restore is clean
+        poisoned.clear()
+        return restore(*args, **kwargs)
+
+    restore = trainer.restore
+    trainer.restore = forget_after_restore
+    trainer.fit()
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    bad = [d for d in lines if d["kind"] == "nonfinite"]
+    assert [d["step"] for d in bad] == sorted(poisoned_once)
+    assert all("g/lp" in d["terms"] and "g/total" in d["terms"] for d in bad)
+    # the skipped G update left the weights as after step 2
+    for key, value in weights[2].items():
+        torch.testing.assert_close(weights[3][key], value, rtol=0, atol=0)
+    restores = [d for d in lines if d["kind"] == "restore"]
+    assert restores == [{"step": 4, "kind": "restore", "from_step": 2, "lr_scale": 0.5}]
+    assert trainer.step_no == 6 and trainer.lr_scale == 0.5
+    last = [d for d in lines if d["kind"] == "train"][-1]
+    assert last["lr/g"] == pytest.approx(0.5 * 1e-3)
+
+
+def _wait_for(path: Path, text: str, proc, timeout: float = 120.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if path.exists() and text in path.read_text():
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"training ended early: {proc.stderr.read()}")
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} never appeared in {path}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_finishes_the_step_saves_and_exits_0(tmp_path, sig):
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fast.cli", "train", "tiny", "--out", str(run), f"--data={DATA}",
+         "--steps=100000", "--log_every=1", "--sample_every=0", "--val_every=0",
+         "--checkpoint_every=100000", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    _wait_for(run / "metrics.jsonl", '"step": 3,', proc)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "finishing the step and saving" in err and "--resume" in err
+    step = checkpoint.load_checkpoint(run)["step"]
+    assert step >= 3 and train_lines(run)[-1]["step"] == step
+
+
+# ---------------------------------------------------------------------------------------------
+# Data kinds
+# ---------------------------------------------------------------------------------------------
+
+
+def test_trains_on_a_frame_folder_and_a_prepared_folder(tmp_path):
+    folder = write_frames(tmp_path / "frames", moving_square(12, 40, 48))
+    status, out, err = run_cli("train", "tiny", "--out", tmp_path / "a", f"--data={folder}",
+                               "--steps=2", "--batch=2", "--quiet", "--sample_every=1",
+                               f"--val_data={folder}", "--val_every=2", "--val_clips=1")
+    assert status == 0, err
+    assert (tmp_path / "a" / "samples" / "step-00000002.png").is_file()
+    assert train_lines(tmp_path / "a", "val")[0]["psnr"] > 0
+    prepared = tmp_path / "prep"
+    assert cli.main(["prepare", DATA, "--out", str(prepared), "--clips", "16", "--frames", "6"]) == 0
+    status, out, err = run_cli("train", "tiny", "--out", tmp_path / "b", f"--data={prepared}",
+                               "--steps=2", "--batch=2", "--quiet")
+    assert status == 0, err
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input: one line, exit 2, nothing lost
+# ---------------------------------------------------------------------------------------------
+
+
+def test_bad_input_is_one_line(tmp_path):
+    run = tmp_path / "run"
+    assert run_cli("train", "tiny", "--out", run, f"--data={DATA}", "--steps=1", "--quiet")[0] == 0
+    first = (run / "checkpoints" / "step-00000001.pt").read_bytes()
+    cases = [
+        (("tiny", "--out", tmp_path / "x", "--stpes=3"), "unknown config key 'stpes'"),
+        (("tiny", "--out", tmp_path / "x", "--steps=many"), "steps must be int"),
+        (("tiny", "--out", tmp_path / "x", "--net.activation=tanh"), "activation must be one of"),
+        (("nosuch", "--out", tmp_path / "x"), "unknown config 'nosuch'"),
+        (("tiny", "--out", run), "holds another run; use --resume"),
+        (("tiny", "--out", tmp_path / "x", "--device=cuda"), "no CUDA device"),
+        (("tiny", "--out", tmp_path / "x", "--data=synthetic:videos=1,frames=4"),
+         "fewer than the 5"),
+        (("tiny", "--out", tmp_path / "x", f"--data={tmp_path / 'missing'}"), "no such file"),
+        (("--resume", tmp_path / "x"), "no run to resume"),
+        (("--resume", run, "--network=authors_small"), "another network config (shape scales."),
+    ]
+    if torch.cuda.is_available():
+        cases = [c for c in cases if "--device=cuda" not in c[0]]
+    for args, message in cases:
+        status, out, err = run_cli("train", *args, "--quiet")
+        assert status == 2, (args, err)
+        assert err.count("\n") == 1 and message in err, (args, err)
+    # a damaged checkpoint is named, and the run's files are untouched by all of the above
+    (run / "checkpoints" / "step-00000002.pt").write_bytes(b"not a checkpoint")
+    status, out, err = run_cli("train", "--resume", run, "--steps=3", "--quiet")
+    assert status == 2 and "step-00000002.pt: not a readable checkpoint" in err
+    assert (run / "checkpoints" / "step-00000001.pt").read_bytes() == first
+    # --force starts over
+    (run / "checkpoints" / "step-00000002.pt").unlink()
+    assert run_cli("train", "tiny", "--out", run, f"--data={DATA}", "--steps=1", "--force",
+                   "--quiet")[0] == 0
