@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_PIN)"
-	$(BIN)/python -m pip install -q -e ".[test,video,samples]"
+	$(BIN)/python -m pip install -q -e ".[test,video,samples,tensorboard]"
 	touch $(STAMP)
 
 test: $(STAMP)

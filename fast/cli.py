@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:
         if not getattr(args, "accepts_overrides", False) or not all(
-                e.startswith("--") and "=" in e for e in extra):
+                "=" in e and (e.startswith("--") or not e.startswith("-")) for e in extra):
             parser.parse_args(argv)  # argparse's own error for what no command takes
-        args.overrides = extra  # --key=value config overrides (sharpvid train)
+        args.overrides = extra  # --key=value or key=value config overrides (sharpvid train)
     if not hasattr(args, "func"):
         parser.print_help()
         return 0

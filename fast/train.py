@@ -567,11 +567,18 @@ class Trainer:
             fake = rollout(self.g, x, y, self.net.n_scales)  # G fixed
         values: dict[str, torch.Tensor] = {}
         total = 0.0
+        n, b = len(fake.preds), x.shape[0]
+        # one forward per critic: real then generated frames of every predicted frame, stacked
+        # (one DDP forward per backward; per-sample results as separate calls)
+        windows = torch.cat(fake.real_windows + fake.windows)
+        pyramid = [torch.cat([p[k] for p in fake.targets + fake.preds])
+                   for k in range(self.net.n_scales)]
         for critic in self.critics:
+            scores = critic.scores(windows, pyramid, training=True)  # per scale, (2 n B,)
             losses, acc_real, acc_fake = [], [], []
-            for j in range(len(fake.preds)):
-                d_real = critic.scores(fake.real_windows[j], fake.targets[j], training=True)
-                d_fake = critic.scores(fake.windows[j], fake.preds[j], training=True)
+            for j in range(n):
+                d_real = [s[j * b : (j + 1) * b] for s in scores]
+                d_fake = [s[(n + j) * b : (n + j + 1) * b] for s in scores]
                 losses.append(discriminator_loss(d_real, d_fake))
                 acc_real.append(torch.stack([(p > 0.5).float().mean() for p in d_real]).mean())
                 acc_fake.append(torch.stack([(p < 0.5).float().mean() for p in d_fake]).mean())

@@ -287,3 +287,15 @@ def test_bad_input_is_one_line(tmp_path):
     (run / "checkpoints" / "step-00000002.pt").unlink()
     assert run_cli("train", "tiny", "--out", run, f"--data={DATA}", "--steps=1", "--force",
                    "--quiet")[0] == 0
+
+
+def test_tensorboard_receives_the_logged_values(tmp_path):
+    pytest.importorskip("tensorboard")  # installed by `make test` (the tensorboard extra)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    Trainer(tiny("tensorboard=true", steps=2), tmp_path / "run", progress=False).fit()
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    scalars = events.Tags()["scalars"]
+    assert "train/g/total" in scalars and "train/d/loss" in scalars
+    assert [e.step for e in events.Scalars("train/g/lp")] == [1, 2]

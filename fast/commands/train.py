@@ -5,10 +5,12 @@
     sharpvid train paper --data=data/ucf-train --val_data=data/ucf-test --out runs/paper
     sharpvid train paper --lam_adv=0 --out runs/l2-gdl           # no D: the GDL baseline
     sharpvid train --resume runs/paper --steps=2000000           # continue (more steps)
-    torchrun --nproc_per_node=8 -m fast.cli train paper --data=data/ucf-train --out runs/p8
+    torchrun --nproc_per_node=8 -m fast.cli train paper data=data/ucf-train --out runs/p8
 
 CONFIG is a shipped config (tiny, demo, paper, tf) or a .toml/.json file; ``--key=value``
-overrides any field of :class:`fast.config.TrainConfig` (``--net.FIELD=VALUE`` a network field);
+(or ``key=value``: write that form under ``torchrun``, whose own parser would take ``--n=2``
+for ``--nnodes``) overrides any field of :class:`fast.config.TrainConfig` (``--net.FIELD=VALUE``
+a network field);
 ``sharpvid train --list-keys`` prints them all.  The run folder receives ``config.json``,
 ``checkpoints/``, ``metrics.jsonl``, ``samples/`` and ``tensorboard/``.  Ctrl-C or SIGTERM
 finish the step, save a checkpoint and exit 0; ``--resume`` continues exactly where it stopped.
@@ -72,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         _list_keys()
         return 0
     overrides = list(getattr(args, "overrides", []))
+    run_dir = args.resume or args.out or Path("runs")
     try:
         if args.resume is not None:
             if args.config is not None:
@@ -88,15 +91,24 @@ def run(args: argparse.Namespace) -> int:
             run_dir = args.out or Path("runs") / Path(args.config).stem
         trainer = Trainer(cfg, run_dir, resume=args.resume is not None, force=args.force,
                           progress=not args.quiet)
-        print(f"training {cfg.network} (lam_adv={cfg.lam_adv}) on {cfg.data} on "
-              f"{trainer.device} from step {trainer.step_no} to {cfg.steps}; run folder "
-              f"{run_dir}", flush=True)
+        main = trainer.dist.main
+        if main:
+            print(f"training {cfg.network} (lam_adv={cfg.lam_adv}) on {cfg.data} on "
+                  f"{trainer.device} from step {trainer.step_no} to {cfg.steps}; run folder "
+                  f"{run_dir}", flush=True)
         status = trainer.fit()
     except (ConfigError, DataError, CheckpointError, DeviceError, TrainError) as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
         where = exc.filename or run_dir
         raise CommandError(f"{where}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+    if not main:
+        return status
     last = trainer.last
     summary = " ".join(f"{k} {v:.4g}" for k, v in last.items()
                        if isinstance(v, float) and k.split("/")[0] in ("g", "d"))

@@ -335,6 +335,22 @@ class _BatchStream(torch.utils.data.IterableDataset):
             k += step
 
 
+class StreamUnion:
+    """The streams of ``world`` ranks as one: batch ``k`` of size ``world * b`` is batch ``k``
+    of size ``b`` of rank 0, then of rank 1, ...  A single process reading it sees exactly the
+    global batch a ``world``-process run (each rank its own stream) trains on."""
+
+    def __init__(self, clips, world: int):
+        self.clips, self.world = clips, int(world)
+
+    def batch(self, k: int, batch_size: int, seed: int = 0, rank: int = 0) -> np.ndarray:
+        if rank != 0 or batch_size % self.world:
+            raise DataError(f"a union of {self.world} streams reads batches of a multiple of "
+                            f"{self.world} clips, as rank 0; got {batch_size} as rank {rank}")
+        b = batch_size // self.world
+        return np.concatenate([self.clips.batch(k, b, seed, r) for r in range(self.world)])
+
+
 class ClipLoader:
     """Batches of clips as float tensors in [-1, 1] on ``device``, ``(B, m+n, C, S, S)``.
 
