@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 STAMP  := $(VENV)/.sharpvid-installed
 
-.PHONY: test test-thorough clean
+.PHONY: test test-thorough demo clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,16 @@ test: $(STAMP)
 
 test-thorough: $(STAMP)
 	$(BIN)/python -m pytest -q --hypothesis-profile thorough
+
+# The main job on the embedded real footage: train the demo config (about 10 minutes on 2 CPU
+# cores; resumed, not restarted, if runs/demo exists), evaluate on held-apart frames against
+# copy-last-frame, and print where the pictures are.
+DEMO := runs/demo
+demo: $(STAMP)
+	if [ -f $(DEMO)/config.json ]; then $(BIN)/sharpvid train --resume $(DEMO); \
+	else $(BIN)/sharpvid train demo --out $(DEMO); fi
+	$(BIN)/sharpvid evaluate $(DEMO) --data samples --frame-range 0.8:1 --out $(DEMO)/eval
+	@echo "pictures: $(DEMO)/samples (training) and $(DEMO)/eval/pictures (held-out frames)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
