@@ -651,22 +651,30 @@ class Trainer:
     # -- validation and pictures ----------------------------------------------------------------
     @torch.no_grad()
     def validate(self) -> dict:
-        """PSNR and sharpness (seed convention, whole frame) of G's prediction of the held-out
-        clips' n frames, and PSNR of copy-last-frame on the same frames."""
+        """The held-out clips' n frames predicted by G and by copy-last-frame: PSNR, SSIM and
+        sharpness (seed convention), on the whole frame and on the moving area
+        (:func:`fast.evaluate.frame_metrics`); means over clips, NaNs (no moving pixel) skipped."""
+        from fast.evaluate import frame_metrics
+
         self.g.eval()
-        sums = {"psnr": 0.0, "sharpness": 0.0, "psnr_copy_last": 0.0}
-        count = 0
+        keys = ("psnr_seed", "psnr_seed_moving", "ssim_seed", "sharp_seed")
+        values: dict[str, list[float]] = {}
         for clip in self.val:
             frames = to_model(clip[None], self.device)
             x, y = split_clip(frames, self.cfg.m)
-            pred = self.g.predict(x, self.cfg.n, pad=True).clamp(-1, 1)
-            last = x[:, -1:].expand_as(y)
-            sums["psnr"] += psnr(pred, y).mean().item()
-            sums["sharpness"] += sharpness_difference(pred, y).mean().item()
-            sums["psnr_copy_last"] += psnr(last, y).clamp(max=100).mean().item()
-            count += 1
+            prev = torch.cat([x[:, -1:], y[:, :-1]], dim=1)  # the real frame before each target
+            methods = {"": self.g.predict(x, self.cfg.n, pad=True).clamp(-1, 1),
+                       "_copy_last": x[:, -1:].expand_as(y)}
+            for suffix, pred in methods.items():
+                scores = frame_metrics(pred, y, prev)
+                for key in keys:
+                    values.setdefault(key + suffix, []).append(scores[key].mean().item())
         self.g.train()
-        return {k: v / max(count, 1) for k, v in sums.items()}
+        out = {}
+        for key, vals in values.items():
+            finite = [v for v in vals if not math.isnan(v)]
+            out[key] = sum(finite) / len(finite) if finite else float("nan")
+        return out
 
     def write_samples(self) -> None:
         """``samples/step-N.png`` (input_m | generated | ground truth at every scale) and

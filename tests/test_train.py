@@ -242,7 +242,8 @@ def test_trains_on_a_frame_folder_and_a_prepared_folder(tmp_path):
                                f"--val_data={folder}", "--val_every=2", "--val_clips=1")
     assert status == 0, err
     assert (tmp_path / "a" / "samples" / "step-00000002.png").is_file()
-    assert train_lines(tmp_path / "a", "val")[0]["psnr"] > 0
+    val = train_lines(tmp_path / "a", "val")[0]
+    assert val["psnr_seed"] > 0 and val["psnr_seed_copy_last"] > 0 and "sharp_seed_moving" not in val
     prepared = tmp_path / "prep"
     assert cli.main(["prepare", DATA, "--out", str(prepared), "--clips", "16", "--frames", "6"]) == 0
     status, out, err = run_cli("train", "tiny", "--out", tmp_path / "b", f"--data={prepared}",
