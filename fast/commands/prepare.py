@@ -4,7 +4,7 @@
     sharpvid prepare samples --frame-range 0:0.8 --out data/samples-train --clips 5000
     sharpvid prepare samples --frame-range 0.8:1 --split test --out data/samples-test
     sharpvid prepare ucf101:/data/UCF-101 --out data/ucf-train --clips 500000 --workers 8
-    sharpvid prepare ucf101:/data/UCF-101 --split test --out data/ucf-test   # authors' 379 clips
+    sharpvid prepare ucf101:/data/UCF-101 --split test --frames 6 --out data/ucf-test  # authors' 379
 
 SOURCE is ``synthetic[:options]``, ``samples[:names]``, ``ucf101:ROOT[,splits=DIR,fold=K]``, a
 video file, a folder of frames, a folder of frame folders or a folder of video files (see
