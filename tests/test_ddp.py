@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -35,13 +36,19 @@ def test_two_gloo_ranks_match_one_process_on_the_global_batch(tmp_path, n):
     run = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("WORLD_SIZE", None)
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
          "-m", "fast.cli", "train", "tiny", "--out", str(run), "--quiet",
          # bare key=value: torchrun's own parser would take --n=... for --nnodes
          "batch=2", f"n={n}", *(c[2:] for c in COMMON)],
-        capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        start_new_session=True)  # a hung rank is killed with its launcher, not left behind
+    try:
+        _, err = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    assert proc.returncode == 0, err[-3000:]
 
     cfg = load_config("tiny", [c[2:] for c in COMMON] + ["batch=4", f"n={n}"])
     single = Trainer(cfg, tmp_path / "single", progress=False,
