@@ -732,6 +732,7 @@ class Trainer:
             if self.progress else None
         samples = cfg.batch * self.dist.world * (2 if self.critics else 1)
         tick, tick_step = time.monotonic(), self.step_no
+        t_start, s_start = tick, tick_step
         try:
             with _StopRequest() as stop:
                 while self.step_no < cfg.steps:
@@ -758,7 +759,9 @@ class Trainer:
                     if s % cfg.checkpoint_every == 0 or s == cfg.steps:
                         self.save()
                     if bar is not None:
-                        bar.step(self._summary(values))
+                        elapsed = time.monotonic() - t_start
+                        rate = (s - s_start) * samples / max(elapsed, 1e-9)
+                        bar.step(f"{rate:,.0f} samples/s | {self._summary(values)}")
                     if self._stop_everywhere(stop.requested):
                         if s % cfg.checkpoint_every and s != cfg.steps:
                             self.save()

@@ -300,3 +300,15 @@ def test_tensorboard_receives_the_logged_values(tmp_path):
     scalars = events.Tags()["scalars"]
     assert "train/g/total" in scalars and "train/d/loss" in scalars
     assert [e.step for e in events.Scalars("train/g/lp")] == [1, 2]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("compile_", [False, True])
+def test_cuda_training_with_fast_math(tmp_path, compile_):
+    cfg = tiny("device=cuda", "fast_math=true", f"compile={str(compile_).lower()}", steps=3)
+    trainer = Trainer(cfg, tmp_path / "run", progress=False)
+    trainer.fit()
+    assert trainer.device.type == "cuda" and "bad" not in trainer.last
+    assert trainer.g.scales[0].convs[0].weight.is_contiguous(memory_format=torch.channels_last)
+    state = checkpoint.load_checkpoint(tmp_path / "run")
+    assert state["step"] == 3 and "cuda" in state["rng"]
