@@ -69,6 +69,9 @@ class TrainConfig:
     batch: int = 8
     # Processes preparing batches ahead (0 = in the training process).
     workers: int = 0
+    # CPU threads of this process (torch.set_num_threads); 0 = torch's default (all cores).
+    # Several training processes on one machine: cores / processes each, or they oversubscribe.
+    threads: int = 0
 
     # --- networks ------------------------------------------------------------------------------
     # Architecture table: paper | tf | authors_small | tiny (reference.networks.CONFIGS).
@@ -149,7 +152,8 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         """One-line :class:`ConfigError` for any value out of range; returns self."""
         for key, lo in (("m", 1), ("n", 1), ("patch", 1), ("batch", 1), ("steps", 0),
-                        ("workers", 0), ("seed", 0), ("log_every", 1), ("sample_every", 0),
+                        ("workers", 0), ("threads", 0), ("seed", 0), ("log_every", 1),
+                        ("sample_every", 0),
                         ("val_every", 0), ("val_clips", 1), ("checkpoint_every", 1),
                         ("keep_checkpoints", 1), ("nan_patience", 1)):
             if getattr(self, key) < lo:

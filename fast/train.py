@@ -423,6 +423,8 @@ class Trainer:
                  clips=None, val_clips=None, progress: bool = True):
         self.cfg = cfg.validate()
         self.run_dir = Path(run_dir)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
         self.dist, self.device = init_distributed(cfg.device)
         if self.dist.main:
             check_run_dir(self.run_dir, resume=resume, force=force)
