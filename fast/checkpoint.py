@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fast.imageio import _umask
+
 FORMAT = "sharpvid-checkpoint/1"
 _NAME = re.compile(r"^step-(\d+)\.pt$")
 
@@ -69,7 +71,9 @@ def save_checkpoint(run_dir: Path, step: int, state: dict, keep: int = 3) -> Pat
             torch.save({"format": FORMAT, "step": int(step), **state}, f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide it from other users
         os.replace(tmp, path)
+        _fsync_dir(path.parent)  # the rename itself reaches the disk
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
@@ -79,6 +83,19 @@ def save_checkpoint(run_dir: Path, step: int, state: dict, keep: int = 3) -> Pat
     for _, old in list_checkpoints(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
     return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # not every platform opens folders
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def resolve(path: str | Path) -> Path:

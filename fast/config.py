@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import sys
 import types
 import typing
@@ -140,8 +141,10 @@ class TrainConfig:
     keep_checkpoints: int = 3
     # Non-finite guard: after this many bad steps in a row, restore the last checkpoint ...
     nan_patience: int = 3
-    # ... with every learning rate multiplied by this.
+    # ... with every learning rate multiplied by this (again at each further restore) ...
     nan_lr_factor: float = 0.5
+    # ... and give up (one-line error; the checkpoints stay) after this many restores in a row.
+    nan_max_restores: int = 5
     # Also append every logged value to TensorBoard (needs the `tensorboard` extra).
     tensorboard: bool = True
 
@@ -155,15 +158,16 @@ class TrainConfig:
                         ("workers", 0), ("threads", 0), ("seed", 0), ("log_every", 1),
                         ("sample_every", 0),
                         ("val_every", 0), ("val_clips", 1), ("checkpoint_every", 1),
-                        ("keep_checkpoints", 1), ("nan_patience", 1)):
+                        ("keep_checkpoints", 1), ("nan_patience", 1),
+                        ("nan_max_restores", 0)):
             if getattr(self, key) < lo:
                 raise ConfigError(f"{key} must be >= {lo}, got {getattr(self, key)!r}")
         for key in ("lam_adv", "lam_lp", "lam_gdl", "g_momentum", "d_momentum", "grad_clip"):
-            if not getattr(self, key) >= 0:
-                raise ConfigError(f"{key} must be >= 0, got {getattr(self, key)!r}")
+            if not 0 <= getattr(self, key) < math.inf:
+                raise ConfigError(f"{key} must be a finite number >= 0, got {getattr(self, key)!r}")
         for key in ("p", "alpha", "g_lr", "g_lr_final", "d_lr", "d_lr_final"):
-            if not getattr(self, key) > 0:
-                raise ConfigError(f"{key} must be > 0, got {getattr(self, key)!r}")
+            if not 0 < getattr(self, key) < math.inf:
+                raise ConfigError(f"{key} must be a finite number > 0, got {getattr(self, key)!r}")
         if not 0 < self.nan_lr_factor <= 1:
             raise ConfigError(f"nan_lr_factor must be in (0, 1], got {self.nan_lr_factor!r}")
         for key in ("adam_beta1", "adam_beta2"):

@@ -445,12 +445,13 @@ def metrics_csv(result: dict) -> str:
 
 
 def write_metrics(result: dict, out: str | Path, meta: dict | None = None) -> list[Path]:
-    """``out/metrics.json`` and ``out/metrics.csv``, each written atomically."""
+    """``out/metrics.csv`` then ``out/metrics.json`` (last: its presence says the evaluation
+    is complete), each written atomically."""
     from fast.imageio import _atomic_write
 
     out = Path(out)
-    texts = {out / "metrics.json": metrics_json(result, meta),
-             out / "metrics.csv": metrics_csv(result)}
+    texts = {out / "metrics.csv": metrics_csv(result),
+             out / "metrics.json": metrics_json(result, meta)}
     for path, text in texts.items():
         _atomic_write(path, lambda tmp, text=text: Path(tmp).write_text(text))
     return list(texts)

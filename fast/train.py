@@ -323,11 +323,13 @@ class RunLog:
     def write(self, record: dict) -> None:
         if not self.active:
             return
-        self.file.write(json.dumps(record) + "\n")
+        record = {k: _json_float(v) for k, v in record.items()}
+        self.file.write(json.dumps(record, allow_nan=False) + "\n")
         self.file.flush()
         if self.tb is not None:
             for key, value in record.items():
-                if key not in ("step", "kind", "time") and isinstance(value, (int, float)):
+                if key not in ("step", "kind", "time") and isinstance(value, (int, float)) \
+                        and not isinstance(value, bool):
                     self.tb.add_scalar(f"{record.get('kind', 'train')}/{key}", value,
                                        record["step"])
 
@@ -338,19 +340,34 @@ class RunLog:
             self.tb.close()
 
 
+def _json_float(value):
+    """Strict JSON: NaN (undefined, e.g. no moving pixel) -> null, ±inf -> "inf" / "-inf"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
 def truncate_log(path: Path, step: int) -> None:
     """Keep only the lines of steps <= ``step`` (what a resumed run will log again goes)."""
     from fast.imageio import _atomic_write
 
     if not path.exists():
         return
-    kept = [line for line in path.read_text().splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= step]
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:  # a line cut short by a kill or a full disk
+            print(f"sharpvid: {path}: dropping a damaged line", file=sys.stderr)
+            continue
+        if record.get("step", 0) <= step:
+            kept.append(line)
     _atomic_write(path, lambda tmp: Path(tmp).write_text("".join(k + "\n" for k in kept)))
 
 
-def check_run_dir(run_dir: Path, *, resume: bool, force: bool) -> None:
-    """Refuse an output folder holding another run unless resuming or forcing."""
+def check_run_dir(run_dir: Path, *, resume: bool, force: bool) -> bool:
+    """Refuse an output folder holding another run unless resuming or forcing; whether an old
+    run is there to clear (with ``force``; :func:`clear_run_dir` does it once training starts)."""
     if resume:
         if not (run_dir / "config.json").is_file():
             raise TrainError(f"{run_dir}: no run to resume (config.json missing)")
@@ -359,11 +376,15 @@ def check_run_dir(run_dir: Path, *, resume: bool, force: bool) -> None:
     if holds_run and not force:
         raise TrainError(f"{run_dir} holds another run; use --resume {run_dir} to continue it, "
                          f"--force to start over, or another --out")
-    if holds_run and force:
-        for name in ("checkpoints", "samples", "tensorboard"):
-            shutil.rmtree(run_dir / name, ignore_errors=True)
-        for name in ("metrics.jsonl", "config.json"):
-            (run_dir / name).unlink(missing_ok=True)
+    return holds_run
+
+
+def clear_run_dir(run_dir: Path) -> None:
+    """Remove an old run's files (``--force``), once the new run has been built."""
+    for name in ("checkpoints", "samples", "tensorboard"):
+        shutil.rmtree(run_dir / name, ignore_errors=True)
+    for name in ("metrics.jsonl", "config.json"):
+        (run_dir / name).unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,9 +411,7 @@ class _StopRequest:
     def _handle(self, signum, frame):
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        self.requested = True
-        print(f"\nsharpvid: {signal.Signals(signum).name}: finishing the step and saving "
-              f"(Ctrl-C again to abort)", file=sys.stderr)
+        self.requested = signal.Signals(signum).name  # the loop says so: no I/O in a handler
 
     def __exit__(self, *exc):
         for sig, handler in self._old.items():
@@ -426,8 +445,18 @@ class Trainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.dist, self.device = init_distributed(cfg.device)
+        problem, self._clear = None, False
         if self.dist.main:
-            check_run_dir(self.run_dir, resume=resume, force=force)
+            try:
+                self._clear = check_run_dir(self.run_dir, resume=resume, force=force)
+            except TrainError as exc:
+                problem = str(exc)
+        if self.dist.world > 1:  # every rank stops with rank 0's one-line error
+            holder = [problem]
+            dist.broadcast_object_list(holder, src=0)
+            problem = holder[0]
+        if problem:
+            raise TrainError(problem)
         self.progress = progress and self.dist.main
         self.net = cfg.network_config()
 
@@ -451,10 +480,11 @@ class Trainer:
         self.step_no = 0
         self.lr_scale = 1.0
         self.bad_steps = 0
+        self.restores = 0  # guard restores since the last good checkpoint
         self.last: dict = {}
         self._last_rollout: Rollout | None = None
         if resume:
-            self.restore(latest_checkpoint(self.run_dir), strict_config=False)
+            self.restore(latest_checkpoint(self.run_dir))
         self._batches = iter(self.loader)
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -494,8 +524,13 @@ class Trainer:
             "world": self.dist.world,
         }
 
-    def restore(self, path, *, strict_config: bool = True, lr_factor: float = 1.0) -> None:
-        """Load a checkpoint of this run: weights, optimisers, guard, RNGs, the data position."""
+    def restore(self, path, *, lr_factor: float | None = None) -> None:
+        """Load a checkpoint of this run: weights, optimisers, guard, RNGs, the data position.
+
+        ``lr_factor`` (the guard's restore): the learning-rate scale becomes the smaller of the
+        saved one and the current one, times ``lr_factor``, so it keeps falling when the same
+        checkpoint is restored again.
+        """
         if path is None:
             raise TrainError(f"{self.run_dir}: no checkpoint to resume from")
         state = load_checkpoint(path)  # on the CPU: RNG states must stay there
@@ -514,8 +549,14 @@ class Trainer:
         except (KeyError, ValueError) as exc:
             raise CheckpointError(f"{where}: optimiser state does not fit this run's optimisers "
                                   f"({exc}); g_optimizer or d_optimizer changed?") from None
+        if int(state.get("world", 1)) != self.dist.world:
+            raise CheckpointError(f"{where}: saved by a run of {state.get('world', 1)} "
+                                  f"process(es), resumed with {self.dist.world}: the global batch "
+                                  f"and the data streams would differ; resume with as many")
         self.step_no = int(state["step"])
-        self.lr_scale = float(state["guard"]["lr_scale"]) * lr_factor
+        saved_scale = float(state["guard"]["lr_scale"])
+        self.lr_scale = (saved_scale if lr_factor is None
+                         else min(saved_scale, self.lr_scale) * lr_factor)
         self.bad_steps = 0
         set_rng_state(state["rng"])
         loader = dict(state["loader"], rank=self.dist.rank)
@@ -528,6 +569,7 @@ class Trainer:
 
     def save(self) -> Path | None:
         """Checkpoint the current step (rank 0); earlier ones beyond ``keep_checkpoints`` go."""
+        self.restores = 0  # a new state to go back to
         if not self.dist.main:
             return None
         return save_checkpoint(self.run_dir, self.step_no, self.state_dict(),
@@ -655,7 +697,8 @@ class Trainer:
     def validate(self) -> dict:
         """The held-out clips' n frames predicted by G and by copy-last-frame: PSNR, SSIM and
         sharpness (seed convention), on the whole frame and on the moving area
-        (:func:`fast.evaluate.frame_metrics`); means over clips, NaNs (no moving pixel) skipped."""
+        (:func:`fast.evaluate.frame_metrics`); means over clips and frames, NaNs (a frame with no
+        moving pixel) skipped."""
         from fast.evaluate import frame_metrics
 
         self.g.eval()
@@ -669,8 +712,8 @@ class Trainer:
                        "_copy_last": x[:, -1:].expand_as(y)}
             for suffix, pred in methods.items():
                 scores = frame_metrics(pred, y, prev)
-                for key in keys:
-                    values.setdefault(key + suffix, []).append(scores[key].mean().item())
+                for key in keys:  # every predicted frame of every clip; NaN = no moving pixel
+                    values.setdefault(key + suffix, []).extend(scores[key].flatten().tolist())
         self.g.train()
         out = {}
         for key, vals in values.items():
@@ -703,6 +746,11 @@ class Trainer:
             raise TrainError(f"{self.cfg.nan_patience} non-finite steps in a row and no "
                              f"checkpoint to restore")
         failed_at = self.step_no
+        self.restores += 1
+        if self.restores > self.cfg.nan_max_restores:
+            raise TrainError(f"non-finite losses at step {failed_at} after {self.restores - 1} "
+                             f"restores with smaller learning rates; see metrics.jsonl for the "
+                             f"terms, and lower the learning rates or check the data")
         self.restore(path, lr_factor=self.cfg.nan_lr_factor)
         log.write({"step": failed_at, "kind": "restore", "from_step": self.step_no,
                    "lr_scale": self.lr_scale})
@@ -724,6 +772,9 @@ class Trainer:
 
         cfg = self.cfg
         if self.dist.main:
+            if getattr(self, "_clear", False):
+                clear_run_dir(self.run_dir)
+                self._clear = False
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.run_dir / "config.json")
             truncate_log(self.run_dir / "metrics.jsonl", self.step_no)
@@ -733,47 +784,63 @@ class Trainer:
         bar = Progress(cfg.steps, "train", unit="steps", done=self.step_no, every=1.0) \
             if self.progress else None
         samples = cfg.batch * self.dist.world * (2 if self.critics else 1)
-        tick, tick_step = time.monotonic(), self.step_no
-        t_start, s_start = tick, tick_step
+        self._tick = (time.monotonic(), self.step_no)
+        t_start, s_start = self._tick
         try:
             with _StopRequest() as stop:
                 while self.step_no < cfg.steps:
                     values = self.step()
                     s = self.step_no
-                    if "bad" in values:
+                    if "bad" in values:  # nothing reached the weights; say which term went bad
                         log.write({"step": s, "kind": "nonfinite", "terms": values["bad"]})
                         if self.dist.main:
                             print(f"sharpvid: step {s}: non-finite {', '.join(values['bad'])}; "
                                   f"update skipped", file=sys.stderr)
-                        if self.bad_steps >= cfg.nan_patience:
+                        if self.bad_steps >= cfg.nan_patience and s < cfg.steps:
                             self._recover(log)
-                        continue
-                    if s % cfg.log_every == 0 or s == cfg.steps:
-                        now = time.monotonic()
-                        rate = (s - tick_step) / max(now - tick, 1e-9)
-                        tick, tick_step = now, s
-                        log.write({"step": s, "kind": "train", "time": time.time(), **values,
-                                   "steps_per_s": rate, "samples_per_s": rate * samples})
-                    if self.val and cfg.val_every and s % cfg.val_every == 0:
-                        log.write({"step": s, "kind": "val", **self.validate()})
-                    if self.dist.main and cfg.sample_every and s % cfg.sample_every == 0:
-                        self.write_samples()
-                    if s % cfg.checkpoint_every == 0 or s == cfg.steps:
+                            continue
+                    else:
+                        self._log_step(log, values, s, samples)
+                        if self.val and cfg.val_every and s % cfg.val_every == 0:
+                            log.write({"step": s, "kind": "val", **self.validate()})
+                        if self.dist.main and cfg.sample_every and s % cfg.sample_every == 0:
+                            self._write_samples_or_warn()
+                    saved = s % cfg.checkpoint_every == 0 or s == cfg.steps
+                    if saved:
                         self.save()
                     if bar is not None:
                         elapsed = time.monotonic() - t_start
                         rate = (s - s_start) * samples / max(elapsed, 1e-9)
                         bar.step(f"{rate:,.0f} samples/s | {self._summary(values)}")
-                    if self._stop_everywhere(stop.requested):
-                        if s % cfg.checkpoint_every and s != cfg.steps:
+                    if self._stop_everywhere(bool(stop.requested)):
+                        if not saved:
                             self.save()
                         if self.dist.main:
-                            print(f"sharpvid: stopped at step {s}; continue with "
-                                  f"sharpvid train --resume {self.run_dir}", file=sys.stderr)
+                            print(f"\nsharpvid: {stop.requested or 'stop'}: stopped after step {s} "
+                                  f"(saved); continue with sharpvid train --resume "
+                                  f"{self.run_dir}", file=sys.stderr)
                         break
         finally:
             log.close()
         return 0
+
+    def _log_step(self, log: RunLog, values: dict, s: int, samples: int) -> None:
+        if s % self.cfg.log_every and s != self.cfg.steps:
+            return
+        now = time.monotonic()
+        rate = (s - self._tick[1]) / max(now - self._tick[0], 1e-9)
+        self._tick = (now, s)
+        log.write({"step": s, "kind": "train", "time": time.time(), **values,
+                   "steps_per_s": rate, "samples_per_s": rate * samples})
+
+    def _write_samples_or_warn(self) -> None:
+        """Pictures are a view of training, not its state: a failure to write them is a warning."""
+        from fast.imageio import ImageError
+
+        try:
+            self.write_samples()
+        except ImageError as exc:
+            print(f"sharpvid: warning: {exc}; training goes on", file=sys.stderr)
 
     def _summary(self, values: dict) -> str:
         parts = [f"{k.split('/')[1]} {v:.4g}" for k, v in values.items()

@@ -24,7 +24,7 @@ import reference.networks as ref_net
 from fast import cli
 from fast.config import load_config
 from fast.networks import to_reference_weights
-from fast.train import Trainer, scheduled_lr
+from fast.train import TrainError, Trainer, scheduled_lr
 from fast.video.clips import to_model
 from reference.pyramid import frame_pyramid
 from videodata import moving_square, write_frames
@@ -118,21 +118,39 @@ def test_learning_rate_schedules():
 
 
 def test_resumed_run_logs_what_an_uninterrupted_run_logs(tmp_path):
-    cfg = tiny("checkpoint_every=3", steps=6)
+    # the paper's SGD with its decaying rate: the resumed run must continue the schedule too
+    cfg = tiny("checkpoint_every=3", "g_optimizer=sgd", "g_lr=0.04", "g_lr_final=0.005",
+               "g_lr_schedule=exponential", steps=6)
     whole = Trainer(cfg, tmp_path / "whole", progress=False)
     whole.fit()
-    # a run killed after step 4: the checkpoint of step 3 is on disk, step 4 was logged
-    part = Trainer(tiny("checkpoint_every=3", steps=4), tmp_path / "part", progress=False)
+    # a run killed after step 4: the checkpoint of step 3 is on disk, step 4 was logged, and the
+    # last line of the log was cut short
+    part = Trainer(cfg, tmp_path / "part", progress=False)
+    part._stop_everywhere = lambda requested: part.step_no >= 4
     part.fit()
     (tmp_path / "part" / "checkpoints" / "step-00000004.pt").unlink()
-    status, out, err = run_cli("train", "--resume", tmp_path / "part", "--steps=6", "--quiet")
+    with open(tmp_path / "part" / "metrics.jsonl", "a") as f:
+        f.write('{"step": 5, "kind": "tr')
+    status, out, err = run_cli("train", "--resume", tmp_path / "part", "--quiet")
     assert status == 0, err
+    assert "dropping a damaged line" in err
     assert train_lines(tmp_path / "part") == train_lines(tmp_path / "whole")
+    assert [d["lr/g"] for d in train_lines(tmp_path / "part")][-1] == pytest.approx(0.005)
     a = checkpoint.load_checkpoint(tmp_path / "whole")
     b = checkpoint.load_checkpoint(tmp_path / "part")
     assert a["step"] == b["step"] == 6
     for key, value in a["generator"].items():
         torch.testing.assert_close(b["generator"][key], value, rtol=0, atol=0)
+
+
+def test_resume_refuses_another_process_count(tmp_path):
+    run = tmp_path / "run"
+    Trainer(tiny(steps=1), run, progress=False).fit()
+    path = run / "checkpoints" / "step-00000001.pt"
+    state = torch.load(path, weights_only=True)
+    torch.save({**state, "world": 2}, path)
+    status, out, err = run_cli("train", "--resume", run, "--steps=2", "--quiet")
+    assert status == 2 and "saved by a run of 2 process(es), resumed with 1" in err
 
 
 def test_checkpoints_keep_the_newest_and_survive_a_failed_save(tmp_path, monkeypatch):
@@ -201,6 +219,18 @@ def test_nonfinite_loss_never_reaches_the_weights(tmp_path):
     assert last["lr/g"] == pytest.approx(0.5 * 1e-3)
 
 
+def test_persistent_nonfinite_losses_lower_the_rates_then_give_up(tmp_path):
+    trainer = Trainer(tiny("checkpoint_every=2", "nan_patience=1", "nan_max_restores=3", steps=6),
+                      tmp_path / "run", progress=False)
+    good = trainer.terms[0].fn
+    trainer.terms[0].fn = lambda r, sc: good(r, sc) * (float("nan") if trainer.step_no >= 2 else 1)
+    with pytest.raises(TrainError, match="non-finite losses at step 3 after 3 restores"):
+        trainer.fit()
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [d["lr_scale"] for d in lines if d["kind"] == "restore"] == [0.5, 0.25, 0.125]
+    assert checkpoint.load_checkpoint(tmp_path / "run")["step"] == 2  # the good state stays
+
+
 def _wait_for(path: Path, text: str, proc, timeout: float = 120.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -225,7 +255,7 @@ def test_signal_finishes_the_step_saves_and_exits_0(tmp_path, sig):
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
-    assert "finishing the step and saving" in err and "--resume" in err
+    assert f"{sig.name}: stopped after step" in err and "(saved)" in err and "--resume" in err
     step = checkpoint.load_checkpoint(run)["step"]
     assert step >= 3 and train_lines(run)[-1]["step"] == step
 
@@ -284,8 +314,11 @@ def test_bad_input_is_one_line(tmp_path):
     status, out, err = run_cli("train", "--resume", run, "--steps=3", "--quiet")
     assert status == 2 and "step-00000002.pt: not a readable checkpoint" in err
     assert (run / "checkpoints" / "step-00000001.pt").read_bytes() == first
-    # --force starts over
+    # --force with a bad new config loses nothing; a good one starts over
     (run / "checkpoints" / "step-00000002.pt").unlink()
+    status, out, err = run_cli("train", "tiny", "--out", run, f"--data={tmp_path / 'missing'}",
+                               "--force", "--quiet")
+    assert status == 2 and (run / "checkpoints" / "step-00000001.pt").read_bytes() == first
     assert run_cli("train", "tiny", "--out", run, f"--data={DATA}", "--steps=1", "--force",
                    "--quiet")[0] == 0
 
@@ -312,3 +345,13 @@ def test_cuda_training_with_fast_math(tmp_path, compile_):
     assert trainer.g.scales[0].convs[0].weight.is_contiguous(memory_format=torch.channels_last)
     state = checkpoint.load_checkpoint(tmp_path / "run")
     assert state["step"] == 3 and "cuda" in state["rng"]
+
+
+def test_pictures_that_cannot_be_written_are_a_warning(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "samples").write_text("a file where the samples folder goes")
+    status, out, err = run_cli("train", "tiny", "--out", run, f"--data={DATA}", "--steps=2",
+                               "--sample_every=1", "--quiet")
+    assert status == 0 and "warning" in err and "training goes on" in err
+    assert checkpoint.load_checkpoint(run)["step"] == 2

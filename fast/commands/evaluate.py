@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     from fast import evaluate as ev
     from fast.checkpoint import CheckpointError, load_generator
     from fast.devices import DeviceError, resolve_device
+    from fast.imageio import ImageError
     from fast.video.sources import DataError, parse_frame_range
 
     _check_args(args)
@@ -134,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
     try:  # pictures first: metrics.json, written last, says the evaluation is complete
         ev.save_pictures(result, args.out / "pictures")
         ev.write_metrics(result, args.out, meta)
+    except ImageError as exc:
+        raise CommandError(str(exc)) from None
     except OSError as exc:
         where = exc.filename or args.out
         raise CommandError(f"{where}: cannot write ({exc.strerror or exc})") from None

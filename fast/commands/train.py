@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from fast.checkpoint import CheckpointError
     from fast.config import ConfigError, load_config, parse_overrides
     from fast.devices import DeviceError
+    from fast.imageio import ImageError
     from fast.train import TrainError, Trainer, resume_config
     from fast.video.sources import DataError
 
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
                   f"{trainer.device} from step {trainer.step_no} to {cfg.steps}; run folder "
                   f"{run_dir}", flush=True)
         status = trainer.fit()
-    except (ConfigError, DataError, CheckpointError, DeviceError, TrainError) as exc:
+    except (ConfigError, DataError, CheckpointError, DeviceError, TrainError, ImageError) as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
         where = exc.filename or run_dir
