@@ -160,7 +160,7 @@ def load_generator(path: str | Path, device="cpu"):
         cfg = config_from_dict(state["config"], where)
     except ConfigError as exc:
         raise CheckpointError(str(exc)) from None
-    g = MultiScaleGenerator(cfg.network_config(), fast_math=cfg.fast_math)
+    g = MultiScaleGenerator(cfg.generator_config(), fast_math=cfg.fast_math)
     load_state(g, state["generator"], "generator", where)
     return g.to(device).eval(), cfg, state
 

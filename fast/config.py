@@ -79,6 +79,10 @@ class TrainConfig:
     network: str = "paper"
     # NetworkConfig fields to replace, e.g. {activation = "leaky_relu"}.
     net: dict = field(default_factory=dict)
+    # GAN stabiliser: the activation of G and of D ("relu" as in the paper, or "leaky_relu" with
+    # slope net.leaky_slope, 0.2 by default); "" = the network config's (relu everywhere).
+    g_activation: str = ""
+    d_activation: str = ""
     # CUDA only: bf16 autocast + channels_last convolutions (fast.networks); no-op on the CPU.
     fast_math: bool = True
     # torch.compile the generator and discriminator steps (mode below); off by default.
@@ -97,6 +101,11 @@ class TrainConfig:
     p: float = 2.0
     # α of the GDL (paper 1).
     alpha: float = 1.0
+    # GAN stabiliser (Salimans et al. 2016; the seed): D's targets drawn per sample and step,
+    # real from U(real_label_range), fake from U(fake_label_range), instead of 1 and 0.
+    label_smoothing: bool = False
+    real_label_range: tuple[float, float] = (0.7, 1.2)
+    fake_label_range: tuple[float, float] = (0.0, 0.3)
 
     # --- optimisers and schedules --------------------------------------------------------------
     # G: "sgd" (paper: ρ_G from 0.04 down to 0.005) or "adam" (TF: Adam 4e-5).
@@ -179,6 +188,15 @@ class TrainConfig:
                              ("network", tuple(sorted(CONFIGS)))):
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"{key} must be one of {allowed}, got {getattr(self, key)!r}")
+        for key in ("g_activation", "d_activation"):
+            if getattr(self, key) not in ("", "relu", "leaky_relu"):
+                raise ConfigError(f"{key} must be '', 'relu' or 'leaky_relu', "
+                                  f"got {getattr(self, key)!r}")
+        for key in ("real_label_range", "fake_label_range"):
+            low, high = getattr(self, key)
+            if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+                raise ConfigError(f"{key} must be [low, high] with low <= high, "
+                                  f"got {list(getattr(self, key))}")
         if not self.data:
             raise ConfigError("data must name a source or a prepared folder, got ''")
         self.network_config()  # the architecture must be valid for this m and patch
@@ -201,8 +219,19 @@ class TrainConfig:
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"network {self.network!r}: {exc}") from None
 
+    def generator_config(self) -> NetworkConfig:
+        """G's architecture: :meth:`network_config` with ``g_activation``."""
+        net = self.network_config()
+        return dataclasses.replace(net, activation=self.g_activation) if self.g_activation else net
+
+    def discriminator_config(self) -> NetworkConfig:
+        """D's architecture: :meth:`network_config` with ``d_activation``."""
+        net = self.network_config()
+        return dataclasses.replace(net, activation=self.d_activation) if self.d_activation else net
+
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
 # ---------------------------------------------------------------------------------------------

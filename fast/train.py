@@ -54,7 +54,8 @@ from fast.checkpoint import (CheckpointError, latest_checkpoint, list_checkpoint
                              load_state, rng_state, save_checkpoint, set_rng_state)
 from fast.config import TrainConfig, config_from_dict, save_config
 from fast.devices import resolve_device
-from fast.losses import discriminator_loss, gdl_loss, generator_adversarial_loss, lp_loss
+from fast.losses import (discriminator_loss, gdl_loss, generator_adversarial_loss, lp_loss,
+                         smoothed_labels)
 from fast.metrics import psnr, sharpness_difference
 from fast.networks import MultiScaleDiscriminator, MultiScaleGenerator
 from fast.pyramid import frame_pyramid
@@ -458,7 +459,7 @@ class Trainer:
         if problem:
             raise TrainError(problem)
         self.progress = progress and self.dist.main
-        self.net = cfg.network_config()
+        self.net = cfg.generator_config()
 
         torch.manual_seed(cfg.seed)
         self.g = MultiScaleGenerator(self.net, fast_math=cfg.fast_math).to(self.device)
@@ -466,7 +467,8 @@ class Trainer:
                                     (cfg.adam_beta1, cfg.adam_beta2))
         self.critics: list[Critic] = []
         if cfg.adversarial:
-            d = MultiScaleDiscriminator(self.net, fast_math=cfg.fast_math).to(self.device)
+            d = MultiScaleDiscriminator(cfg.discriminator_config(),
+                                        fast_math=cfg.fast_math).to(self.device)
             self.critics.append(Critic("d", d, make_optimizer(
                 cfg.d_optimizer, d.parameters(), cfg.d_lr, cfg.d_momentum,
                 (cfg.adam_beta1, cfg.adam_beta2))))
@@ -603,6 +605,18 @@ class Trainer:
             stacked /= self.dist.world
         return dict(zip(values, stacked.cpu().tolist()))
 
+    def labels(self, b: int):
+        """D's targets for this step: 1 and 0, or with ``label_smoothing`` a draw per sample of
+        :func:`fast.losses.smoothed_labels` from the counter-based generator
+        ``default_rng([seed, rank, step, 1])`` (the same on resume; no state to save)."""
+        cfg = self.cfg
+        if not cfg.label_smoothing:
+            return 1.0, 0.0
+        rng = np.random.default_rng([cfg.seed, self.dist.rank, self.step_no, 1])
+        kw = dict(real_range=tuple(cfg.real_label_range), fake_range=tuple(cfg.fake_label_range),
+                  device=self.device)
+        return smoothed_labels((b,), True, rng, **kw), smoothed_labels((b,), False, rng, **kw)
+
     def discriminator_step(self) -> tuple[dict[str, float], list[str]]:
         """Eq. (3): every critic, real vs G's frames (G fixed), on M clips; returns the logged
         values and the names of non-finite ones (then no critic is updated)."""
@@ -617,13 +631,14 @@ class Trainer:
         windows = torch.cat(fake.real_windows + fake.windows)
         pyramid = [torch.cat([p[k] for p in fake.targets + fake.preds])
                    for k in range(self.net.n_scales)]
+        real_t, fake_t = self.labels(b)
         for critic in self.critics:
             scores = critic.scores(windows, pyramid, training=True)  # per scale, (2 n B,)
             losses, acc_real, acc_fake = [], [], []
             for j in range(n):
                 d_real = [s[j * b : (j + 1) * b] for s in scores]
                 d_fake = [s[(n + j) * b : (n + j + 1) * b] for s in scores]
-                losses.append(discriminator_loss(d_real, d_fake))
+                losses.append(discriminator_loss(d_real, d_fake, real_t, fake_t))
                 acc_real.append(torch.stack([(p > 0.5).float().mean() for p in d_real]).mean())
                 acc_fake.append(torch.stack([(p < 0.5).float().mean() for p in d_fake]).mean())
             loss = _mean_over_frames(losses)

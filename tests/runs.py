@@ -17,7 +17,7 @@ def make_run(run_dir: Path, overrides: list[str] | None = None, *, seed: int = 0
     returns ``(run_dir, generator, config)``."""
     cfg = load_config("tiny", overrides or [])
     torch.manual_seed(seed)
-    g = MultiScaleGenerator(cfg.network_config())
+    g = MultiScaleGenerator(cfg.generator_config())
     run_dir = Path(run_dir)
     save_config(cfg, run_dir / "config.json")
     save_checkpoint(run_dir, step, {"config": cfg.to_dict(), "generator": g.state_dict()})

@@ -355,3 +355,47 @@ def test_pictures_that_cannot_be_written_are_a_warning(tmp_path):
                                "--sample_every=1", "--quiet")
     assert status == 0 and "warning" in err and "training goes on" in err
     assert checkpoint.load_checkpoint(run)["step"] == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# GAN stabilisers: label smoothing, leaky ReLU in G and/or D (SGD for D / Adam for G: the configs)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_label_smoothing_and_leaky_relu_match_the_oracle(tmp_path):
+    cfg = tiny("label_smoothing=true", "real_label_range=[0.8,1.1]", "fake_label_range=[0,0.2]",
+               "d_activation=leaky_relu", "net.leaky_slope=0.1")
+    trainer = Trainer(cfg, tmp_path / "run", progress=False)
+    assert trainer.g.config.activation == "relu"
+    d_net = trainer.critics[0].module.config
+    assert d_net.activation == "leaky_relu" and d_net.leaky_slope == 0.1
+    w_g = to_reference_weights(trainer.g)
+    w_d = to_reference_weights(trainer.critics[0].module)
+    values = trainer.step()
+    clip = _f64(trainer.loader.clips.batch(0, cfg.batch, cfg.seed, 0))
+    x, y = clip[:, :4], clip[:, 4]
+    rng = np.random.default_rng([cfg.seed, 0, 0, 1])  # the trainer's key for step 0's labels
+    real = ref_losses.smoothed_labels((cfg.batch,), True, rng, real_range=(0.8, 1.1))
+    fake = ref_losses.smoothed_labels((cfg.batch,), False, rng, fake_range=(0.0, 0.2))
+    fake_frames = ref_net.generator_forward(w_g, x, trainer.g.config)
+    d_real = ref_net.discriminator_forward(w_d, x, frame_pyramid(y, 4), d_net)
+    d_fake = ref_net.discriminator_forward(w_d, x, fake_frames, d_net)
+    expected = ref_losses.discriminator_loss(d_real, d_fake, real, fake)
+    assert values["d/loss"] == pytest.approx(expected, rel=1e-5)
+    assert values["d/loss"] != pytest.approx(ref_losses.discriminator_loss(d_real, d_fake),
+                                             rel=1e-3)
+    # the resolved config records the stabilisers, and evaluation rebuilds G from it
+    trainer.save()
+    g, read_back, _ = checkpoint.load_generator(tmp_path / "run")
+    assert read_back.label_smoothing and read_back.d_activation == "leaky_relu"
+    assert read_back.real_label_range == (0.8, 1.1)
+
+
+def test_leaky_generator_is_rebuilt_leaky_from_its_checkpoint(tmp_path):
+    trainer = Trainer(tiny("g_activation=leaky_relu", "lam_adv=0", steps=1), tmp_path / "run",
+                      progress=False)
+    trainer.fit()
+    g, cfg, _ = checkpoint.load_generator(tmp_path / "run")
+    assert g.config.activation == "leaky_relu" and not trainer.critics
+    x = torch.rand(1, 4, 3, 32, 32) * 2 - 1
+    torch.testing.assert_close(g(x)[-1], trainer.g.eval()(x)[-1])
