@@ -101,6 +101,22 @@ class TrainConfig:
     p: float = 2.0
     # α of the GDL (paper 1).
     alpha: float = 1.0
+    # --- several discriminators (beyond the paper) ------------------------------------------
+    # Real/fake multi-scale discriminators (the paper: 1; GMAN: several, each its own init).
+    discriminators: int = 1
+    # The seed's blur detector D2: a multi-scale D trained to call real frames sharp (1) and
+    # blurred real frames blurry (0); G is rewarded when D2 calls its frames sharp.
+    blur_detector: bool = False
+    # D2's blur: "gaussian" (5x5, variance 5: the seed's), "median" or "bilateral".
+    blur: str = "gaussian"
+    blur_size: int = 5
+    blur_variance: float = 5.0
+    # D2 also calls G's frames blurry (the seed's "next step").
+    blur_detector_fakes: bool = False
+    # G's adversarial term over the critics: "mean" (the seed), "max", or "gman" (softmax-weighted,
+    # temperature gman_lambda; Durugkar et al. 2017).
+    adv_aggregate: str = "mean"
+    gman_lambda: float = 1.0
     # GAN stabiliser (Salimans et al. 2016; the seed): D's targets drawn per sample and step,
     # real from U(real_label_range), fake from U(fake_label_range), instead of 1 and 0.
     label_smoothing: bool = False
@@ -188,6 +204,21 @@ class TrainConfig:
                              ("network", tuple(sorted(CONFIGS)))):
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"{key} must be one of {allowed}, got {getattr(self, key)!r}")
+        if self.discriminators < 0:
+            raise ConfigError(f"discriminators must be >= 0, got {self.discriminators!r}")
+        if self.lam_adv > 0 and self.discriminators == 0 and not self.blur_detector:
+            raise ConfigError("lam_adv > 0 needs a critic: discriminators >= 1 or blur_detector")
+        if self.blur not in ("gaussian", "median", "bilateral"):
+            raise ConfigError(f"blur must be 'gaussian', 'median' or 'bilateral', got {self.blur!r}")
+        if self.blur_size < 1 or self.blur_size % 2 == 0:
+            raise ConfigError(f"blur_size must be an odd size >= 1, got {self.blur_size!r}")
+        if not 0 < self.blur_variance < math.inf:
+            raise ConfigError(f"blur_variance must be a finite number > 0, got {self.blur_variance!r}")
+        if self.adv_aggregate not in ("mean", "max", "gman"):
+            raise ConfigError(f"adv_aggregate must be 'mean', 'max' or 'gman', "
+                              f"got {self.adv_aggregate!r}")
+        if not 0 <= self.gman_lambda < math.inf:
+            raise ConfigError(f"gman_lambda must be a finite number >= 0, got {self.gman_lambda!r}")
         for key in ("g_activation", "d_activation"):
             if getattr(self, key) not in ("", "relu", "leaky_relu"):
                 raise ConfigError(f"{key} must be '', 'relu' or 'leaky_relu', "

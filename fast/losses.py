@@ -15,7 +15,7 @@ import torch
 
 from fast._tensors import _as_tensor
 from reference._checks import _check_image, _check_same_shape
-from reference.losses import BCE_EPS
+from reference.losses import _AGGREGATES, BCE_EPS
 
 
 def lp_loss(y_hat: torch.Tensor, y: torch.Tensor, p: float = 2) -> torch.Tensor:
@@ -138,3 +138,23 @@ def smoothed_labels(
         return (low + (high - low) * u).to(device or rng.device)
     draws = np.random.default_rng(rng).uniform(low, high, size=shape)
     return torch.as_tensor(draws, dtype=dtype, device=device)
+
+
+def aggregate_adversarial(losses: Sequence[torch.Tensor], mode: str = "mean",
+                          lam: float = 1.0) -> torch.Tensor:
+    """Fast twin of :func:`reference.losses.aggregate_adversarial` (mean, max, GMAN).
+
+    Differences: a 0-dim tensor, differentiable (through GMAN's softmax weights too).
+    """
+    if mode not in _AGGREGATES:
+        raise ValueError(f"mode must be one of {_AGGREGATES}, got {mode!r}")
+    if len(losses) == 0:
+        raise ValueError("losses needs one entry per discriminator, got none")
+    if not lam >= 0:
+        raise ValueError(f"lam must be >= 0, got {lam!r}")
+    values = torch.stack([_as_tensor(v, "losses").reshape(()) for v in losses])  # (I,)
+    if mode == "mean":
+        return values.mean()
+    if mode == "max":
+        return values.max()
+    return (torch.softmax(lam * values, dim=0) * values).sum()

@@ -34,6 +34,7 @@ an uninterrupted one would have.  Ctrl-C or SIGTERM finish the current step, sav
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -50,11 +51,12 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from fast.blur import bilateral_blur, gaussian_blur, median_blur
 from fast.checkpoint import (CheckpointError, latest_checkpoint, list_checkpoints, load_checkpoint,
                              load_state, rng_state, save_checkpoint, set_rng_state)
 from fast.config import TrainConfig, config_from_dict, save_config
 from fast.devices import resolve_device
-from fast.losses import (discriminator_loss, gdl_loss, generator_adversarial_loss, lp_loss,
+from fast.losses import (aggregate_adversarial, discriminator_loss, gdl_loss, generator_adversarial_loss, lp_loss,
                          smoothed_labels)
 from fast.metrics import psnr, sharpness_difference
 from fast.networks import MultiScaleDiscriminator, MultiScaleGenerator
@@ -203,22 +205,25 @@ def gdl_term(alpha: float) -> Callable:
         [sum(gdl_loss(a, b, alpha) for a, b in zip(pk, tk)) for pk, tk in zip(r.preds, r.targets)])
 
 
-def adversarial_term(critic: str) -> Callable:
-    """L^G_adv (Eq. 4) against one critic, averaged over predicted frames."""
-    return lambda _, scores: _mean_over_frames(
-        [generator_adversarial_loss(s) for s in scores[critic]])
+def adversarial_term(mode: str, lam: float) -> Callable:
+    """L^G_adv (Eq. 4) against every critic (each averaged over predicted frames), aggregated by
+    :func:`fast.losses.aggregate_adversarial`: mean (the seed), max or GMAN's softmax."""
+    return lambda _, adversarial: aggregate_adversarial(list(adversarial.values()), mode, lam)
 
 
 def generator_loss_terms(cfg: TrainConfig, critics: list["Critic"]) -> list[LossTerm]:
-    """Eq. (6) as parts: ℓp, GDL (each when its λ > 0) and one adversarial term per critic."""
+    """Eq. (6) as parts: ℓp, GDL (each when its λ > 0) and the adversarial term over critics.
+
+    A term's ``fn(rollout, adversarial)`` gets G's adversarial loss against each critic by name.
+    """
     terms = []
     if cfg.lam_lp > 0:
         terms.append(LossTerm("lp", cfg.lam_lp, lp_term(cfg.p)))
     if cfg.lam_gdl > 0:
         terms.append(LossTerm("gdl", cfg.lam_gdl, gdl_term(cfg.alpha)))
-    for critic in critics:
-        terms.append(LossTerm("adv" if len(critics) == 1 else f"adv_{critic.name}",
-                              cfg.lam_adv * critic.weight, adversarial_term(critic.name)))
+    if critics:
+        terms.append(LossTerm("adv", cfg.lam_adv, adversarial_term(cfg.adv_aggregate,
+                                                                   cfg.gman_lambda)))
     if not terms:
         raise TrainError("every loss weight is 0 (lam_lp, lam_gdl, lam_adv): nothing to train")
     return terms
@@ -226,22 +231,50 @@ def generator_loss_terms(cfg: TrainConfig, critics: list["Critic"]) -> list[Loss
 
 @dataclass
 class Critic:
-    """An adversary of G: a module judging frames, its optimiser and its share of λ_adv.
+    """An adversary of G: a module judging frames at every scale, and its optimiser.
 
-    ``scores(window, pyramid)`` gives probabilities ``(B,)`` per scale it judges; the multi-scale
-    discriminator D judges every scale, conditioned on the window (Eqs. 3-4).
+    ``kind="real_fake"``: the paper's D (Eqs. 3-4), real frames 1, G's frames 0, conditioned on
+    the window when its network is.  ``kind="blur"``: the seed's blur detector D2, unconditional,
+    real (sharp) frames 1, blurred real frames 0 (and G's frames 0 with ``blur_detector_fakes``);
+    G is rewarded when it calls G's frames sharp.  ``scores(window, pyramid)`` gives
+    probabilities ``(B,)`` per scale.
     """
 
     name: str
     module: nn.Module                     # the weights (what the checkpoint saves)
     optimizer: torch.optim.Optimizer
-    weight: float = 1.0                   # multiplies λ_adv in G's loss
+    kind: str = "real_fake"
     train_module: nn.Module | None = None  # DDP-wrapped (or compiled) module for the D step
     lr_key: str = "d"
 
     def scores(self, window, pyramid, *, training: bool = False) -> list[torch.Tensor]:
         module = self.train_module if training and self.train_module is not None else self.module
         return module(window, pyramid)
+
+
+def critic_names(cfg: TrainConfig) -> list[tuple[str, str]]:
+    """``(name, kind)`` of the run's critics: ``d`` (or ``d1 ... dK`` for several real/fake
+    discriminators) and ``blur`` for the blur detector; none when λ_adv = 0."""
+    if not cfg.adversarial:
+        return []
+    k = cfg.discriminators
+    names = [("d" if k == 1 else f"d{i + 1}", "real_fake") for i in range(k)]
+    return names + ([("blur", "blur")] if cfg.blur_detector else [])
+
+
+def build_critics(cfg: TrainConfig, device) -> list[Critic]:
+    """The critics, each a multi-scale discriminator with its own optimiser (built after G, in
+    order, from the run's seeded torch generator: their initial weights differ)."""
+    critics = []
+    for name, kind in critic_names(cfg):
+        net = cfg.discriminator_config()
+        if kind == "blur":  # D2 judges a frame alone: is it sharp?
+            net = dataclasses.replace(net, conditional_d=False)
+        d = MultiScaleDiscriminator(net, fast_math=cfg.fast_math).to(device)
+        critics.append(Critic(name, d, make_optimizer(cfg.d_optimizer, d.parameters(), cfg.d_lr,
+                                                      cfg.d_momentum,
+                                                      (cfg.adam_beta1, cfg.adam_beta2)), kind))
+    return critics
 
 
 # ---------------------------------------------------------------------------------------------
@@ -465,13 +498,7 @@ class Trainer:
         self.g = MultiScaleGenerator(self.net, fast_math=cfg.fast_math).to(self.device)
         self.g_opt = make_optimizer(cfg.g_optimizer, self.g.parameters(), cfg.g_lr, cfg.g_momentum,
                                     (cfg.adam_beta1, cfg.adam_beta2))
-        self.critics: list[Critic] = []
-        if cfg.adversarial:
-            d = MultiScaleDiscriminator(cfg.discriminator_config(),
-                                        fast_math=cfg.fast_math).to(self.device)
-            self.critics.append(Critic("d", d, make_optimizer(
-                cfg.d_optimizer, d.parameters(), cfg.d_lr, cfg.d_momentum,
-                (cfg.adam_beta1, cfg.adam_beta2))))
+        self.critics = build_critics(cfg, self.device)
         self.terms = generator_loss_terms(cfg, self.critics)
         self._wrap_for_training()
 
@@ -605,54 +632,86 @@ class Trainer:
             stacked /= self.dist.world
         return dict(zip(values, stacked.cpu().tolist()))
 
-    def labels(self, b: int):
+    def labels(self, n_real: int, n_fake: int):
         """D's targets for this step: 1 and 0, or with ``label_smoothing`` a draw per sample of
-        :func:`fast.losses.smoothed_labels` from the counter-based generator
-        ``default_rng([seed, rank, step, 1])`` (the same on resume; no state to save)."""
+        :func:`fast.losses.smoothed_labels` (real first, then fake) from the counter-based
+        generator ``default_rng([seed, rank, step, 1])`` (the same on resume; no state)."""
         cfg = self.cfg
         if not cfg.label_smoothing:
             return 1.0, 0.0
         rng = np.random.default_rng([cfg.seed, self.dist.rank, self.step_no, 1])
         kw = dict(real_range=tuple(cfg.real_label_range), fake_range=tuple(cfg.fake_label_range),
                   device=self.device)
-        return smoothed_labels((b,), True, rng, **kw), smoothed_labels((b,), False, rng, **kw)
+        return (smoothed_labels((n_real,), True, rng, **kw),
+                smoothed_labels((n_fake,), False, rng, **kw))
+
+    def _prefix(self, critic: Critic) -> str:
+        return "d" if len(self.critics) == 1 and critic.name == "d" else f"d_{critic.name}"
+
+    def _blurred(self, frames: torch.Tensor) -> torch.Tensor:
+        """The blur detector's negatives: real frames ``(B, C, H, W)`` blurred (Gaussian 5x5 of
+        variance 5 by default, median or bilateral; :mod:`fast.blur`)."""
+        cfg = self.cfg
+        if cfg.blur == "gaussian":
+            return gaussian_blur(frames, cfg.blur_size, cfg.blur_variance)
+        if cfg.blur == "median":
+            return median_blur(frames, cfg.blur_size)
+        return bilateral_blur(frames, cfg.blur_size)
+
+    def _critic_loss(self, critic: Critic, fake: Rollout) -> tuple[torch.Tensor, dict]:
+        """One critic's loss on the D batch (Eq. 3 for D; sharp vs blurred for the blur
+        detector), averaged over predicted frames, and its accuracies on real and on fake."""
+        n, b = len(fake.preds), fake.windows[0].shape[0]
+        n_scales = self.net.n_scales
+        if critic.kind == "real_fake":
+            # one forward: real then generated frames of every predicted frame, stacked (one
+            # DDP forward per backward; per-sample results as separate calls)
+            windows = torch.cat(fake.real_windows + fake.windows)
+            pyramid = [torch.cat([p[k] for p in fake.targets + fake.preds])
+                       for k in range(n_scales)]
+            negatives = 1
+        else:
+            sharp = torch.cat([t[-1] for t in fake.targets])  # (n B, C, H, W)
+            parts = [frame_pyramid(self._blurred(sharp), n_scales)]
+            if self.cfg.blur_detector_fakes:
+                parts.append([torch.cat([p[k] for p in fake.preds]) for k in range(n_scales)])
+            pyramid = [torch.cat([torch.cat([t[k] for t in fake.targets])]
+                                 + [part[k] for part in parts]) for k in range(n_scales)]
+            windows, negatives = None, len(parts)
+        scores = critic.scores(windows, pyramid, training=True)  # per scale, ((1 + neg) n B,)
+        real_t, fake_t = self.labels(b, negatives * b)
+        losses, acc_real, acc_fake = [], [], []
+        for j in range(n):
+            d_real = [s[j * b : (j + 1) * b] for s in scores]
+            d_fake = [torch.cat([s[(i * n + j) * b : (i * n + j + 1) * b]
+                                 for i in range(1, negatives + 1)]) for s in scores]
+            losses.append(discriminator_loss(d_real, d_fake, real_t, fake_t))
+            acc_real.append(torch.stack([(p > 0.5).float().mean() for p in d_real]).mean())
+            acc_fake.append(torch.stack([(p < 0.5).float().mean() for p in d_fake]).mean())
+        return _mean_over_frames(losses), {"acc_real": _mean_over_frames(acc_real),
+                                           "acc_fake": _mean_over_frames(acc_fake)}
 
     def discriminator_step(self) -> tuple[dict[str, float], list[str]]:
-        """Eq. (3): every critic, real vs G's frames (G fixed), on M clips; returns the logged
-        values and the names of non-finite ones (then no critic is updated)."""
+        """Eq. (3): every critic on M clips, G fixed; returns the logged values and the names of
+        non-finite ones (then no critic is updated).  The critics' losses are summed for one
+        backward: each only reaches its own weights."""
         x, y = split_clip(self._next_clip(), self.cfg.m)
         with torch.no_grad():
             fake = rollout(self.g, x, y, self.net.n_scales)  # G fixed
         values: dict[str, torch.Tensor] = {}
         total = 0.0
-        n, b = len(fake.preds), x.shape[0]
-        # one forward per critic: real then generated frames of every predicted frame, stacked
-        # (one DDP forward per backward; per-sample results as separate calls)
-        windows = torch.cat(fake.real_windows + fake.windows)
-        pyramid = [torch.cat([p[k] for p in fake.targets + fake.preds])
-                   for k in range(self.net.n_scales)]
-        real_t, fake_t = self.labels(b)
         for critic in self.critics:
-            scores = critic.scores(windows, pyramid, training=True)  # per scale, (2 n B,)
-            losses, acc_real, acc_fake = [], [], []
-            for j in range(n):
-                d_real = [s[j * b : (j + 1) * b] for s in scores]
-                d_fake = [s[(n + j) * b : (n + j + 1) * b] for s in scores]
-                losses.append(discriminator_loss(d_real, d_fake, real_t, fake_t))
-                acc_real.append(torch.stack([(p > 0.5).float().mean() for p in d_real]).mean())
-                acc_fake.append(torch.stack([(p < 0.5).float().mean() for p in d_fake]).mean())
-            loss = _mean_over_frames(losses)
-            total = total + critic.weight * loss
-            prefix = "d" if len(self.critics) == 1 else f"d_{critic.name}"
+            loss, acc = self._critic_loss(critic, fake)
+            total = total + loss
+            prefix = self._prefix(critic)
             values[f"{prefix}/loss"] = loss
-            values[f"{prefix}/acc_real"] = _mean_over_frames(acc_real)
-            values[f"{prefix}/acc_fake"] = _mean_over_frames(acc_fake)
+            values.update({f"{prefix}/{k}": v for k, v in acc.items()})
         for critic in self.critics:
             critic.optimizer.zero_grad(set_to_none=True)
         total.backward()
         for critic in self.critics:
-            prefix = "d" if len(self.critics) == 1 else f"d_{critic.name}"
-            values[f"{prefix}/grad_norm"] = self._grad_norm(critic.module.parameters())
+            values[f"{self._prefix(critic)}/grad_norm"] = self._grad_norm(
+                critic.module.parameters())
         logged = self._host(values)
         bad = [k for k, v in logged.items() if not math.isfinite(v)]
         if not bad:
@@ -667,14 +726,19 @@ class Trainer:
         for critic in self.critics:
             critic.module.requires_grad_(False)
         try:
-            scores = {c.name: [c.scores(w, p) for w, p in zip(r.windows, r.preds)]
-                      for c in self.critics}
-            values = {f"g/{t.name}": t.fn(r, scores) for t in self.terms}
+            adversarial = {  # G's Eq. (4) loss against each critic, averaged over frames
+                c.name: _mean_over_frames([generator_adversarial_loss(
+                    c.scores(w if c.kind == "real_fake" else None, p))
+                    for w, p in zip(r.windows, r.preds)])
+                for c in self.critics}
+            values = {f"g/{t.name}": t.fn(r, adversarial) for t in self.terms}
             total = sum(t.weight * values[f"g/{t.name}"] for t in self.terms)
         finally:
             for critic in self.critics:
                 critic.module.requires_grad_(True)
         values = {"g/total": total, **values}
+        if len(self.critics) > 1:  # each critic's share, for the log (not weighted)
+            values.update({f"g/adv_{name}": v for name, v in adversarial.items()})
         self.g_opt.zero_grad(set_to_none=True)
         total.backward()
         values["g/grad_norm"] = self._grad_norm(self.g.parameters())

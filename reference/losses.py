@@ -8,6 +8,8 @@ mean square error", ICLR 2016, arXiv:1511.05440 (Sec. 2-3), and the GAN label-sm
 - Eq. (4)  L_adv^G               :func:`generator_adversarial_loss`
 - Eq. (6)  combined G loss       :func:`combined_generator_loss`
 - label smoothing (Salimans et al. 2016; "ganhacks")  :func:`smoothed_labels`
+- several discriminators: mean, max or GMAN's softmax-weighted mean (Durugkar, Gemp & Mahadevan,
+  "Generative Multi-Adversarial Networks", ICLR 2017)  :func:`aggregate_adversarial`
 
 Convention
 ----------
@@ -247,3 +249,50 @@ def smoothed_labels(
         raise ValueError(f"label range must be (low, high) with low <= high, got {(low, high)}")
     rng = np.random.default_rng(rng)
     return rng.uniform(low, high, size=shape)
+
+
+_AGGREGATES = ("mean", "max", "gman")
+
+
+def aggregate_adversarial(losses: Sequence[float], mode: str = "mean", lam: float = 1.0) -> float:
+    """G's adversarial loss against several discriminators, from its loss against each.
+
+    With :math:`L_i = \\mathcal L^G_{adv}(D_i)` (Eq. 4 against discriminator i of I):
+
+    .. math::  \\text{mean}: \\frac1I\\sum_i L_i \\qquad \\text{max}: \\max_i L_i \\qquad
+               \\text{gman}: \\sum_i w_i L_i,\\; w = \\mathrm{softmax}(λ L)
+
+    GMAN's soft discriminator (Durugkar et al. 2017, Sec. 3.1): λ = 0 is the mean, λ → ∞ the max
+    (the discriminator G fools least weighs most).  The seed averages (``mean``).
+
+    Parameters
+    ----------
+    losses : sequence of float  — :math:`L_i`, one per discriminator
+    mode : {"mean", "max", "gman"}
+    lam : float  — λ, GMAN's temperature (>= 0; used by ``"gman"`` only)
+
+    Convention: the weights :math:`w` are part of the function (a gradient flows through them in
+    the torch twin), as in GMAN's objective.
+
+    Examples
+    --------
+    >>> aggregate_adversarial([1.0, 3.0], "mean"), aggregate_adversarial([1.0, 3.0], "max")
+    (2.0, 3.0)
+    >>> round(aggregate_adversarial([1.0, 3.0], "gman", lam=0.0), 6)
+    2.0
+    """
+    if mode not in _AGGREGATES:
+        raise ValueError(f"mode must be one of {_AGGREGATES}, got {mode!r}")
+    if len(losses) == 0:
+        raise ValueError("losses needs one entry per discriminator, got none")
+    if not lam >= 0:
+        raise ValueError(f"lam must be >= 0, got {lam!r}")
+    values = np.asarray([float(v) for v in losses], dtype=np.float64)  # (I,)
+    if mode == "mean":
+        return float(values.mean())
+    if mode == "max":
+        return float(values.max())
+    z = lam * values
+    w = np.exp(z - z.max())  # softmax(λ L), shifted for range
+    w /= w.sum()
+    return float((w * values).sum())

@@ -235,6 +235,20 @@ def patch_clip_inputs(regime):
     return build()
 
 
+def aggregate_inputs(regime):
+    """One adversarial loss per discriminator (1-4 of them), an aggregation and a temperature."""
+
+    @st.composite
+    def build(draw):
+        n = draw(st.integers(1, 4))
+        losses = draw(hnp.arrays(np.float64, n, elements=st.floats(0.0, 20.0)))
+        kwargs = dict(mode=draw(st.sampled_from(["mean", "max", "gman"])),
+                      lam=draw(st.sampled_from([0.0, 0.5, 1.0, 5.0])))
+        return ([np.asarray(v) for v in losses],), kwargs
+
+    return build()
+
+
 def scene_inputs(regime):
     """Videos of a few frames, some with a jump added from a random frame on."""
 
@@ -270,6 +284,8 @@ REGISTRY = [
     Twin("discriminator_loss", R.losses.discriminator_loss, F_.losses.discriminator_loss, scales_inputs("disc")),
     Twin("generator_adversarial_loss", R.losses.generator_adversarial_loss,
          F_.losses.generator_adversarial_loss, scales_inputs("gen")),
+    Twin("aggregate_adversarial", R.losses.aggregate_adversarial,
+         F_.losses.aggregate_adversarial, aggregate_inputs),
     Twin("combined_generator_loss", R.losses.combined_generator_loss,
          F_.losses.combined_generator_loss, scales_inputs("combined")),
     Twin("psnr", R.metrics.psnr, F_.metrics.psnr, pair_inputs(convention=_CONVENTION)),

@@ -399,3 +399,50 @@ def test_leaky_generator_is_rebuilt_leaky_from_its_checkpoint(tmp_path):
     assert g.config.activation == "leaky_relu" and not trainer.critics
     x = torch.rand(1, 4, 3, 32, 32) * 2 - 1
     torch.testing.assert_close(g(x)[-1], trainer.g.eval()(x)[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Several discriminators (GMAN aggregation) and the blur detector D2
+# ---------------------------------------------------------------------------------------------
+
+
+def test_blur_detector_loss_equals_the_oracle(tmp_path):
+    import reference.blur as ref_blur
+
+    cfg = tiny("discriminators=0", "blur_detector=true", "blur_size=5", "blur_variance=5")
+    trainer = Trainer(cfg, tmp_path / "run", progress=False)
+    (blur,) = trainer.critics
+    assert blur.name == "blur" and not blur.module.config.conditional_d
+    w_d2 = to_reference_weights(blur.module)
+    values = trainer.step()
+    clip = _f64(trainer.loader.clips.batch(0, cfg.batch, cfg.seed, 0))
+    y = clip[:, 4]
+    net = blur.module.config
+    sharp = ref_net.discriminator_forward(w_d2, None, frame_pyramid(y, 4), net)
+    blurred = ref_blur.gaussian_blur(y, 5, 5.0)
+    blurry = ref_net.discriminator_forward(w_d2, None, frame_pyramid(blurred, 4), net)
+    assert values["d_blur/loss"] == pytest.approx(ref_losses.discriminator_loss(sharp, blurry),
+                                                  rel=1e-4)
+
+
+@pytest.mark.parametrize("aggregate", ["mean", "max", "gman"])
+def test_several_discriminators_and_the_blur_detector_train_together(tmp_path, aggregate):
+    cfg = tiny("discriminators=2", "blur_detector=true", "blur_detector_fakes=true",
+               f"adv_aggregate={aggregate}", "gman_lambda=2", "blur=median", "blur_size=3",
+               "checkpoint_every=1", steps=2)
+    trainer = Trainer(cfg, tmp_path / "run", progress=False)
+    trainer.fit()
+    assert [c.name for c in trainer.critics] == ["d1", "d2", "blur"]
+    w1 = trainer.critics[0].module.state_dict()["scales.0.convs.0.weight"]
+    assert not torch.equal(w1, trainer.critics[1].module.state_dict()["scales.0.convs.0.weight"])
+    last = train_lines(tmp_path / "run")[-1]
+    adv = [last[f"g/adv_{name}"] for name in ("d1", "d2", "blur")]
+    assert last["g/adv"] == pytest.approx(
+        ref_losses.aggregate_adversarial(adv, aggregate, 2.0), rel=1e-5)
+    for name in ("d1", "d2", "blur"):
+        assert np.isfinite(last[f"d_{name}/loss"]) and 0 <= last[f"d_{name}/acc_fake"] <= 1
+    state = checkpoint.load_checkpoint(tmp_path / "run")
+    assert sorted(state["critics"]) == ["blur", "d1", "d2"]
+    status, out, err = run_cli("train", "--resume", tmp_path / "run", "--steps=3",
+                               "--blur_detector=false", "--quiet")
+    assert status == 2 and "critics ['blur', 'd1', 'd2']" in err
