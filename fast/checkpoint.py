@@ -121,7 +121,7 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
         raise CheckpointError(f"{path}: not a readable checkpoint ({reason[:200]})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a sharpvid checkpoint (expected format {FORMAT})")
-    for key in ("step", "config", "generator"):
+    for key in ("step", "config"):
         if key not in state:
             raise CheckpointError(f"{path}: checkpoint lacks {key!r}")
     state["path"] = str(path)
@@ -156,6 +156,9 @@ def load_generator(path: str | Path, device="cpu"):
 
     state = load_checkpoint(path)
     where = state["path"]
+    if "generator" not in state:
+        raise CheckpointError(f"{where}: holds no generator (a {state.get('kind', 'partial')} "
+                              f"checkpoint); give a training run's checkpoint")
     try:
         cfg = config_from_dict(state["config"], where)
     except ConfigError as exc:

@@ -113,6 +113,11 @@ class TrainConfig:
     blur_variance: float = 5.0
     # D2 also calls G's frames blurry (the seed's "next step").
     blur_detector_fakes: bool = False
+    # Initialise only D2 from this checkpoint (`sharpvid pretrain-blur-detector --out DIR`, or a
+    # run with a blur detector): G and the other critics start as usual.  "" = no.
+    init_d2: str = ""
+    # Keep D2 as loaded: not updated in the D step (G is still judged by it).
+    freeze_d2: bool = False
     # G's adversarial term over the critics: "mean" (the seed), "max", or "gman" (softmax-weighted,
     # temperature gman_lambda; Durugkar et al. 2017).
     adv_aggregate: str = "mean"
@@ -208,6 +213,9 @@ class TrainConfig:
             raise ConfigError(f"discriminators must be >= 0, got {self.discriminators!r}")
         if self.lam_adv > 0 and self.discriminators == 0 and not self.blur_detector:
             raise ConfigError("lam_adv > 0 needs a critic: discriminators >= 1 or blur_detector")
+        if (self.init_d2 or self.freeze_d2) and not (self.blur_detector and self.adversarial):
+            raise ConfigError("init_d2 / freeze_d2 need the blur detector: blur_detector=true "
+                              "and lam_adv > 0")
         if self.blur not in ("gaussian", "median", "bilateral"):
             raise ConfigError(f"blur must be 'gaussian', 'median' or 'bilateral', got {self.blur!r}")
         if self.blur_size < 1 or self.blur_size % 2 == 0:

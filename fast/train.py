@@ -244,6 +244,7 @@ class Critic:
     module: nn.Module                     # the weights (what the checkpoint saves)
     optimizer: torch.optim.Optimizer
     kind: str = "real_fake"
+    frozen: bool = False                  # judged by, never updated (a pretrained D2 kept as is)
     train_module: nn.Module | None = None  # DDP-wrapped (or compiled) module for the D step
     lr_key: str = "d"
 
@@ -273,8 +274,20 @@ def build_critics(cfg: TrainConfig, device) -> list[Critic]:
         d = MultiScaleDiscriminator(net, fast_math=cfg.fast_math).to(device)
         critics.append(Critic(name, d, make_optimizer(cfg.d_optimizer, d.parameters(), cfg.d_lr,
                                                       cfg.d_momentum,
-                                                      (cfg.adam_beta1, cfg.adam_beta2)), kind))
+                                                      (cfg.adam_beta1, cfg.adam_beta2)), kind,
+                              frozen=kind == "blur" and cfg.freeze_d2))
     return critics
+
+
+def init_blur_detector(critic: Critic, path) -> None:
+    """Load only D2's weights from a checkpoint (a pretraining or a training one), naming any
+    mismatched tensors; G and the other critics keep their initial weights."""
+    state = load_checkpoint(path)
+    d2 = state.get("critics", {}).get("blur")
+    if d2 is None:
+        raise CheckpointError(f"{state['path']}: holds no blur detector (critics: "
+                              f"{sorted(state.get('critics', {}))})")
+    load_state(critic.module, d2, "blur detector D2", state["path"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -499,6 +512,8 @@ class Trainer:
         self.g_opt = make_optimizer(cfg.g_optimizer, self.g.parameters(), cfg.g_lr, cfg.g_momentum,
                                     (cfg.adam_beta1, cfg.adam_beta2))
         self.critics = build_critics(cfg, self.device)
+        if cfg.init_d2:
+            init_blur_detector(self.critics[-1], cfg.init_d2)
         self.terms = generator_loss_terms(cfg, self.critics)
         self._wrap_for_training()
 
@@ -646,7 +661,7 @@ class Trainer:
                 smoothed_labels((n_fake,), False, rng, **kw))
 
     def _prefix(self, critic: Critic) -> str:
-        return "d" if len(self.critics) == 1 and critic.name == "d" else f"d_{critic.name}"
+        return "d" if critic.name == "d" else f"d_{critic.name}"  # d/..., d_d1/..., d_blur/...
 
     def _blurred(self, frames: torch.Tensor) -> torch.Tensor:
         """The blur detector's negatives: real frames ``(B, C, H, W)`` blurred (Gaussian 5x5 of
@@ -700,22 +715,25 @@ class Trainer:
             fake = rollout(self.g, x, y, self.net.n_scales)  # G fixed
         values: dict[str, torch.Tensor] = {}
         total = 0.0
-        for critic in self.critics:
+        trained = [c for c in self.critics if not c.frozen]
+        for critic in trained:
             loss, acc = self._critic_loss(critic, fake)
             total = total + loss
             prefix = self._prefix(critic)
             values[f"{prefix}/loss"] = loss
             values.update({f"{prefix}/{k}": v for k, v in acc.items()})
-        for critic in self.critics:
+        if not trained:  # the only critic is a frozen D2: nothing to update
+            return {}, []
+        for critic in trained:
             critic.optimizer.zero_grad(set_to_none=True)
         total.backward()
-        for critic in self.critics:
+        for critic in trained:
             values[f"{self._prefix(critic)}/grad_norm"] = self._grad_norm(
                 critic.module.parameters())
         logged = self._host(values)
         bad = [k for k, v in logged.items() if not math.isfinite(v)]
         if not bad:
-            for critic in self.critics:
+            for critic in trained:
                 critic.optimizer.step()
         return logged, bad
 

@@ -33,7 +33,8 @@ torch.backends.cudnn.allow_tf32 = False
 
 SEEDS = st.integers(0, 2**32 - 1)
 DTYPES = pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
-VGG54 = (("relu5_4", 1.0),)
+#: examples per equivalence case: 3 in CI (a relu5_4 oracle pass costs ~0.2 s), 20 thorough
+FEW = max(3, settings.default.max_examples // 10)
 
 #: torchvision's ``vgg19().state_dict()`` feature keys (its classifier.* keys aside).
 TORCHVISION_KEYS = [
@@ -66,10 +67,13 @@ CASES = [
     Case("relu1_2", (("relu1_2", 1.0),), ((2, 3, 5, 7), (1, 1, 4, 4), (3, 6, 6), (1, 2, 3, 4, 4))),
     Case("relu2_2", (("relu2_2", 1.0),), ((2, 3, 8, 8), (1, 1, 9, 6))),
     Case("relu3_4", (("relu3_4", 1.0),), ((2, 3, 8, 8), (1, 1, 10, 9))),
-    # SRGAN's VGG54: a 16x16 frame is 1x1 in block 5; 20x20 floors 5 -> 2 at pool3
-    Case("relu5_4", VGG54, ((2, 3, 16, 16), (1, 1, 20, 20))),
+    # SRGAN's VGG54: a 16x16 frame is 1x1 in block 5; 20x20 floors 5 -> 2 at pool3.  The
+    # weight 1e5 brings the loss to O(1): at 1x1 only the centre tap of each zero-padded 3x3
+    # kernel sees data (a ninth of He's variance per conv), so the unweighted loss with random
+    # weights is ~1e-6, under float32's atol; the feature maps themselves are ~1e-2.
+    Case("relu5_4", (("relu5_4", 1e5),), ((2, 3, 16, 16), (1, 1, 20, 20))),
     Case("weighted-mix", (("relu1_2", 0.25), ("relu2_2", 1.0), ("relu3_4", 0.5),
-                          ("relu5_4", 2.0)), ((1, 3, 16, 16),)),
+                          ("relu5_4", 1e5)), ((1, 3, 16, 16),)),
 ]
 
 _MODULES: dict = {}
@@ -93,7 +97,7 @@ def _twin(case: Case, dtype: torch.dtype) -> Twin:
 
     def fast(w, y_hat, y):
         module = _module(names, dtype)
-        module.load_state_dict(w)
+        module.load_state_dict({k: torch.from_numpy(v) for k, v in w.items()})  # cast to dtype
         with torch.no_grad():
             feats = Fp.vgg19_features(w, Fp.imagenet_normalise(y_hat), names)
             mod_feats = module(Fp.imagenet_normalise(y_hat))
@@ -121,7 +125,7 @@ def _frame_pair(draw, shapes):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 @DTYPES
-@settings(max_examples=3)  # a relu5_4 oracle pass costs ~0.2 s; the thorough profile adds more
+@settings(max_examples=FEW)
 @given(data=st.data(), seed=SEEDS)
 def test_twin_matches_oracle(case, dtype, data, seed):
     y_hat, y = data.draw(_frame_pair(case.shapes))

@@ -446,3 +446,36 @@ def test_several_discriminators_and_the_blur_detector_train_together(tmp_path, a
     status, out, err = run_cli("train", "--resume", tmp_path / "run", "--steps=3",
                                "--blur_detector=false", "--quiet")
     assert status == 2 and "critics ['blur', 'd1', 'd2']" in err
+
+
+def test_init_d2_loads_only_the_blur_detector_and_freeze_keeps_it(tmp_path):
+    source = Trainer(tiny("discriminators=0", "blur_detector=true", steps=1), tmp_path / "a",
+                     progress=False)
+    source.fit()
+    d2 = {k: v.clone() for k, v in source.critics[0].module.state_dict().items()}
+    status, out, err = run_cli("train", "tiny", "--out", tmp_path / "b", f"--data={DATA}",
+                               "--steps=2", "--blur_detector=true", "--freeze_d2=true",
+                               "--init-d2", tmp_path / "a", "--seed=5", "--quiet")
+    assert status == 0, err
+    state = checkpoint.load_checkpoint(tmp_path / "b")
+    assert sorted(state["critics"]) == ["blur", "d"]
+    for key, value in d2.items():  # loaded, then never updated
+        torch.testing.assert_close(state["critics"]["blur"][key], value, rtol=0, atol=0)
+    assert "d/loss" in train_lines(tmp_path / "b")[-1]  # D1 trains; D2 does not
+    assert "d_blur/loss" not in train_lines(tmp_path / "b")[-1]
+    cases = [
+        (("--init-d2", tmp_path / "a"), "need the blur detector"),
+        (("--init-d2", tmp_path / "missing", "--blur_detector=true"), "no such checkpoint"),
+        (("--init-d2", tmp_path / "b", "--blur_detector=true", "--network=authors_small"),
+         "blur detector D2 weights are for another network config (shape scales.0.convs.0"),
+    ]
+    for extra, message in cases:
+        status, out, err = run_cli("train", "tiny", "--out", tmp_path / "c", f"--data={DATA}",
+                                   "--steps=1", "--quiet", *extra)
+        assert status == 2 and message in err and err.count("\n") == 1, (extra, err)
+    no_d2 = Trainer(tiny(steps=1), tmp_path / "plain", progress=False)
+    no_d2.fit()
+    status, out, err = run_cli("train", "tiny", "--out", tmp_path / "c", f"--data={DATA}",
+                               "--steps=1", "--quiet", "--blur_detector=true",
+                               "--init-d2", tmp_path / "plain")
+    assert status == 2 and "holds no blur detector (critics: ['d'])" in err

@@ -46,6 +46,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--force", action="store_true",
                    help="start over in a run folder that holds another run (removes its "
                         "checkpoints, metrics and samples)")
+    p.add_argument("--init-d2", default=None, metavar="CHECKPOINT",
+                   help="initialise only the blur detector D2 from this checkpoint (sharpvid "
+                        "pretrain-blur-detector --out DIR); needs --blur_detector=true "
+                        "(the config key init_d2; --freeze_d2=true keeps it fixed)")
     p.add_argument("--list-keys", action="store_true", help="print every config key and exit")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run, accepts_overrides=True)
@@ -75,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         _list_keys()
         return 0
     overrides = list(getattr(args, "overrides", []))
+    if args.init_d2:
+        overrides.append(f"init_d2={args.init_d2}")
     run_dir = args.resume or args.out or Path("runs")
     try:
         if args.resume is not None:
