@@ -101,6 +101,13 @@ class TrainConfig:
     p: float = 2.0
     # α of the GDL (paper 1).
     alpha: float = 1.0
+    # λ_perc of the VGG19 perceptual loss on the finest predicted frame (beyond the paper; 0 = off).
+    lam_perc: float = 0.0
+    # Its layers and weights, [[name, w], ...]: SRGAN's "VGG54" (relu5_4) by default.
+    perc_layers: tuple[tuple[str, float], ...] = (("relu5_4", 1.0),)
+    # torchvision's ImageNet VGG19 checkpoint (vgg19-dcbb9e9d.pth), given by you: nothing is
+    # downloaded.  Needed when lam_perc > 0.
+    vgg19_weights: str = ""
     # --- several discriminators (beyond the paper) ------------------------------------------
     # Real/fake multi-scale discriminators (the paper: 1; GMAN: several, each its own init).
     discriminators: int = 1
@@ -192,7 +199,8 @@ class TrainConfig:
                         ("nan_max_restores", 0)):
             if getattr(self, key) < lo:
                 raise ConfigError(f"{key} must be >= {lo}, got {getattr(self, key)!r}")
-        for key in ("lam_adv", "lam_lp", "lam_gdl", "g_momentum", "d_momentum", "grad_clip"):
+        for key in ("lam_adv", "lam_lp", "lam_gdl", "lam_perc", "g_momentum", "d_momentum",
+                    "grad_clip"):
             if not 0 <= getattr(self, key) < math.inf:
                 raise ConfigError(f"{key} must be a finite number >= 0, got {getattr(self, key)!r}")
         for key in ("p", "alpha", "g_lr", "g_lr_final", "d_lr", "d_lr_final"):
@@ -209,6 +217,15 @@ class TrainConfig:
                              ("network", tuple(sorted(CONFIGS)))):
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"{key} must be one of {allowed}, got {getattr(self, key)!r}")
+        if self.lam_perc > 0:
+            from reference.perceptual import VGG19_LAYERS
+
+            if not self.perc_layers:
+                raise ConfigError("perc_layers must name at least one VGG19 layer")
+            for name, weight in self.perc_layers:
+                if name not in VGG19_LAYERS or not 0 <= weight < math.inf:
+                    raise ConfigError(f"perc_layers: {[name, weight]} must be [a VGG19 layer "
+                                      f"such as 'relu5_4', a finite weight >= 0]")
         if self.discriminators < 0:
             raise ConfigError(f"discriminators must be >= 0, got {self.discriminators!r}")
         if self.lam_adv > 0 and self.discriminators == 0 and not self.blur_detector:
@@ -269,8 +286,10 @@ class TrainConfig:
         return dataclasses.replace(net, activation=self.d_activation) if self.d_activation else net
 
     def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+        def plain(v):
+            return [plain(x) for x in v] if isinstance(v, (tuple, list)) else v
+
+        return {k: plain(v) for k, v in dataclasses.asdict(self).items()}
 
 
 # ---------------------------------------------------------------------------------------------

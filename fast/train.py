@@ -205,14 +205,40 @@ def gdl_term(alpha: float) -> Callable:
         [sum(gdl_loss(a, b, alpha) for a, b in zip(pk, tk)) for pk, tk in zip(r.preds, r.targets)])
 
 
+def perceptual_term(vgg: nn.Module, layers) -> Callable:
+    """L_perc (:func:`fast.perceptual.perceptual_loss`, VGG19 features of the finest predicted
+    frame against the real one), averaged over predicted frames."""
+    from fast.perceptual import perceptual_loss
+
+    pairs = [tuple(p) for p in layers]
+    return lambda r, _: _mean_over_frames(
+        [perceptual_loss(vgg, pk[-1], tk[-1], pairs) for pk, tk in zip(r.preds, r.targets)])
+
+
+def load_vgg19(cfg: TrainConfig, device) -> nn.Module:
+    """The frozen VGG19 feature stack of the perceptual loss, from ``cfg.vgg19_weights``."""
+    from fast.perceptual import VGG19_CHECKPOINT, VGG19Features, load_vgg19_weights
+    from reference.perceptual import VGG19_LAYERS
+
+    if not cfg.vgg19_weights:
+        raise TrainError(f"lam_perc > 0 needs VGG19 weights: torchvision's ImageNet checkpoint "
+                         f"{VGG19_CHECKPOINT}, downloaded by you (sharpvid downloads nothing), "
+                         f"given as --vgg19-weights FILE")
+    names = [name for name, _ in cfg.perc_layers]
+    deepest = max(names, key=VGG19_LAYERS.index)
+    weights = load_vgg19_weights(cfg.vgg19_weights, deepest)
+    return VGG19Features(names, weights).to(device)
+
+
 def adversarial_term(mode: str, lam: float) -> Callable:
     """L^G_adv (Eq. 4) against every critic (each averaged over predicted frames), aggregated by
     :func:`fast.losses.aggregate_adversarial`: mean (the seed), max or GMAN's softmax."""
     return lambda _, adversarial: aggregate_adversarial(list(adversarial.values()), mode, lam)
 
 
-def generator_loss_terms(cfg: TrainConfig, critics: list["Critic"]) -> list[LossTerm]:
-    """Eq. (6) as parts: ℓp, GDL (each when its λ > 0) and the adversarial term over critics.
+def generator_loss_terms(cfg: TrainConfig, critics: list["Critic"], vgg=None) -> list[LossTerm]:
+    """Eq. (6) as parts: ℓp, GDL, the VGG19 perceptual term (each when its λ > 0) and the
+    adversarial term over critics.
 
     A term's ``fn(rollout, adversarial)`` gets G's adversarial loss against each critic by name.
     """
@@ -221,6 +247,8 @@ def generator_loss_terms(cfg: TrainConfig, critics: list["Critic"]) -> list[Loss
         terms.append(LossTerm("lp", cfg.lam_lp, lp_term(cfg.p)))
     if cfg.lam_gdl > 0:
         terms.append(LossTerm("gdl", cfg.lam_gdl, gdl_term(cfg.alpha)))
+    if cfg.lam_perc > 0:
+        terms.append(LossTerm("perc", cfg.lam_perc, perceptual_term(vgg, cfg.perc_layers)))
     if critics:
         terms.append(LossTerm("adv", cfg.lam_adv, adversarial_term(cfg.adv_aggregate,
                                                                    cfg.gman_lambda)))
@@ -514,7 +542,8 @@ class Trainer:
         self.critics = build_critics(cfg, self.device)
         if cfg.init_d2:
             init_blur_detector(self.critics[-1], cfg.init_d2)
-        self.terms = generator_loss_terms(cfg, self.critics)
+        vgg = load_vgg19(cfg, self.device) if cfg.lam_perc > 0 else None
+        self.terms = generator_loss_terms(cfg, self.critics, vgg)
         self._wrap_for_training()
 
         clips = training_clips(cfg) if clips is None else clips

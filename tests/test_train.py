@@ -479,3 +479,47 @@ def test_init_d2_loads_only_the_blur_detector_and_freeze_keeps_it(tmp_path):
                                "--steps=1", "--quiet", "--blur_detector=true",
                                "--init-d2", tmp_path / "plain")
     assert status == 2 and "holds no blur detector (critics: ['d'])" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# The VGG19 perceptual term
+# ---------------------------------------------------------------------------------------------
+
+
+def _vgg_file(path: Path, upto: str = "relu2_2") -> Path:
+    """A torchvision-format VGG19 checkpoint with seeded random weights (tests only)."""
+    import reference.perceptual as ref_perc
+
+    weights = ref_perc.init_vgg19_weights(upto, rng=0)
+    torch.save({k: torch.from_numpy(v).float() for k, v in weights.items()}
+               | {"classifier.0.weight": torch.zeros(2, 2)}, path)
+    return path
+
+
+def test_perceptual_term_equals_the_oracle(tmp_path):
+    import reference.perceptual as ref_perc
+
+    vgg = _vgg_file(tmp_path / "vgg19.pth")
+    cfg = tiny("lam_adv=0", "lam_perc=0.3", 'perc_layers=[["relu1_2", 0.5], ["relu2_2", 1.0]]',
+               f"vgg19_weights={vgg}")
+    trainer = Trainer(cfg, tmp_path / "run", progress=False)
+    w_g = to_reference_weights(trainer.g)
+    values = trainer.step()
+    clip = _f64(trainer.loader.clips.batch(0, cfg.batch, cfg.seed, 0))
+    x, y = clip[:, :4], clip[:, 4]
+    y_hat = ref_net.generator_forward(w_g, x, trainer.g.config)
+    w_vgg = {k: v.double().numpy() for k, v in torch.load(vgg, weights_only=True).items()
+             if k.startswith("features.")}
+    perc = ref_perc.perceptual_loss(w_vgg, y_hat[-1], y, (("relu1_2", 0.5), ("relu2_2", 1.0)))
+    assert values["g/perc"] == pytest.approx(perc, rel=1e-4)
+    expected = ref_losses.combined_generator_loss(y_hat, frame_pyramid(y, 4)) + 0.3 * perc
+    assert values["g/total"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_perceptual_term_needs_a_weights_file(tmp_path):
+    for extra, message in [((), "needs VGG19 weights: torchvision's ImageNet checkpoint"),
+                           (("--vgg19-weights", tmp_path / "nope.pth"), "not found"),
+                           (("--perc_layers=[[\"relu9_9\", 1]]",), "perc_layers")]:
+        status, out, err = run_cli("train", "tiny", "--out", tmp_path / "r", f"--data={DATA}",
+                                   "--lam_perc=0.1", "--steps=1", "--quiet", *extra)
+        assert status == 2 and message in err and err.count("\n") == 1, (extra, err)

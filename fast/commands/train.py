@@ -50,6 +50,9 @@ def add_parser(subparsers) -> None:
                    help="initialise only the blur detector D2 from this checkpoint (sharpvid "
                         "pretrain-blur-detector --out DIR); needs --blur_detector=true "
                         "(the config key init_d2; --freeze_d2=true keeps it fixed)")
+    p.add_argument("--vgg19-weights", default=None, metavar="FILE",
+                   help="torchvision's ImageNet VGG19 checkpoint (vgg19-dcbb9e9d.pth) for the "
+                        "perceptual loss (--lam_perc > 0); nothing is downloaded")
     p.add_argument("--list-keys", action="store_true", help="print every config key and exit")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run, accepts_overrides=True)
@@ -72,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from fast.config import ConfigError, load_config, parse_overrides
     from fast.devices import DeviceError
     from fast.imageio import ImageError
+    from fast.perceptual import PerceptualError
     from fast.train import TrainError, Trainer, resume_config
     from fast.video.sources import DataError
 
@@ -81,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = list(getattr(args, "overrides", []))
     if args.init_d2:
         overrides.append(f"init_d2={args.init_d2}")
+    if args.vgg19_weights:
+        overrides.append(f"vgg19_weights={args.vgg19_weights}")
     run_dir = args.resume or args.out or Path("runs")
     try:
         if args.resume is not None:
@@ -104,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{trainer.device} from step {trainer.step_no} to {cfg.steps}; run folder "
                   f"{run_dir}", flush=True)
         status = trainer.fit()
-    except (ConfigError, DataError, CheckpointError, DeviceError, TrainError, ImageError) as exc:
+    except (ConfigError, DataError, CheckpointError, DeviceError, TrainError, ImageError,
+            PerceptualError) as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
         where = exc.filename or run_dir
