@@ -15,6 +15,7 @@ from fast.commands import CommandError
 _COMMANDS: tuple[str, ...] = (
     "fast.commands.prepare",
     "fast.commands.train",
+    "fast.commands.pretrain_blur",
     "fast.commands.evaluate",
     "fast.commands.predict",
     "fast.commands.deblur",
