@@ -95,7 +95,7 @@ def imagenet_normalise(x) -> torch.Tensor:
     _check_frames(x, "x", (1, 3))
     if x.shape[-3] == 1:  # grey -> RGB
         x = x.expand(*x.shape[:-3], 3, *x.shape[-2:])
-    mu = torch.tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device)[:, None, None]
+    mu = torch.tensor(IMAGENET_MEAN[::-1], dtype=x.dtype, device=x.device)[:, None, None]
     sigma = torch.tensor(IMAGENET_STD, dtype=x.dtype, device=x.device)[:, None, None]
     # ((x + 1) / 2 - \mu_c) / \sigma_c
     return ((x + 1.0) / 2.0 - mu) / sigma

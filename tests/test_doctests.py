@@ -12,8 +12,8 @@ MODULES = sorted(
     m.name for m in pkgutil.walk_packages(reference.__path__, "reference.") if not m.ispkg
 )
 # the fast path's modules with examples of their own
-MODULES += ["fast.video.synthetic", "fast.config", "fast.devices", "fast.figures", "fast.blur_detector",
-            "fast.commands.predict", "fast.networks"]
+MODULES += ["fast.video.synthetic", "fast.config", "fast.devices", "fast.figures",
+            "fast.blur_detector", "fast.commands.predict", "fast.networks"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -31,6 +31,18 @@ from strategies import PIXELS, frame_pairs, frames
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Small convolutions: one intra-op thread is as fast and immune to oversubscription (two
+    OpenMP threads on two busy cores make each small conv many times slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 SEEDS = st.integers(0, 2**32 - 1)
 DTYPES = pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
 #: examples per equivalence case: 3 in CI (a relu5_4 oracle pass costs ~0.2 s), 20 thorough
