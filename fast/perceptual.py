@@ -95,7 +95,7 @@ def imagenet_normalise(x) -> torch.Tensor:
     _check_frames(x, "x", (1, 3))
     if x.shape[-3] == 1:  # grey -> RGB
         x = x.expand(*x.shape[:-3], 3, *x.shape[-2:])
-    mu = torch.tensor(IMAGENET_MEAN[::-1], dtype=x.dtype, device=x.device)[:, None, None]
+    mu = torch.tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device)[:, None, None]
     sigma = torch.tensor(IMAGENET_STD, dtype=x.dtype, device=x.device)[:, None, None]
     # ((x + 1) / 2 - \mu_c) / \sigma_c
     return ((x + 1.0) / 2.0 - mu) / sigma
@@ -255,7 +255,10 @@ class VGG19Features(nn.Module):
         return dict(self.named_parameters())
 
     def forward(self, x) -> dict[str, torch.Tensor]:
-        """:math:`\\phi_l(x)` for the module's layers; ``x`` ImageNet-normalised ``(..., 3, H, W)``."""
+        """:math:`\\phi_l(x)` for the module's layers, ``{layer: (..., C_l, H_l, W_l)}``.
+
+        ``x`` is ImageNet-normalised RGB ``(..., 3, H, W)``; the maps are in its dtype.
+        """
         anchor = self._anchor()
         x = _as_tensor(x, "x", like=anchor)
         out = _run(self._weights(), x.to(anchor.dtype), self.layers)
@@ -267,10 +270,10 @@ class VGG19Features(nn.Module):
 # ---------------------------------------------------------------------------------------------
 
 
-def _shape_list(items: list[str], limit: int = 6) -> str:
+def _shape_list(items: list[str], limit: int = 6, sep: str = ", ") -> str:
     """``a, b, c (and 3 more)``: a long list kept to one readable line."""
     more = f" (and {len(items) - limit} more)" if len(items) > limit else ""
-    return ", ".join(items[:limit]) + more
+    return sep.join(items[:limit]) + more
 
 
 def load_vgg19_weights(path, upto: str = "relu5_4") -> Weights:
@@ -314,10 +317,13 @@ def load_vgg19_weights(path, upto: str = "relu5_4") -> Weights:
     try:
         state = torch.load(where, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch.load fails in many ways on a foreign file
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = (str(exc).strip().splitlines() or [""])[0][:160]
+        if "Weights only load failed" in detail:  # torch's advice to unpickle anything: not ours
+            detail = "not a torch file, or one holding more than tensors (a pickled model?)"
+        detail = detail or "an empty or truncated file?"
         raise PerceptualError(
             f"VGG19 weights file {where!r} is not a checkpoint torch.load(weights_only=True) "
-            f"can read ({type(exc).__name__}: {detail[:200]})"
+            f"can read ({type(exc).__name__}: {detail})"
         ) from exc
     if not isinstance(state, Mapping):
         raise PerceptualError(f"VGG19 weights file {where!r} does not hold a state dict "
@@ -342,7 +348,7 @@ def load_vgg19_weights(path, upto: str = "relu5_4") -> Weights:
         if missing:
             problems.append(f"missing {_shape_list(missing)}")
         if wrong:
-            problems.append(_shape_list(wrong, limit=3))
+            problems.append(_shape_list(wrong, limit=3, sep="; "))
         raise PerceptualError(
             f"VGG19 weights file {where!r} is not torchvision's vgg19 state dict up to "
             f"{upto!r}: {'; '.join(problems)}"

@@ -2,7 +2,8 @@
 
 - Johnson, Alahi & Fei-Fei, "Perceptual Losses for Real-Time Style Transfer and
   Super-Resolution", ECCV 2016, arXiv:1603.08155: the feature reconstruction loss, the squared,
-  size-normalised distance between the feature maps of a fixed, pretrained network.
+  size-normalised distance between the feature maps of a fixed, pretrained network (VGG16
+  there; VGG19 here, as in SRGAN).
 - Ledig et al., "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial
   Network" (SRGAN), CVPR 2017, arXiv:1609.04802: the "VGG54" content loss, the feature map
   :math:`\\phi_{5,4}` of the 4th convolution (after its ReLU) before the 5th max-pool of VGG19,
@@ -39,12 +40,13 @@ Convention
 ----------
 - **Normalisation**: :math:`\\mathcal L_{perc}` is a mean over all elements of each feature
   map (batch, channels, rows, columns), Johnson et al.'s :math:`1/(C_j H_j W_j)` averaged over
-  the batch.  SRGAN's formula divides by :math:`W_{i,j} H_{i,j}` only (channels summed), a
-  factor :math:`C_l` (512 at VGG54) larger; a layer weight expresses any such rescaling.
+  the batch.  SRGAN's formula normalises by :math:`W_{i,j} H_{i,j}` only; read with the
+  channels summed, that is :math:`C_l` (512 at VGG54) times the mean here.  A layer weight
+  :math:`w_l` expresses any such rescaling.
 - **Input**: torchvision's weights expect RGB in [0, 1] normalised by the ImageNet mean
-  (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225); the original Caffe VGG19 (used by the
-  SRGAN and Johnson et al. code) expects BGR in [0, 255] minus the mean pixel, and its weights
-  are not those of torchvision: only torchvision's layout and input rule are supported here.
+  (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225).  The original Caffe release of VGG (the
+  one Johnson et al.'s Torch code loads) expects BGR in [0, 255] minus the mean pixel, and its
+  weights are not torchvision's: only torchvision's layout and input rule are supported here.
   Grey frames (C = 1) are repeated to 3 channels.
 - **Pooling** floors (an odd last row or column is dropped), as torch's ``MaxPool2d`` default
   (``ceil_mode=False``): an input needs at least :math:`2^p` pixels per side for a layer after

@@ -400,6 +400,10 @@ def test_load_vgg19_weights_errors_are_one_line(tmp_path):
     # not a checkpoint at all, a tensor, a dict without features.*
     (tmp_path / "notes.txt").write_text("not a checkpoint\n")
     assert "not a checkpoint torch.load" in _message(tmp_path / "notes.txt")
+    (tmp_path / "empty.pth").write_bytes(b"")
+    assert "empty or truncated" in _message(tmp_path / "empty.pth")
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "pickled-model.pth")
+    assert "a pickled model?" in _message(tmp_path / "pickled-model.pth")
     torch.save(torch.zeros(3), tmp_path / "tensor.pth")
     assert "does not hold a state dict" in _message(tmp_path / "tensor.pth")
     torch.save({"model": {"features.0.weight": torch.zeros(1)}}, tmp_path / "nested.pth")
