@@ -15,7 +15,7 @@ import torch
 
 from fast._tensors import _as_tensor
 from reference._checks import _check_image, _check_same_shape
-from reference.losses import _AGGREGATES, BCE_EPS
+from reference.losses import BCE_EPS, _check_aggregate
 
 
 def lp_loss(y_hat: torch.Tensor, y: torch.Tensor, p: float = 2) -> torch.Tensor:
@@ -146,12 +146,7 @@ def aggregate_adversarial(losses: Sequence[torch.Tensor], mode: str = "mean",
 
     Differences: a 0-dim tensor, differentiable (through GMAN's softmax weights too).
     """
-    if mode not in _AGGREGATES:
-        raise ValueError(f"mode must be one of {_AGGREGATES}, got {mode!r}")
-    if len(losses) == 0:
-        raise ValueError("losses needs one entry per discriminator, got none")
-    if not lam >= 0:
-        raise ValueError(f"lam must be >= 0, got {lam!r}")
+    _check_aggregate(losses, mode, lam)
     values = torch.stack([_as_tensor(v, "losses").reshape(()) for v in losses])  # (I,)
     if mode == "mean":
         return values.mean()

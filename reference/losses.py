@@ -254,6 +254,16 @@ def smoothed_labels(
 _AGGREGATES = ("mean", "max", "gman")
 
 
+def _check_aggregate(losses, mode: str, lam: float) -> None:
+    """The arguments of :func:`aggregate_adversarial` (and its twin): one-line ValueErrors."""
+    if mode not in _AGGREGATES:
+        raise ValueError(f"mode must be one of {_AGGREGATES}, got {mode!r}")
+    if len(losses) == 0:
+        raise ValueError("losses needs one entry per discriminator, got none")
+    if not lam >= 0:
+        raise ValueError(f"lam must be >= 0, got {lam!r}")
+
+
 def aggregate_adversarial(losses: Sequence[float], mode: str = "mean", lam: float = 1.0) -> float:
     """G's adversarial loss against several discriminators, from its loss against each.
 
@@ -281,12 +291,7 @@ def aggregate_adversarial(losses: Sequence[float], mode: str = "mean", lam: floa
     >>> round(aggregate_adversarial([1.0, 3.0], "gman", lam=0.0), 6)
     2.0
     """
-    if mode not in _AGGREGATES:
-        raise ValueError(f"mode must be one of {_AGGREGATES}, got {mode!r}")
-    if len(losses) == 0:
-        raise ValueError("losses needs one entry per discriminator, got none")
-    if not lam >= 0:
-        raise ValueError(f"lam must be >= 0, got {lam!r}")
+    _check_aggregate(losses, mode, lam)
     values = np.asarray([float(v) for v in losses], dtype=np.float64)  # (I,)
     if mode == "mean":
         return float(values.mean())

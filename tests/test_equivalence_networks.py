@@ -35,14 +35,7 @@ torch.backends.cudnn.allow_tf32 = False
 TINY = R.get_config("tiny")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """These layers are tiny: one intra-op thread is faster, and immune to oversubscription
-    (two OpenMP threads on two busy cores made each small conv ~100x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 SEEDS = st.integers(0, 2**32 - 1)
 DTYPES = pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
 

@@ -33,14 +33,7 @@ torch.backends.cudnn.allow_tf32 = False
 
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Small convolutions: one intra-op thread is as fast and immune to oversubscription (two
-    OpenMP threads on two busy cores make each small conv many times slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 SEEDS = st.integers(0, 2**32 - 1)
