@@ -170,7 +170,8 @@ def conjugate_gradient(
     kw)`` is B independent systems (``apply_a`` maps the batch to the batch), each with its own
     α, β, residual and stopping test.  Every image runs the same loop; an image stops updating
     after the iteration in which its ``||r|| < tol`` (the oracle's ``break``), and the loop ends
-    when all have.
+    when all have.  An image whose :math:`p^T A p` underflows to 0 (float32, solved to its
+    precision) also stops, where the oracle's division would give NaN.
     """
     xp = array_module(b)
     axes = _reduce_axes(b)
@@ -185,7 +186,11 @@ def conjugate_gradient(
             if not bool(active.any()):
                 break
             ap = apply_a(p)
-            alpha = rs_old / dot(p, ap)
+            p_ap = dot(p, ap)
+            # p^T A p underflowed to 0 (float32, a system solved to its precision): α would be
+            # r/0 and x NaN, so the image stops here, as converged
+            active = active & (p_ap != 0)
+            alpha = rs_old / p_ap
             x = xp.where(active, x + alpha * p, x)  # frozen images keep their solution
             r = r - alpha * ap
             rs_new = dot(r, r)
