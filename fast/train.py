@@ -398,8 +398,9 @@ class RunLog:
     def write(self, record: dict) -> None:
         if not self.active:
             return
-        record = {k: _json_float(v) for k, v in record.items()}
-        self.file.write(json.dumps(record, allow_nan=False) + "\n")
+        from fast.evaluate import _json_value  # strict JSON, as metrics.json
+
+        self.file.write(json.dumps(_json_value(record), allow_nan=False) + "\n")
         self.file.flush()
         if self.tb is not None:
             for key, value in record.items():
@@ -413,13 +414,6 @@ class RunLog:
             self.file.close()
         if self.tb is not None:
             self.tb.close()
-
-
-def _json_float(value):
-    """Strict JSON: NaN (undefined, e.g. no moving pixel) -> null, ±inf -> "inf" / "-inf"."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
 
 
 def truncate_log(path: Path, step: int) -> None:
