@@ -1,7 +1,8 @@
 # Idempotent set-up and the project's two commands (see README).
 # `make test` builds .venv with the CPU build of torch pinned to the wheel these machines carry,
 # so CI never pulls a multi-GB CUDA build (`pip install .` for users keeps the plain lower bound),
-# and installs the video and samples extras so their tests run in CI rather than skip.
+# and installs the video, samples, tensorboard and plots extras so their tests run in CI rather
+# than skip.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -14,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_PIN)"
-	$(BIN)/python -m pip install -q -e ".[test,video,samples,tensorboard]"
+	$(BIN)/python -m pip install -q -e ".[test,video,samples,tensorboard,plots]"
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -17,6 +17,7 @@ _COMMANDS: tuple[str, ...] = (
     "fast.commands.train",
     "fast.commands.pretrain_blur",
     "fast.commands.evaluate",
+    "fast.commands.ablate",
     "fast.commands.predict",
     "fast.commands.deblur",
 )

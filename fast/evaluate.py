@@ -10,7 +10,8 @@ ran it, in both conventions of :mod:`fast.metrics`.
 - :func:`evaluate`       a generator (and the copy-last-frame baseline, and optionally the
   generator followed by blind deblurring) over the clips: per-video values, means and counts;
 - :func:`write_metrics`, :func:`save_pictures`, :func:`format_table`: what ``sharpvid evaluate``
-  writes, for the training loop's validation pass and the demo too.
+  writes, for the training loop's validation pass and the demo too;
+- :func:`evaluate_checkpoint`: all of ``sharpvid evaluate`` (load, evaluate, write) in-process.
 
 Protocol: m input frames (the generator's), n frames predicted (2 in the authors' evaluation), the
 later ones recursively from the earlier predictions
@@ -387,6 +388,47 @@ def evaluate(generator, clips: Iterable[TestClip], n: int = 2, *, m: int | None 
                 videos=videos, means=means, counts=counts,
                 samples=[samples[i] for i in sorted(samples)],
                 skipped=list(getattr(clips, "skipped", [])))
+
+
+def evaluate_checkpoint(checkpoint, data: str, out, *, frames: int = 2,
+                        frame_range: str | None = None, every: int | None = None,
+                        videos: int | None = None, batch: int = 8, device="auto",
+                        deblur: str | None = None, kernel_size: int = 9, pictures: int = 4,
+                        mask_threshold: float = 0.05, progress=True) -> tuple[dict, dict]:
+    """What ``sharpvid evaluate CHECKPOINT --data DATA --out OUT`` does, for tools that run it
+    in-process (``sharpvid ablate``): load the generator, :func:`evaluate` it on
+    :class:`TestClips`, write ``OUT/pictures`` then ``OUT/metrics.csv`` and ``OUT/metrics.json``.
+
+    Returns ``(result, meta)``: :func:`evaluate`'s result (with the first ``pictures`` videos'
+    frames in ``samples``) and the ``meta`` written into ``metrics.json`` (``checkpoint``, ``step``,
+    ``evaluation`` with these arguments, ``train_config``).  Raises the one-line errors of the
+    parts: CheckpointError, DataError, DeviceError, EvaluateError, ImageError (OSError for a
+    failed write).
+    """
+    from fast.checkpoint import load_generator
+    from fast.devices import resolve_device
+    from fast.video.sources import parse_frame_range
+
+    device = resolve_device(device)
+    span = parse_frame_range(frame_range) if frame_range else None
+    generator, cfg, state = load_generator(checkpoint, device)
+    clips = TestClips(data, cfg.m, frames, frame_range=span, every=every, videos=videos)
+    result = evaluate(generator, clips, frames, m=cfg.m, device=device, batch=batch,
+                      deblur=deblur, kernel_size=kernel_size, mask_threshold=mask_threshold,
+                      keep=pictures, progress=progress)
+    meta = {
+        "checkpoint": state["path"], "step": int(state["step"]),
+        "evaluation": {"data": data, "source": clips.name, "kind": clips.kind,
+                       "frame_range": frame_range, "every": every, "videos": videos,
+                       "frames": frames, "batch": batch, "device": str(device), "deblur": deblur,
+                       "kernel_size": kernel_size, "mask_threshold": mask_threshold,
+                       "pictures": pictures},
+        "train_config": cfg.to_dict(),
+    }
+    out = Path(out)
+    save_pictures(result, out / "pictures")  # first: metrics.json, written last, says complete
+    write_metrics(result, out, meta)
+    return result, meta
 
 
 def summarise(videos: list[dict], methods: list[str], n: int) -> tuple[dict, dict]:

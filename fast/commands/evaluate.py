@@ -98,50 +98,35 @@ def _check_writable(out: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fast import evaluate as ev
-    from fast.checkpoint import CheckpointError, load_generator
-    from fast.devices import DeviceError, resolve_device
+    from fast.checkpoint import CheckpointError
+    from fast.devices import DeviceError
     from fast.imageio import ImageError
     from fast.video.sources import DataError, parse_frame_range
 
     _check_args(args)
     try:
-        device = resolve_device(args.device)
-        frame_range = parse_frame_range(args.frame_range) if args.frame_range else None
-    except (DeviceError, DataError) as exc:
+        if args.frame_range:
+            parse_frame_range(args.frame_range)  # a bad range fails before the checkpoint loads
+    except DataError as exc:
         raise CommandError(str(exc)) from None
     _check_writable(args.out)
     try:
-        generator, cfg, state = load_generator(args.checkpoint, device)
-        clips = ev.TestClips(args.data, cfg.m, args.frames, frame_range=frame_range,
-                             every=args.every, videos=args.videos)
-        result = ev.evaluate(generator, clips, args.frames, m=cfg.m, device=device,
-                             batch=args.batch, deblur=args.deblur, kernel_size=args.kernel_size,
-                             mask_threshold=args.mask_threshold, keep=args.pictures,
-                             progress=True)
-    except (CheckpointError, DataError, ev.EvaluateError) as exc:
-        raise CommandError(str(exc)) from None
-    for message in result["skipped"]:
-        print(f"sharpvid: warning: {message}", file=sys.stderr)
-    meta = {
-        "checkpoint": state["path"], "step": int(state["step"]),
-        "evaluation": {"data": args.data, "source": clips.name, "kind": clips.kind,
-                       "frame_range": args.frame_range, "every": args.every,
-                       "videos": args.videos, "frames": args.frames, "batch": args.batch,
-                       "device": str(device), "deblur": args.deblur,
-                       "kernel_size": args.kernel_size, "mask_threshold": args.mask_threshold,
-                       "pictures": args.pictures},
-        "train_config": cfg.to_dict(),
-    }
-    try:  # pictures first: metrics.json, written last, says the evaluation is complete
-        ev.save_pictures(result, args.out / "pictures")
-        ev.write_metrics(result, args.out, meta)
-    except ImageError as exc:
+        result, meta = ev.evaluate_checkpoint(
+            args.checkpoint, args.data, args.out, frames=args.frames,
+            frame_range=args.frame_range, every=args.every, videos=args.videos,
+            batch=args.batch, device=args.device, deblur=args.deblur,
+            kernel_size=args.kernel_size, pictures=args.pictures,
+            mask_threshold=args.mask_threshold, progress=True)
+    except (CheckpointError, DataError, DeviceError, ev.EvaluateError, ImageError) as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
         where = exc.filename or args.out
         raise CommandError(f"{where}: cannot write ({exc.strerror or exc})") from None
-    print(f"evaluated {len(result['videos'])} video(s) of {clips.name} with {state['path']} "
-          f"(step {state['step']}): m = {result['m']} inputs, n = {result['n']} predicted")
+    for message in result["skipped"]:
+        print(f"sharpvid: warning: {message}", file=sys.stderr)
+    source = meta["evaluation"]["source"]
+    print(f"evaluated {len(result['videos'])} video(s) of {source} with {meta['checkpoint']} "
+          f"(step {meta['step']}): m = {result['m']} inputs, n = {result['n']} predicted")
     print(ev.format_table(result))
     print(f"wrote {args.out / 'metrics.json'}, {args.out / 'metrics.csv'}"
           + (f" and {len(result['samples'])} picture(s) in {args.out / 'pictures'}"

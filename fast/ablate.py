@@ -1,0 +1,490 @@
+"""The ablation runner behind ``sharpvid ablate``: does each addition to the paper's losses make the
+predictions sharper without losing PSNR, on held-out real frames?
+
+Every variant is the same training config (network, data, optimisers, steps, seed) with one set of
+loss terms and critics switched on or off, trained with :class:`fast.train.Trainer` into
+``OUT/runs/<variant>`` and evaluated as ``sharpvid evaluate`` does
+(:func:`fast.evaluate.evaluate_checkpoint`) into ``OUT/runs/<variant>/eval``.  The comparison
+(:func:`summary_rows`) goes to ``OUT/ablation.md``, ``OUT/ablation.csv`` and ``OUT/ablation.json``;
+the pictures and ``OUT/report.html`` come from :mod:`fast.report`.
+
+What a variant sets (:func:`variant_overrides`)
+-----------------------------------------------
+Each variant sets every loss weight and every beyond-the-paper switch, so the chain
+``l2 -> gdl -> adv_gdl -> adv_gdl_perc / two_d / ...`` adds one thing at a time whatever the
+config says:
+
+- ``lam_adv``, ``lam_gdl``, ``lam_perc``: a term the variant uses takes the config's weight (after
+  your ``--key=value`` overrides) when it is non-zero, else :data:`DEFAULT_WEIGHTS` (the paper's
+  0.05 and 1; 0.01 for the perceptual term); a term it does not use gets 0.  ``lam_lp`` and ``p``
+  come from the config, except that ``l2`` and ``l1`` set ``p``.
+- ``discriminators`` (1), ``blur_detector`` / ``blur_detector_fakes`` (off), ``adv_aggregate``
+  (``mean``), ``label_smoothing`` (off), ``g_activation`` / ``d_activation`` (the network's): the
+  paper's values unless the variant is about them; ``init_d2`` / ``freeze_d2`` are kept only by
+  the variants with the blur detector.
+
+Everything else is the config's, the same for every variant.  A variant's run is reused when its
+folder holds the same config trained to the same step (and its evaluation when it was made with
+the same arguments), resumed when it stopped early (Ctrl-C), and refused (``--force`` retrains)
+when it holds another config: rerunning the command after an interruption, or with one more
+variant, trains only what is missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "sharpvid-ablate/1"
+
+#: A term switched on by a variant takes the config's weight when non-zero, else this one.
+DEFAULT_WEIGHTS = {"lam_adv": 0.05, "lam_gdl": 1.0, "lam_perc": 0.01}
+
+#: The paper's value of every switch a variant may set (what the others get).
+PAPER_SWITCHES = {"discriminators": 1, "blur_detector": False, "blur_detector_fakes": False,
+                  "adv_aggregate": "mean", "label_smoothing": False, "g_activation": "",
+                  "d_activation": ""}
+
+#: The columns of the ablation table (seed convention, as the README's demo table):
+#: column -> header.
+TABLE_COLUMNS = {"psnr_seed": "PSNR", "psnr_seed_moving": "PSNR moving",
+                 "sharp_seed": "sharpness", "sharp_seed_moving": "sharpness moving",
+                 "ssim_seed": "SSIM"}
+
+
+class AblationError(ValueError):
+    """An ablation that cannot run as asked (the user can fix it): one line."""
+
+
+class Interrupted(Exception):
+    """Training stopped early (Ctrl-C / SIGTERM); the run is saved and resumes next time."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of the ablation: the terms it uses and the switches it sets."""
+
+    name: str
+    adds: str
+    terms: tuple[str, ...]  # of "adv", "gdl", "perc"
+    switches: dict = field(default_factory=dict)
+
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("l2", "ℓ2 alone, no adversary (the paper's ℓ2 row)", (), {"p": 2.0}),
+    Variant("l1", "ℓ1 alone, no adversary (the paper's ℓ1 row)", (), {"p": 1.0}),
+    Variant("gdl", "ℓp + gradient difference loss (Eq. 5), no adversary", ("gdl",)),
+    Variant("adv", "ℓp + adversarial D (Eqs. 3-4), no GDL (the paper's Adv)", ("adv",)),
+    Variant("adv_gdl", "ℓp + GDL + adversarial D: the paper's model (Eq. 6)", ("adv", "gdl")),
+    Variant("adv_gdl_perc", "adv_gdl + VGG19 perceptual loss (relu5_4; needs --vgg19-weights)",
+            ("adv", "gdl", "perc")),
+    Variant("two_d", "adv_gdl + blur detector D2 (real vs blurred real frames), D1 and D2 "
+                     "averaged (the seed)", ("adv", "gdl"), {"blur_detector": True}),
+    Variant("two_d_fakes", "two_d, D2 also calls G's frames blurry (the seed's next step)",
+            ("adv", "gdl"), {"blur_detector": True, "blur_detector_fakes": True}),
+    Variant("gman", "adv_gdl with two real/fake Ds, GMAN softmax-weighted (Durugkar et al. "
+                    "2017)", ("adv", "gdl"), {"discriminators": 2, "adv_aggregate": "gman"}),
+    Variant("leaky", "adv_gdl with leaky ReLU in G and D", ("adv", "gdl"),
+            {"g_activation": "leaky_relu", "d_activation": "leaky_relu"}),
+    Variant("smooth", "adv_gdl with label smoothing (real U(0.7, 1.2), fake U(0, 0.3))",
+            ("adv", "gdl"), {"label_smoothing": True}),
+    Variant("stabilised", "adv_gdl with leaky ReLU and label smoothing (the GAN hacks)",
+            ("adv", "gdl"), {"g_activation": "leaky_relu", "d_activation": "leaky_relu",
+                             "label_smoothing": True}),
+)}
+
+#: What ``sharpvid ablate`` runs without ``--variants`` (nothing that needs a file).
+DEFAULT_VARIANTS = ("l2", "gdl", "adv_gdl", "two_d", "stabilised")
+
+
+def parse_variants(text: str) -> list[str]:
+    """``"l2,gdl,adv_gdl"`` -> the variant names, checked, in order, without repeats."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise AblationError("--variants names no variant; choose from " + ", ".join(VARIANTS))
+    for name in names:
+        if name not in VARIANTS:
+            import difflib
+
+            close = difflib.get_close_matches(name, VARIANTS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise AblationError(f"unknown variant {name!r}{hint} (choose from "
+                                f"{', '.join(VARIANTS)})")
+    if len(set(names)) != len(names):
+        raise AblationError(f"--variants names a variant twice: {text}")
+    return names
+
+
+def variant_overrides(name: str, base) -> dict:
+    """The config keys variant ``name`` sets on ``base`` (a :class:`fast.config.TrainConfig`):
+    the weights of its terms (the config's when non-zero, else :data:`DEFAULT_WEIGHTS`; 0 for the
+    others) and every switch of :data:`PAPER_SWITCHES` (the variant's or the paper's)."""
+    v = VARIANTS[name]
+    out: dict = {}
+    for term, key in (("adv", "lam_adv"), ("gdl", "lam_gdl"), ("perc", "lam_perc")):
+        value = getattr(base, key)
+        out[key] = (value if value > 0 else DEFAULT_WEIGHTS[key]) if term in v.terms else 0.0
+    out.update(PAPER_SWITCHES)
+    out.update(v.switches)
+    if not out["blur_detector"]:
+        out.update(init_d2="", freeze_d2=False)
+    return out
+
+
+def variant_config(base, name: str):
+    """``base`` with :func:`variant_overrides`, validated (a one-line ConfigError otherwise)."""
+    from fast.config import ConfigError, with_overrides
+
+    try:
+        return with_overrides(base, variant_overrides(name, base))
+    except ConfigError as exc:
+        raise AblationError(f"variant {name}: {exc}") from None
+
+
+def train_command(config: str, overrides: list[str], name: str, base, run_dir: Path) -> str:
+    """The ``sharpvid train`` command that trains variant ``name`` alone, as the ablation does."""
+    changes = variant_overrides(name, base)
+    parts = ["sharpvid", "train", config, *overrides]
+    for key, value in changes.items():
+        if getattr(base, key) != value:
+            text = str(value).lower() if isinstance(value, bool) else f"{value:g}" \
+                if isinstance(value, float) else str(value)
+            parts.append(f"--{key}={text}")
+    parts += ["--out", str(run_dir)]
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# One variant: train (or reuse, or resume), then evaluate (or reuse)
+# ---------------------------------------------------------------------------------------------
+
+
+def train_variant(cfg, run_dir: Path, *, force: bool, progress: bool) -> tuple[str, float | None]:
+    """Train ``cfg`` in ``run_dir`` to ``cfg.steps``: ``("reused", None)`` when it is there,
+    else ``("trained" | "resumed", seconds)``.  Raises :class:`Interrupted` after Ctrl-C (the
+    run is saved) and :class:`AblationError` for a folder holding another run without ``force``."""
+    from fast.checkpoint import list_checkpoints
+    from fast.config import ConfigError, read_config
+    from fast.train import Trainer
+
+    resume = False
+    if (run_dir / "config.json").is_file() and not force:
+        try:
+            old = read_config(run_dir / "config.json").to_dict()
+        except ConfigError as exc:
+            raise AblationError(f"{run_dir}: {exc}; give --force to train it again") from None
+        new = cfg.to_dict()
+        if old != new:
+            diff = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in new
+                             if old.get(k) != new.get(k))
+            raise AblationError(f"{run_dir} holds a run of another config ({diff}); give --force "
+                                f"to train it again, or another --out")
+        done = max((s for s, _ in list_checkpoints(run_dir)), default=-1)
+        if done == cfg.steps:
+            return "reused", None
+        resume = done >= 0
+    start = time.monotonic()
+    trainer = Trainer(cfg, run_dir, resume=resume, force=force and not resume, progress=progress)
+    trainer.fit()
+    if trainer.step_no < cfg.steps:
+        raise Interrupted(f"stopped at step {trainer.step_no} of {run_dir} (saved)")
+    return ("resumed" if resume else "trained"), time.monotonic() - start
+
+
+def _from_json(x):
+    """Inverse of :func:`fast.evaluate._json_value`: null -> NaN, "inf" -> inf."""
+    if x is None:
+        return math.nan
+    if isinstance(x, str) and x in ("inf", "-inf"):
+        return float(x)
+    if isinstance(x, dict):
+        return {k: _from_json(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_from_json(v) for v in x]
+    return x
+
+
+SAMPLE_KEYS = ("inputs", "targets", "model", "model+deblur")
+
+
+def _to_u8(x) -> np.ndarray:
+    arr = np.asarray(x.detach().cpu().double().numpy() if hasattr(x, "detach") else x)
+    return np.round((np.clip(arr, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+
+
+def save_samples(result: dict, path: Path) -> None:
+    """The evaluation's picture clips as 8-bit arrays (``name``, ``inputs``, ``targets``,
+    ``model`` and ``model+deblur`` of each), for the report; written atomically."""
+    from fast.imageio import _atomic_write
+
+    arrays = {}
+    for i, s in enumerate(result["samples"]):
+        arrays[f"{i}/name"] = np.array(s["name"])
+        for key in SAMPLE_KEYS:
+            if key in s:
+                arrays[f"{i}/{key}"] = _to_u8(s[key])
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+    _atomic_write(path, write)
+
+
+def load_samples(path: Path) -> list[dict]:
+    """What :func:`save_samples` wrote: a list of dicts of uint8 arrays (and ``name``)."""
+    with np.load(path) as data:
+        count = len({k.split("/")[0] for k in data.files})
+        return [{k.split("/", 1)[1]: (str(data[k]) if k.endswith("/name") else data[k])
+                 for k in data.files if k.split("/")[0] == str(i)} for i in range(count)]
+
+
+def evaluate_variant(run_dir: Path, step: int, evaluation: dict, *, device: str,
+                     progress: bool) -> tuple[dict, list[dict], str, float | None]:
+    """Evaluate the run's step-``step`` checkpoint as ``sharpvid evaluate`` does, into
+    ``run_dir/eval`` (reused when made from that checkpoint with the same ``evaluation``
+    arguments).  Returns the metrics (``means``, ``counts``, ``videos``, ``n``, ``methods``), the
+    picture clips, ``"evaluated" | "reused"`` and the seconds it took."""
+    from fast.checkpoint import checkpoint_path
+    from fast.evaluate import evaluate_checkpoint
+
+    out = run_dir / "eval"
+    ckpt = checkpoint_path(run_dir, step)
+    meta_path, samples_path = out / "metrics.json", out / "samples.npz"
+    if meta_path.is_file() and samples_path.is_file():
+        try:
+            old = json.loads(meta_path.read_text())
+            same = old.get("step") == step and Path(old.get("checkpoint", "")).name == ckpt.name \
+                and all(old["evaluation"].get(k) == v for k, v in evaluation.items())
+            if same:
+                return _from_json(old), load_samples(samples_path), "reused", None
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # damaged: evaluate again
+    if not ckpt.is_file():
+        raise AblationError(f"{ckpt}: missing (the run's step-{step} checkpoint); give --force to "
+                            f"train it again")
+    start = time.monotonic()
+    result, _ = evaluate_checkpoint(ckpt, device=device, out=out, progress=progress, **evaluation)
+    save_samples(result, samples_path)
+    seconds = time.monotonic() - start
+    return result, load_samples(samples_path), "evaluated", seconds
+
+
+# ---------------------------------------------------------------------------------------------
+# The table
+# ---------------------------------------------------------------------------------------------
+
+
+def summary_rows(variants: list[dict], n: int) -> list[dict]:
+    """One row per (frame, method): copy-last first (the same frames for every variant: from the
+    first variant), then each variant's model and, when deblurred, model + deblurring.  Each row:
+    ``frame``, ``variant``, ``method``, ``label``, ``means`` (column -> value), ``videos``,
+    ``moving`` (videos with moving pixels)."""
+    rows = []
+    for j in range(n):
+        entries = [(variants[0], "copy_last", "copy last frame")]
+        for v in variants:
+            entries.append((v, "model", v["name"]))
+            if "model+deblur" in v["metrics"]["methods"]:
+                entries.append((v, "model+deblur", f"{v['name']} + deblur"))
+        for v, method, label in entries:
+            means, counts = v["metrics"]["means"][method], v["metrics"]["counts"][method]
+            rows.append({"frame": j + 1, "variant": "copy_last" if method == "copy_last"
+                         else v["name"], "method": method, "label": label,
+                         "means": {c: means[c][j] for c in means},
+                         "videos": counts["psnr_seed"][j], "moving": counts["psnr_seed_moving"][j]})
+    return rows
+
+
+def _cell(x: float, digits: int) -> str:
+    if math.isnan(x):
+        return "-"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.{digits}f}"
+
+
+def _digits(column: str) -> int:
+    return 3 if column.startswith("ssim") else 2
+
+
+def best_in_column(rows: list[dict], column: str) -> set[int]:
+    """Indices of the rows with the highest finite value of ``column`` (higher is better for
+    every table column)."""
+    values = [r["means"][column] for r in rows]
+    finite = [x for x in values if math.isfinite(x)]
+    if not finite:
+        return set()
+    top = max(finite)
+    return {i for i, x in enumerate(values) if x == top}
+
+
+def markdown_table(rows: list[dict], frame: int) -> str:
+    """The Markdown table of one predicted frame, the best value of each column in bold."""
+    rows = [r for r in rows if r["frame"] == frame]
+    head = ["variant", *TABLE_COLUMNS.values(), "videos"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    best = {c: best_in_column(rows, c) for c in TABLE_COLUMNS}
+    for i, r in enumerate(rows):
+        cells = [r["label"]]
+        for c in TABLE_COLUMNS:
+            text = _cell(r["means"][c], _digits(c))
+            cells.append(f"**{text}**" if i in best[c] else text)
+        cells.append(f"{r['videos']} ({r['moving']} moving)")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def table_csv(rows: list[dict]) -> str:
+    """Every row and every evaluation column (:data:`fast.evaluate.COLUMNS`), long form."""
+    from fast.evaluate import COLUMNS
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["frame", "variant", "method", *COLUMNS, "videos", "moving_videos"])
+    for r in rows:
+        writer.writerow([r["frame"], r["variant"], r["method"],
+                         *(repr(float(r["means"][c])) for c in COLUMNS), r["videos"],
+                         r["moving"]])
+    return buf.getvalue()
+
+
+def markdown(summary: dict) -> str:
+    """``ablation.md``: the command, what each variant sets, one table per predicted frame."""
+    rows, n = summary["rows"], summary["n"]
+    ev = summary["evaluation"]
+    lines = [f"# Ablation: {summary['config']}, {summary['steps']} steps per variant", "",
+             f"`{summary['command']}`", "",
+             f"Evaluated on {ev['data']}" + (f" frames {ev['frame_range']}" if ev["frame_range"]
+                                              else "")
+             + f" ({summary['videos']} videos, {summary['m']} inputs -> {n} frames; "
+             "seed convention, `docs/evaluation.md`; higher is better everywhere, the best in "
+             "bold).", ""]
+    for j in range(1, n + 1):
+        lines += [f"## Frame {j}", "", markdown_table(rows, j), ""]
+    lines += ["## Variants", "", "Every variant also sets the others of "
+              + ", ".join(f"`{k}`" for k in ("lam_adv", "lam_gdl", "lam_perc", *PAPER_SWITCHES))
+              + " to 0 or the paper's value (`sharpvid ablate --list-variants`).", "",
+              "| variant | what it adds | sets | train it alone |", "| --- | --- | --- | --- |"]
+    for v in summary["variants"]:
+        lines.append(f"| {v['name']} | {v['adds']} | {describe(v['overrides'])} | "
+                     f"`{v['train_command']}` |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def describe(overrides: dict) -> str:
+    """The keys of :func:`variant_overrides` that say what the variant is: its non-zero weights,
+    ``p`` when it sets it, and the switches that differ from the paper's."""
+    keep = [(k, v) for k, v in overrides.items()
+            if (k.startswith("lam_") and v) or k == "p"
+            or (k in PAPER_SWITCHES and v != PAPER_SWITCHES[k]) or (k == "init_d2" and v)]
+    return ", ".join(f"{k}={_text(v)}" for k, v in keep) or "-"
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value) if value == "" else str(value)
+
+
+def summary_json(summary: dict) -> str:
+    from fast.evaluate import _json_value
+
+    return json.dumps(_json_value({"format": FORMAT, **summary}), indent=1,
+                      allow_nan=False) + "\n"
+
+
+def write_tables(summary: dict, out: Path) -> list[Path]:
+    """``ablation.md``, ``ablation.csv``, then ``ablation.json`` (last: it says the ablation is
+    complete), each atomically."""
+    from fast.imageio import _atomic_write
+
+    texts = {out / "ablation.md": markdown(summary), out / "ablation.csv": table_csv(
+        summary["rows"]), out / "ablation.json": summary_json(summary)}
+    for path, text in texts.items():
+        _atomic_write(path, lambda tmp, text=text: Path(tmp).write_text(text))
+    return list(texts)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole ablation
+# ---------------------------------------------------------------------------------------------
+
+
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[str],
+                 evaluation: dict, command: str, force: bool = False, progress: bool = True,
+                 crop: int = 256) -> dict:
+    """Train and evaluate every variant of ``names`` on ``config`` (with ``overrides``, the same
+    for all), then write the tables, the pictures and ``report.html`` into ``out``.
+
+    ``evaluation``: the arguments of :func:`fast.evaluate.evaluate_checkpoint` (``data``,
+    ``frame_range``, ``frames``, ``every``, ``videos``, ``batch``, ``deblur``, ``kernel_size``,
+    ``pictures``, ``mask_threshold``).  Returns the summary written to ``ablation.json``.
+    Raises AblationError, Interrupted and the parts' one-line errors.
+    """
+    from fast import report
+    from fast.config import load_config
+
+    base = load_config(config, overrides)
+    configs = {name: variant_config(base, name) for name in names}
+    for name, cfg in configs.items():  # what would stop a later variant stops now
+        if cfg.lam_perc > 0 and not cfg.vgg19_weights:
+            raise AblationError(f"variant {name} uses the perceptual loss: give torchvision's "
+                                f"VGG19 weights with --vgg19-weights FILE (vgg19-dcbb9e9d.pth)")
+        if cfg.vgg19_weights and cfg.lam_perc > 0 and not Path(cfg.vgg19_weights).is_file():
+            raise AblationError(f"{cfg.vgg19_weights}: no such file (--vgg19-weights)")
+    device = base.device
+    variants = []
+    started = time.monotonic()
+    for k, name in enumerate(names, 1):
+        cfg, run_dir = configs[name], out / "runs" / name
+        _log(f"[{k}/{len(names)}] {name}: {VARIANTS[name].adds}; {cfg.steps} steps in {run_dir}")
+        status, train_s = train_variant(cfg, run_dir, force=force, progress=progress)
+        metrics, samples, eval_status, eval_s = evaluate_variant(
+            run_dir, cfg.steps, evaluation, device=device, progress=progress)
+        _log(f"[{k}/{len(names)}] {name}: training {status}"
+             + (f" in {train_s:.0f} s" if train_s is not None else "")
+             + f", evaluation {eval_status}" + (f" in {eval_s:.0f} s" if eval_s is not None
+                                                 else ""))
+        variants.append({"name": name, "adds": VARIANTS[name].adds,
+                         "overrides": variant_overrides(name, base), "run": str(run_dir),
+                         "train_command": train_command(config, overrides, name, base, run_dir),
+                         "train_seconds": train_s, "eval_seconds": eval_s,
+                         "metrics": {k2: metrics[k2] for k2 in ("m", "n", "methods", "means",
+                                                                "counts")},
+                         "video_names": [v["name"] for v in metrics["videos"]],
+                         "samples": samples})
+    names_seen = {tuple(v["video_names"]) for v in variants}
+    if len(names_seen) > 1:  # same data, same clips: a changed source would make rows unequal
+        raise AblationError("the variants' evaluations cover different videos; rerun with --force")
+    n, m = variants[0]["metrics"]["n"], variants[0]["metrics"]["m"]
+    summary = {
+        "config": config, "overrides": overrides, "command": command,
+        "steps": base.steps, "seed": base.seed, "data": base.data,
+        "frame_range": base.frame_range, "device": device, "evaluation": evaluation,
+        "m": m, "n": n, "videos": len(variants[0]["video_names"]),
+        "video_names": variants[0]["video_names"],
+        "seconds": time.monotonic() - started,
+        "variants": [{k2: v[k2] for k2 in ("name", "adds", "overrides", "run", "train_command",
+                                           "train_seconds", "eval_seconds")} for v in variants],
+        "rows": summary_rows(variants, n),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    report.write_report(summary, variants, out, crop=crop)  # pictures first, tables last
+    write_tables(summary, out)
+    return summary

@@ -1,0 +1,281 @@
+"""``sharpvid ablate`` (:mod:`fast.ablate`, :mod:`fast.report`): what each variant sets, the
+runner end to end on tiny configs (tables, pictures, report, reuse, resume, refusals) and its
+one-line errors."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fast import ablate, cli, report
+from fast.config import load_config
+
+EVAL = "synthetic:seed=1,videos=2,frames=10,height=40,width=40"
+FAST = ["--steps", "3", "--batch=2", "--log_every=1", "--val_every=0", "--sample_every=0",
+        "--checkpoint_every=3", "--eval-data", EVAL, "--pictures", "2", "--quiet"]
+
+
+def run_cli(*args) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.main([*map(str, args)])
+    return status, out.getvalue(), err.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# What a variant sets
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_variant_sets_every_weight_and_switch_and_validates():
+    base = load_config("tiny")
+    for name in ablate.VARIANTS:
+        changes = ablate.variant_overrides(name, base)
+        assert {"lam_adv", "lam_gdl", "lam_perc", *ablate.PAPER_SWITCHES} <= set(changes)
+        if name != "adv_gdl_perc":  # the perceptual loss also needs a weights file (tested below)
+            cfg = ablate.variant_config(base, name)
+            assert cfg.adversarial == ("adv" in ablate.VARIANTS[name].terms)
+
+
+def test_a_variant_takes_the_configs_weights_or_the_defaults():
+    base = load_config("tiny", ["lam_adv=0.2", "lam_gdl=0", "label_smoothing=true",
+                                "g_activation=leaky_relu"])
+    adv_gdl = ablate.variant_overrides("adv_gdl", base)
+    assert adv_gdl["lam_adv"] == 0.2  # the config's (non-zero)
+    assert adv_gdl["lam_gdl"] == ablate.DEFAULT_WEIGHTS["lam_gdl"]  # off in the config: default
+    assert adv_gdl["lam_perc"] == 0.0
+    assert adv_gdl["label_smoothing"] is False and adv_gdl["g_activation"] == ""  # the paper's
+    l2 = ablate.variant_overrides("l2", base)
+    assert (l2["lam_adv"], l2["lam_gdl"], l2["p"]) == (0.0, 0.0, 2.0)
+    stabilised = ablate.variant_overrides("stabilised", base)
+    assert stabilised["label_smoothing"] and stabilised["d_activation"] == "leaky_relu"
+    assert ablate.variant_overrides("gman", base)["discriminators"] == 2
+
+
+def test_init_d2_is_kept_only_by_the_blur_detector_variants():
+    base = load_config("tiny", ["blur_detector=true", "init_d2=pre.pt", "freeze_d2=true"])
+    assert ablate.variant_overrides("two_d", base).get("init_d2", "pre.pt") == "pre.pt"
+    assert ablate.variant_config(base, "two_d").init_d2 == "pre.pt"
+    assert ablate.variant_config(base, "adv_gdl").init_d2 == ""
+    assert ablate.variant_config(base, "l2").freeze_d2 is False
+
+
+def test_parse_variants():
+    assert ablate.parse_variants("l2, gdl,adv_gdl") == ["l2", "gdl", "adv_gdl"]
+    for text, message in [("", "names no variant"), ("l2,adv_gd", "did you mean 'adv_gdl'"),
+                          ("l2,l2", "twice")]:
+        with pytest.raises(ablate.AblationError, match=message):
+            ablate.parse_variants(text)
+
+
+def test_describe_and_train_command():
+    base = load_config("tiny", ["lam_adv=0.05"])
+    assert ablate.describe(ablate.variant_overrides("two_d", base)) == \
+        "lam_adv=0.05, lam_gdl=1, blur_detector=true"
+    command = ablate.train_command("tiny", ["steps=3"], "l2", base, Path("o/runs/l2"))
+    assert command == "sharpvid train tiny steps=3 --lam_adv=0 --lam_gdl=0 --out o/runs/l2"
+
+
+def test_best_in_column_skips_nan_and_ties():
+    rows = [{"means": {"c": x}} for x in (1.0, math.nan, 3.0, 3.0, -math.inf)]
+    assert ablate.best_in_column(rows, "c") == {2, 3}
+    assert ablate.best_in_column([{"means": {"c": math.nan}}], "c") == set()
+
+
+def test_crop_window_finds_where_the_frame_moves_most():
+    inputs = np.zeros((4, 3, 30, 40), np.uint8)
+    targets = np.zeros((2, 3, 30, 40), np.uint8)
+    targets[0, 1, 20:24, 30:35] = 255
+    top, left, h, w = report.crop_window(inputs, targets, 8)
+    assert (h, w) == (8, 8) and top <= 20 and top + 8 >= 24 and left <= 30 and left + 8 >= 35
+    assert report.crop_window(inputs, targets, 0) == (0, 0, 30, 40)
+    assert report.crop_window(inputs, targets, 100) == (0, 0, 30, 40)
+
+
+def test_read_log_keeps_the_last_record_of_a_replayed_step(tmp_path):
+    log = tmp_path / "metrics.jsonl"
+    log.write_text('{"step": 1, "kind": "train", "g/lp": 2}\n{"step": 2, "kind": "train", "g/lp": 9}\n'
+                   'not json\n{"step": 2, "kind": "train", "g/lp": 1}\n{"step": 2, "kind": "val", '
+                   '"psnr_seed": 20}\n')
+    records = report.read_log(log)
+    assert [(r["step"], r.get("g/lp")) for r in records if r["kind"] == "train"] == [(1, 2), (2, 1)]
+    assert report._series(records, "train", "g/lp") == {"g/lp": ([1, 2], [2.0, 1.0])}
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ablation(tmp_path_factory):
+    """``sharpvid ablate tiny --variants l2,two_d`` for 3 steps, evaluated on 2 synthetic videos."""
+    out = tmp_path_factory.mktemp("ablation") / "abl"
+    status, stdout, err = run_cli("ablate", "tiny", "--variants", "l2,two_d", *FAST, "--out", out)
+    assert status == 0, err
+    return out, stdout
+
+
+def test_ablation_writes_the_tables(ablation):
+    out, stdout = ablation
+    summary = json.loads((out / "ablation.json").read_text())
+    assert summary["format"] == ablate.FORMAT
+    assert [v["name"] for v in summary["variants"]] == ["l2", "two_d"]
+    assert summary["steps"] == 3 and summary["n"] == 2 and summary["videos"] == 2
+    # rows: per frame, copy-last then each variant and its deblurred prediction
+    labels = [(r["frame"], r["label"]) for r in summary["rows"]]
+    assert labels == [(j, lab) for j in (1, 2) for lab in
+                      ("copy last frame", "l2", "l2 + deblur", "two_d", "two_d + deblur")]
+    # the table's values are the evaluation's means, as sharpvid evaluate wrote them
+    for v in ("l2", "two_d"):
+        metrics = json.loads((out / "runs" / v / "eval" / "metrics.json").read_text())
+        row = next(r for r in summary["rows"] if r["label"] == v and r["frame"] == 2)
+        assert row["means"]["psnr_seed"] == pytest.approx(metrics["means"]["model"]["psnr_seed"][1])
+        assert metrics["step"] == 3 and metrics["evaluation"]["data"] == EVAL
+    md = (out / "ablation.md").read_text()
+    assert md.count("| copy last frame |") == 2 and "## Frame 2" in md
+    assert "sharpvid ablate tiny --variants l2,two_d --steps 3" in md
+    assert "blur_detector=true" in md and "sharpvid train tiny" in md
+    with open(out / "ablation.csv") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 10 and {r["method"] for r in table} == {"copy_last", "model",
+                                                                  "model+deblur"}
+    assert float(table[1]["psnr_seed"]) == pytest.approx(summary["rows"][1]["means"]["psnr_seed"])
+    assert "frame 1:" in stdout and "| two_d + deblur |" in stdout
+
+
+def test_ablation_writes_pictures_plots_and_a_self_contained_report(ablation):
+    from PIL import Image
+
+    out, _ = ablation
+    html = (out / "report.html").read_text()
+    assert "<table>" in html and "copy last frame" in html and "<script" not in html
+    assert "http://" not in html and "https://" not in html
+    sources = re.findall(r'src="([^"]+)"', html)
+    assert sources and all((out / s).is_file() for s in sources), sources
+    gifs = [s for s in sources if s.endswith(".gif")]
+    plots = [s for s in sources if s.startswith("plots/")]
+    grids = [s for s in sources if s.startswith("grid-")]
+    assert len(gifs) == 4 and len(grids) == 2  # 2 clips x 2 variants; a grid per clip
+    assert {"plots/g_lp.png", "plots/g_adv.png", "plots/d_loss.png"} <= set(plots)
+    gif = Image.open(out / gifs[0])
+    assert gif.n_frames == 4 + 2  # inputs, then the predictions
+    grid = Image.open(out / grids[0])
+    assert grid.size[0] > 4 * 40  # input 4 | l2 | two_d | ground truth, 40 px each
+
+
+def test_rerun_reuses_and_a_new_variant_is_added(ablation):
+    out, _ = ablation
+    ckpt = out / "runs" / "l2" / "checkpoints" / "step-00000003.pt"
+    before = ckpt.stat().st_mtime_ns
+    status, stdout, err = run_cli("ablate", "tiny", "--variants", "gdl,l2", *FAST, "--out", out)
+    assert status == 0, err
+    assert "l2: training reused, evaluation reused" in stdout
+    assert "gdl: training trained" in stdout
+    assert ckpt.stat().st_mtime_ns == before
+    summary = json.loads((out / "ablation.json").read_text())
+    assert [v["name"] for v in summary["variants"]] == ["gdl", "l2"]
+    assert summary["variants"][1]["train_seconds"] is None
+
+
+def test_a_changed_evaluation_is_evaluated_again(ablation, tmp_path):
+    out, _ = ablation
+    status, stdout, err = run_cli("ablate", "tiny", "--variants", "l2", *FAST, "--frames", "1",
+                                  "--deblur", "none", "--out", out)
+    assert status == 0, err
+    assert "l2: training reused, evaluation evaluated" in stdout
+    summary = json.loads((out / "ablation.json").read_text())
+    assert [r["label"] for r in summary["rows"]] == ["copy last frame", "l2"]
+
+
+def test_a_folder_with_another_config_is_refused_then_forced(tmp_path):
+    out = tmp_path / "abl"
+    assert run_cli("ablate", "tiny", "--variants", "l2", *FAST, "--out", out)[0] == 0
+    status, stdout, err = run_cli("ablate", "tiny", "--variants", "l2", *FAST, "--p=1",
+                                  "--out", out)
+    assert status == 0 and "l2: training reused" in stdout, err  # l2 sets p itself
+    status, _, err = run_cli("ablate", "tiny", "--variants", "l2", *FAST, "--lam_lp=2",
+                             "--out", out)
+    assert status == 2 and "lam_lp: 1.0 -> 2.0" in err and "--force" in err
+    status, stdout, err = run_cli("ablate", "tiny", "--variants", "l2", *FAST, "--lam_lp=2",
+                                  "--force", "--out", out)
+    assert status == 0 and "l2: training trained" in stdout, err
+
+
+def test_an_interrupted_ablation_resumes(tmp_path, monkeypatch):
+    from fast.train import Trainer
+
+    out = tmp_path / "abl"
+    stop_at = {"step": 2}
+    monkeypatch.setattr(Trainer, "_stop_everywhere",
+                        lambda self, requested: self.step_no >= stop_at["step"])
+    status, _, err = run_cli("ablate", "tiny", "--variants", "l2", *FAST, "--out", out)
+    assert status == 130 and "rerun the same command to continue" in err
+    assert not (out / "ablation.json").exists()
+    monkeypatch.undo()
+    status, stdout, err = run_cli("ablate", "tiny", "--variants", "l2", *FAST, "--out", out)
+    assert status == 0 and "l2: training resumed" in stdout, err
+
+
+def test_without_matplotlib_the_report_says_how_to_get_plots(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    out = tmp_path / "abl"
+    status, _, err = run_cli("ablate", "tiny", "--variants", "l2", *FAST, "--out", out)
+    assert status == 0, err
+    html = (out / "report.html").read_text()
+    assert "pip install &#x27;sharpvid[plots]&#x27;" in html and not (out / "plots").exists()
+    assert "sharpvid[plots]" in err and (out / "ablation.json").is_file()
+
+
+def test_the_perceptual_variant_runs_with_a_weights_file(tmp_path):
+    from test_train import _vgg_file
+
+    vgg = _vgg_file(tmp_path / "vgg19.pth")
+    out = tmp_path / "abl"
+    status, stdout, err = run_cli("ablate", "tiny", "--variants", "adv_gdl_perc", *FAST,
+                                  '--perc_layers=[["relu2_2", 1.0]]', "--vgg19-weights", vgg,
+                                  "--deblur", "none", "--out", out)
+    assert status == 0, err
+    records = report.read_log(out / "runs" / "adv_gdl_perc" / "metrics.jsonl")
+    assert all(r["g/perc"] > 0 for r in records if r["kind"] == "train")
+    assert (out / "plots" / "g_perc.png").is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["tiny", "--variants", "adv_gdl_perc"], "variant adv_gdl_perc uses the perceptual loss"),
+    (["tiny", "--variants", "l2,nope"], "unknown variant 'nope'"),
+    (["tiny", "--variants", "adv_gdl_perc", "--vgg19-weights", "missing.pth"],
+     "missing.pth: no such file"),
+    (["tiny", "--steps", "0"], "--steps must be >= 1"),
+    (["tiny", "--kernel-size", "4"], "--kernel-size must be an odd integer"),
+    (["tiny", "--pictures", "0"], "--pictures must be >= 1"),
+    (["tiny", "--stpes=3"], "did you mean 'steps'"),
+    (["tiny", "--frame-range", "9:x"], "9:x"),
+    ([], "give a CONFIG"),
+])
+def test_bad_input_is_one_line_and_trains_nothing(tmp_path, args, message):
+    out = tmp_path / "abl"
+    status, _, err = run_cli("ablate", *args, "--eval-data", EVAL, "--quiet", "--out", out)
+    assert status == 2 and message in err and err.count("\n") == 1, err
+    assert not (out / "runs").exists()
+
+
+def test_a_config_without_validation_data_needs_eval_data(tmp_path):
+    status, _, err = run_cli("ablate", "tiny", "--out", tmp_path / "a")
+    assert status == 2 and "--eval-data" in err
+
+
+def test_list_variants():
+    status, out, _ = run_cli("ablate", "--list-variants")
+    assert status == 0
+    for name in ablate.VARIANTS:
+        assert re.search(rf"^[* ] {name}\b", out, flags=re.M), name
