@@ -18,9 +18,10 @@ Convention
 ----------
 - Images are uint8 ``(N, 3, 32, 32)`` on the host and float in [-1, 1] on the device (the authors'
   ``x * 2 / 255 - 1``, :func:`fast.video.clips.to_model`).
-- The blurs are the training config's Gaussian (``blur_size`` x ``blur_size``, variance
-  ``blur_variance``; 5x5 of variance 5 by default), the 3x3 median and the 5x5 bilateral filter
-  (σ_space 1.5, σ_colour 0.2 in [-1, 1] units), each chosen with probability 1/3 per sample.
+- The blurs are the training config's, as adversarial training with ``blur_detector`` applies
+  them (:func:`blurred` serves both): the ``blur_size`` x ``blur_size`` Gaussian of variance
+  ``blur_variance`` (5x5 of variance 5 by default), median and bilateral filter (σ_space 1.5,
+  σ_colour 0.2 in [-1, 1] units), each chosen with probability 1/3 per sample.
 - D2 calls an image sharp when the mean over scales of its probabilities is > 0.5.  The overall
   accuracy is balanced: the mean of the sharp images' accuracy and the mean of the three blurs'
   accuracies, so a detector that calls everything blurry (or sharp) scores 0.5.
@@ -48,8 +49,6 @@ from fast.video.sources import DataError
 BLURS = ("gaussian", "median", "bilateral")
 #: Side of the images D2 is pretrained on (CIFAR-10's, and the paper's training patch).
 IMAGE_SIZE = 32
-MEDIAN_SIZE = 3
-BILATERAL_SIZE = 5
 CIFAR10_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR10_TEST = "test_batch"
 
@@ -260,10 +259,10 @@ def blurred(images: torch.Tensor, kinds: Sequence, cfg) -> torch.Tensor:
     images : Tensor
         ``(B, C, H, W)`` in [-1, 1].
     kinds : sequence of str or int
-        One blur per image: ``"gaussian"`` (``cfg.blur_size``, ``cfg.blur_variance``),
-        ``"median"`` (3x3) or ``"bilateral"`` (5x5), or their indices 0, 1, 2.
+        One blur per image: ``"gaussian"`` (variance ``cfg.blur_variance``), ``"median"`` or
+        ``"bilateral"``, or their indices 0, 1, 2; every one ``cfg.blur_size`` wide.
     cfg : TrainConfig
-        Gives the Gaussian's size and variance.
+        Gives the blurs' size and the Gaussian's variance.
 
     Returns
     -------
@@ -293,9 +292,9 @@ def blurred(images: torch.Tensor, kinds: Sequence, cfg) -> torch.Tensor:
         if name == "gaussian":
             y = gaussian_blur(x, cfg.blur_size, cfg.blur_variance)
         elif name == "median":
-            y = median_blur(x, MEDIAN_SIZE)
+            y = median_blur(x, cfg.blur_size)
         else:
-            y = bilateral_blur(x, BILATERAL_SIZE)
+            y = bilateral_blur(x, cfg.blur_size)
         out.index_copy_(0, sel, y)
     return out
 

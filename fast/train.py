@@ -51,7 +51,6 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from fast.blur import bilateral_blur, gaussian_blur, median_blur
 from fast.checkpoint import (CheckpointError, latest_checkpoint, list_checkpoints, load_checkpoint,
                              load_state, rng_state, save_checkpoint, set_rng_state)
 from fast.config import TrainConfig, config_from_dict, save_config
@@ -687,14 +686,12 @@ class Trainer:
         return "d" if critic.name == "d" else f"d_{critic.name}"  # d/..., d_d1/..., d_blur/...
 
     def _blurred(self, frames: torch.Tensor) -> torch.Tensor:
-        """The blur detector's negatives: real frames ``(B, C, H, W)`` blurred (Gaussian 5x5 of
-        variance 5 by default, median or bilateral; :mod:`fast.blur`)."""
-        cfg = self.cfg
-        if cfg.blur == "gaussian":
-            return gaussian_blur(frames, cfg.blur_size, cfg.blur_variance)
-        if cfg.blur == "median":
-            return median_blur(frames, cfg.blur_size)
-        return bilateral_blur(frames, cfg.blur_size)
+        """The blur detector's negatives: real frames ``(B, C, H, W)`` blurred by ``cfg.blur``
+        (Gaussian 5x5 of variance 5 by default, median or bilateral), as pretraining blurs them
+        (:func:`fast.blur_detector.blurred`)."""
+        from fast.blur_detector import blurred
+
+        return blurred(frames, [self.cfg.blur] * len(frames), self.cfg)
 
     def _critic_loss(self, critic: Critic, fake: Rollout) -> tuple[torch.Tensor, dict]:
         """One critic's loss on the D batch (Eq. 3 for D; sharp vs blurred for the blur

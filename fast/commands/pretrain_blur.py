@@ -5,8 +5,9 @@
     sharpvid pretrain-blur-detector paper --data a.avi --d_optimizer=adam --d_lr=1e-4 --out runs/d2v
     sharpvid train paper --blur_detector=true --init-d2 runs/d2 --out runs/paper-d2
 
-D2 learns to call 32x32 images sharp and the same images blurred (Gaussian with the config's
-blur_size and blur_variance, 3x3 median or 5x5 bilateral, one chosen per image) blurry, with
+D2 learns to call 32x32 images sharp and the same images blurred (the config's blurs, as
+training with blur_detector applies them: Gaussian of variance blur_variance, median or bilateral,
+all blur_size wide, one chosen per image) blurry, with
 the config's D optimiser; its network is the config's discriminator, unconditional.  CONFIG is a
 shipped config (tiny, demo, paper, tf) or a .toml/.json file, with ``--key=value`` overrides as
 for ``sharpvid train`` (its ``patch`` must be 32).  ``--data`` is ``cifar10:DIR`` (the CIFAR-10
