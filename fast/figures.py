@@ -1,9 +1,10 @@
-"""The pictures that training, evaluation and prediction write: labelled grids and GIFs.
+"""The pictures that training, evaluation and prediction write: labelled grids and GIFs; and
+:func:`line_chart`, curves (training losses) drawn with Pillow alone (no matplotlib).
 
-Every function here takes model-space images (torch tensors or NumPy arrays in [-1, 1],
-``(C, H, W)`` or ``(B, C, H, W)``, grey C = 1 or colour C = 3) and returns 8-bit RGB arrays
-``(H, W, 3)``; :func:`save_png` and :func:`save_gif` write them atomically (a temporary file in
-the same folder, renamed into place) and turn any write failure into a one-line
+Every grid and GIF function here takes model-space images (torch tensors or NumPy arrays in
+[-1, 1], ``(C, H, W)`` or ``(B, C, H, W)``, grey C = 1 or colour C = 3) and returns 8-bit RGB
+arrays ``(H, W, 3)``; :func:`save_png` and :func:`save_gif` write them atomically (a temporary
+file in the same folder, renamed into place) and turn any write failure into a one-line
 :class:`fast.imageio.ImageError` naming the file.
 
 Grid layout (:func:`scale_grid`, :func:`comparison_grid`)
@@ -248,6 +249,233 @@ def comparison_grid(columns: Mapping[str, object], *, max_rows: int = 4) -> np.n
                          + ", ".join(f"{n}: {h}x{w}" for n, (h, w) in sizes.items()))
     rows = min(max_rows, *(a.shape[0] for a in arrays.values()))
     return _grid(list(arrays), [_u8(a[:rows]) for a in arrays.values()])
+
+
+# ---------------------------------------------------------------------------------------------
+# Line charts (training curves; no matplotlib)
+# ---------------------------------------------------------------------------------------------
+
+#: The series colours of :func:`line_chart`, in order (Tableau's ten; further series get hues
+#: spread by the golden ratio).
+PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+           (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
+#: Light grey of the grid lines at the ticks.
+GRID = (225, 225, 225)
+
+
+def _series_colours(n: int) -> list[tuple[int, int, int]]:
+    """``n`` distinct colours: :data:`PALETTE`, then hues spread by the golden ratio."""
+    import colorsys
+
+    colours = list(PALETTE[:n])
+    i = 0
+    while len(colours) < n:
+        hue = (0.11 + i * 0.618033988749895) % 1.0
+        rgb = tuple(int(round(c * 255)) for c in colorsys.hsv_to_rgb(hue, 0.85, 0.75))
+        if rgb not in colours and rgb not in (GRID, (0, 0, 0), (255, 255, 255)):
+            colours.append(rgb)
+        i += 1
+    return colours
+
+
+def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """At least two round values within [lo, hi], 1, 2 or 5 times a power of ten apart: the
+    narrowest such spacing that gives at most about ``count`` ticks, or a narrower one when
+    that gives fewer than two."""
+    raw = (hi - lo) / max(count - 1, 1)
+    power = 10.0 ** np.floor(np.log10(raw))
+    steps = sorted({m * power * f for m in (1, 2, 5) for f in (0.1, 1, 10)}, reverse=True)
+    # the narrowest spacing >= raw first, then narrower ones while there are too few ticks
+    for step in [min(s for s in steps if s >= raw)] + [s for s in steps if s < raw]:
+        first = np.ceil(lo / step - 1e-9) * step
+        n = int(np.floor((hi - first) / step + 1e-9)) + 1
+        # round away the float noise of k * step (0.30000000000000004)
+        digits = max(0, int(-np.floor(np.log10(step))) + 1)
+        ticks = sorted({float(round(t, digits)) + 0.0 for t in first + step * np.arange(
+            min(max(n, 0), 50))})
+        if len(ticks) >= 2:
+            return ticks
+    return [lo, hi]  # a range at the limit of float resolution: its two ends
+
+
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    """Ticks for a log axis spanning ``10**lo .. 10**hi``: decades, else 1-2-5 within decades,
+    else round values of the linear range."""
+    for mantissas in ((1,), (1, 2, 5)):
+        ticks = [m * 10.0 ** e for e in range(int(np.floor(lo)) - 1, int(np.ceil(hi)) + 1)
+                 for m in mantissas]
+        ticks = [t for t in ticks if lo - 1e-9 <= np.log10(t) <= hi + 1e-9]
+        if len(ticks) >= 2:
+            return ticks
+    return _nice_ticks(10.0 ** lo, 10.0 ** hi, 3)
+
+
+def _chart_font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Pillow's built-in font at 12 px where it scales (FreeType, Pillow >= 10.1), else its
+    bitmap font."""
+    try:
+        return ImageFont.load_default(size=12)
+    except (TypeError, ImportError, OSError):
+        return _font()
+
+
+def _tick_label(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def line_chart(series: Mapping[str, tuple], *, title: str = "", xlabel: str = "",
+               ylabel: str = "", width: int = 640, height: int = 400,
+               log_y: bool = False) -> np.ndarray:
+    """Curves drawn with Pillow: axes with tick labels, grid lines, a legend, one colour a series.
+
+    Parameters
+    ----------
+    series : mapping of str to (xs, ys)
+        Label -> the x and y values of one curve, 1-D, of one length (lists, arrays, tensors).
+        Points where x or y is NaN or ±inf (or y <= 0 with ``log_y``) are skipped: the line
+        breaks there, as matplotlib draws it, and a point left alone is drawn as a dot.
+    title, xlabel, ylabel : str
+        Drawn above the plot, under the x axis and (rotated) left of the y axis.
+    width, height : int
+        Size of the picture in pixels (at least 160 x 120).
+    log_y : bool
+        Logarithmic y axis (loss curves spanning decades).
+
+    Returns
+    -------
+    np.ndarray
+        uint8 ``(height, width, 3)``, white background.  Series colours are :data:`PALETTE` in
+        order (Tableau's ten), then further distinct hues.  The axes span the finite points of
+        every series, with 4 % headroom on y; a constant series gets a unit-wide range.
+
+    Raises
+    ------
+    ValueError
+        No series, a series that is not two 1-D sequences of one non-zero length, no finite
+        point to draw, or a size below 160 x 120.
+
+    Examples
+    --------
+    >>> steps = np.arange(1, 101)
+    >>> img = line_chart({"g/total": (steps, 2 / steps), "d/loss": (steps, 1 + 0 * steps)},
+    ...                  title="losses", xlabel="step", log_y=True)
+    >>> img.shape, img.dtype
+    ((400, 640, 3), dtype('uint8'))
+    >>> bool((img == PALETTE[0]).all(-1).any()), bool((img == PALETTE[1]).all(-1).any())
+    (True, True)
+    """
+    if isinstance(width, bool) or isinstance(height, bool) or int(width) != width \
+            or int(height) != height or width < 160 or height < 120:
+        raise ValueError(f"width and height must be integers of at least 160 and 120, got "
+                         f"{width!r} x {height!r}")
+    width, height = int(width), int(height)
+    if not isinstance(series, Mapping) or not series:
+        raise ValueError("series must map at least one label to (xs, ys)")
+    curves = []
+    for label, pair in series.items():
+        try:
+            xs, ys = pair
+        except (TypeError, ValueError):
+            raise ValueError(f"series[{label!r}] must be a pair (xs, ys)") from None
+        xs, ys = (np.asarray(v.detach().cpu() if hasattr(v, "detach") else v, dtype=np.float64)
+                  for v in (xs, ys))
+        if xs.ndim != 1 or ys.ndim != 1 or len(xs) != len(ys) or len(xs) == 0:
+            raise ValueError(f"series[{label!r}]: xs and ys must be 1-D of one non-zero length, "
+                             f"got shapes {xs.shape} and {ys.shape}")
+        ok = np.isfinite(xs) & np.isfinite(ys)
+        if log_y:
+            ok &= ys > 0
+        curves.append((str(label), xs, ys, ok))
+    if not any(ok.any() for *_, ok in curves):
+        raise ValueError("series have no finite point to draw" + (" (log_y needs y > 0)"
+                                                                  if log_y else ""))
+
+    # data ranges
+    all_x = np.concatenate([xs[ok] for _, xs, _, ok in curves])
+    all_y = np.concatenate([ys[ok] for _, _, ys, ok in curves])
+    fy = np.log10 if log_y else (lambda v: v)
+    x_lo, x_hi = float(all_x.min()), float(all_x.max())
+    y_lo, y_hi = float(fy(all_y).min()), float(fy(all_y).max())
+    if x_hi == x_lo:
+        x_lo, x_hi = x_lo - 0.5, x_hi + 0.5
+    if y_hi == y_lo:
+        y_lo, y_hi = y_lo - 0.5, y_hi + 0.5
+    pad = 0.04 * (y_hi - y_lo)
+    y_lo, y_hi = y_lo - pad, y_hi + pad
+    x_ticks = _nice_ticks(x_lo, x_hi)
+    y_ticks = _log_ticks(y_lo, y_hi) if log_y else _nice_ticks(y_lo, y_hi)
+
+    # layout: title on top; y label and tick labels on the left; x tick labels and label below
+    font = _chart_font()
+    text_h = _header_height(font) - 2 * HEADER_PAD
+    left = 8 + (text_h + 6 if ylabel else 0) + max(_label_width(font, _tick_label(t))
+                                                   for t in y_ticks) + 6
+    top = 8 + (text_h + 8 if title else 0)
+    right = 16 + _label_width(font, _tick_label(x_ticks[-1])) // 2
+    bottom = 8 + text_h + 6 + (text_h + 6 if xlabel else 0)
+    x0, x1, y0, y1 = left, width - right, top, height - bottom
+    if x1 - x0 < 40 or y1 - y0 < 40:
+        raise ValueError(f"a {width} x {height} picture leaves no room for the plot")
+
+    def px(x):
+        return x0 + (np.asarray(x) - x_lo) / (x_hi - x_lo) * (x1 - x0)
+
+    def py(y):
+        return y1 - (fy(np.asarray(y)) - y_lo) / (y_hi - y_lo) * (y1 - y0)
+
+    canvas = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    black = (0, 0, 0)
+    for t in x_ticks:  # grid, tick marks, tick labels
+        u = int(round(float(px(t))))
+        draw.line([(u, y0), (u, y1)], fill=GRID)
+        draw.line([(u, y1), (u, y1 + 4)], fill=black)
+        w = _label_width(font, _tick_label(t))
+        draw.text((u - w // 2, y1 + 6), _tick_label(t), fill=black, font=font)
+    for t in y_ticks:
+        v = int(round(float(py(t))))
+        draw.line([(x0, v), (x1, v)], fill=GRID)
+        draw.line([(x0 - 4, v), (x0, v)], fill=black)
+        w = _label_width(font, _tick_label(t))
+        draw.text((x0 - 6 - w, v - text_h // 2 - 1), _tick_label(t), fill=black, font=font)
+    draw.rectangle([x0, y0, x1, y1], outline=black)
+    if title:
+        draw.text(((width - _label_width(font, title)) // 2, 6), title, fill=black, font=font)
+    if xlabel:
+        draw.text(((x0 + x1 - _label_width(font, xlabel)) // 2, y1 + 8 + text_h + 4), xlabel,
+                  fill=black, font=font)
+    if ylabel:  # drawn horizontally on its own strip, then turned a quarter left
+        strip = Image.new("RGB", (_label_width(font, ylabel) + 4, text_h + 4), (255, 255, 255))
+        ImageDraw.Draw(strip).text((2, 1), ylabel, fill=black, font=font)
+        strip = strip.rotate(90, expand=True)
+        canvas.paste(strip, (6, max(0, (y0 + y1 - strip.height) // 2)))
+
+    colours = _series_colours(len(curves))
+    for (label, xs, ys, ok), colour in zip(curves, colours):
+        u, v = px(np.where(ok, xs, x_lo)), py(np.where(ok, ys, 1.0 if log_y else y_lo))
+        run: list[tuple[float, float]] = []
+        for i in range(len(xs) + 1):  # lines through runs of good points, gaps elsewhere
+            if i < len(xs) and ok[i]:
+                run.append((float(u[i]), float(v[i])))
+                continue
+            if len(run) == 1:
+                (a, b), = run
+                draw.ellipse([a - 2, b - 2, a + 2, b + 2], fill=colour)
+            elif run:
+                draw.line(run, fill=colour, width=2, joint="curve")
+            run = []
+
+    # legend: top right inside the plot, one row per series
+    row = text_h + 6
+    legend_w = 34 + max(_label_width(font, label) for label, *_ in curves)
+    lx1, ly0 = x1 - 8, y0 + 8
+    lx0, ly1 = lx1 - legend_w - 8, ly0 + row * len(curves) + 6
+    draw.rectangle([lx0, ly0, lx1, ly1], fill=(255, 255, 255), outline=(160, 160, 160))
+    for i, ((label, *_), colour) in enumerate(zip(curves, colours)):
+        cy = ly0 + 4 + i * row + row // 2
+        draw.line([(lx0 + 6, cy), (lx0 + 28, cy)], fill=colour, width=3)
+        draw.text((lx0 + 34, cy - text_h // 2 - 1), label, fill=black, font=font)
+    return np.asarray(canvas).copy()
 
 
 # ---------------------------------------------------------------------------------------------

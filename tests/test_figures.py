@@ -206,3 +206,80 @@ def test_atomic_write_removes_the_temp_file_on_failure(tmp_path, monkeypatch):
     with pytest.raises(ImageError, match="out.png: cannot write \\(No space left on device\\)"):
         save_png(tmp_path / "out.png", np.zeros((4, 4, 3), np.uint8))
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# line_chart
+# ---------------------------------------------------------------------------------------------
+
+
+def colour_pixels(img, colour) -> int:
+    return int((img == np.array(colour, np.uint8)).all(-1).sum())
+
+
+def test_line_chart_shape_dtype_and_white_background():
+    steps = np.arange(1, 51)
+    img = figures.line_chart({"loss": (steps, 1.0 / steps)}, title="t", xlabel="step",
+                             ylabel="loss", width=500, height=300)
+    assert img.dtype == np.uint8 and img.shape == (300, 500, 3)
+    assert tuple(img[0, 0]) == (255, 255, 255) and tuple(img[-1, -1]) == (255, 255, 255)
+    assert (img < 64).all(-1).sum() > 500  # axes frame, tick labels and text in black
+    # torch tensors and lists are accepted too
+    img2 = figures.line_chart({"loss": (torch.arange(5), [0.5, 0.4, 0.3, 0.2, 0.1])})
+    assert img2.shape == (400, 640, 3)
+
+
+def test_line_chart_draws_each_series_in_its_own_colour():
+    x = np.linspace(0, 10, 200)
+    series = {f"s{i}": (x, np.sin(x + i) + 3 * i) for i in range(12)}  # more than the palette
+    img = figures.line_chart(series, log_y=False)
+    colours = figures._series_colours(12)
+    assert len(set(colours)) == 12 and colours[:10] == list(figures.PALETTE)
+    for colour in colours:  # every curve (and its legend swatch) is drawn
+        assert colour_pixels(img, colour) > 100, colour
+    # one series: only the first colour appears
+    one = figures.line_chart({"a": (x, x ** 2)})
+    assert colour_pixels(one, figures.PALETTE[0]) > 100
+    assert colour_pixels(one, figures.PALETTE[1]) == 0
+
+
+def test_line_chart_skips_nan_and_nonpositive_on_log_axis():
+    x = np.arange(100.0)
+    y = 1.0 + x
+    y_nan = y.copy()
+    y_nan[40:60] = np.nan
+    whole = figures.line_chart({"a": (x, y)}, log_y=True)
+    gappy = figures.line_chart({"a": (x, y_nan)}, log_y=True)
+    # same axes (the finite points span the same range), fewer curve pixels where the gap is
+    assert colour_pixels(gappy, figures.PALETTE[0]) < colour_pixels(whole, figures.PALETTE[0])
+    assert np.array_equal(whole[:, :200], gappy[:, :200])  # left of the gap (x < 39): identical
+    y_neg = y.copy()
+    y_neg[:10] = -1.0  # cannot be drawn on a log axis: skipped
+    img = figures.line_chart({"a": (x, y_neg)}, log_y=True)
+    assert colour_pixels(img, figures.PALETTE[0]) > 100
+    single = figures.line_chart({"a": ([0.0, 1.0, 2.0], [np.nan, 2.0, np.inf])})
+    assert colour_pixels(single, figures.PALETTE[0]) > 0  # a lone point becomes a dot
+
+
+def test_line_chart_constant_and_one_point_series():
+    img = figures.line_chart({"flat": ([3.0], [7.0])})
+    assert img.shape == (400, 640, 3) and colour_pixels(img, figures.PALETTE[0]) > 0
+    img = figures.line_chart({"flat": (np.arange(10), np.full(10, 0.25))}, log_y=True)
+    assert colour_pixels(img, figures.PALETTE[0]) > 100
+
+
+@pytest.mark.parametrize("series, kwargs, message", [
+    ({}, {}, "at least one label"),
+    ([(np.arange(3), np.arange(3))], {}, "at least one label"),
+    ({"a": np.arange(3)}, {}, r"series\['a'\] must be a pair"),
+    ({"a": (np.arange(3), np.arange(4))}, {}, "one non-zero length"),
+    ({"a": ([], [])}, {}, "one non-zero length"),
+    ({"a": (np.zeros((2, 2)), np.zeros((2, 2)))}, {}, "1-D"),
+    ({"a": ([1.0, 2.0], [np.nan, np.inf])}, {}, "no finite point"),
+    ({"a": ([1.0, 2.0], [0.0, -1.0])}, {"log_y": True}, "log_y needs y > 0"),
+    ({"a": ([1.0, 2.0], [1.0, 2.0])}, {"width": 100}, "width and height"),
+    ({"a": ([1.0, 2.0], [1.0, 2.0])}, {"height": 50.5}, "width and height"),
+])
+def test_line_chart_rejects_bad_input(series, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        figures.line_chart(series, **kwargs)
