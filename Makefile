@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 STAMP  := $(VENV)/.sharpvid-installed
 
-.PHONY: test test-thorough demo clean
+.PHONY: test test-thorough demo notebooks clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ demo: $(STAMP)
 	else $(BIN)/sharpvid train demo --out $(DEMO); fi
 	$(BIN)/sharpvid evaluate $(DEMO) --data samples --frame-range 0.8:1 --out $(DEMO)/eval
 	@echo "pictures: $(DEMO)/samples (training) and $(DEMO)/eval/pictures (held-out frames)"
+
+# The tutorials as notebooks, beside the scripts (generated, never committed; jupytext).
+notebooks: $(STAMP)
+	$(BIN)/python -m pip install -q jupytext
+	for f in tutorials/[0-9][0-9]_*.py; do $(BIN)/jupytext --quiet --to ipynb "$$f" || exit 1; done
+	@echo "notebooks: tutorials/*.ipynb (open them with Jupyter from tutorials/)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -42,3 +42,4 @@ def test_tutorial_is_a_percent_script(path):
     head = text.split("# %%", 2)[1]
     assert "Reference" in head or "reference" in head, f"{path}: open with the references"
     assert text.count("# %%") >= 4, path
+    assert f'output_dir("{path.stem}")' in text, f"{path}: figures go to output_dir(its stem)"

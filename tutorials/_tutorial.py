@@ -2,7 +2,8 @@
 writes its figures, and how it saves them (Pillow, through :mod:`fast.figures`).
 
 A tutorial runs as ``python tutorials/NN_name.py`` from the project root (or anywhere: it finds
-the project by its own path).  Two environment variables change it:
+the project by this file's path), or as a notebook made by ``make notebooks`` (jupytext), which
+sits beside the scripts in ``tutorials/`` so that ``import _tutorial`` works there too.  Two environment variables change it:
 
 - ``SHARPVID_TUTORIAL_SMALL=1``: small sizes and few steps, so the test suite runs each in
   seconds (``tests/test_tutorials.py`` sets it);
@@ -29,10 +30,11 @@ def size(full, small):
     return small if SMALL else full
 
 
-def output_dir(tutorial_file: str) -> Path:
-    """The tutorial's own figure folder, created: ``$SHARPVID_TUTORIAL_OUT/<NN_name>/``."""
+def output_dir(name: str) -> Path:
+    """The tutorial's own figure folder, created: ``$SHARPVID_TUTORIAL_OUT/<name>/``, ``name``
+    being the tutorial's file stem (``"01_why_l2_blurs"``)."""
     base = Path(os.environ.get("SHARPVID_TUTORIAL_OUT", "tutorial-output"))
-    out = base / Path(tutorial_file).stem
+    out = base / Path(name).stem
     out.mkdir(parents=True, exist_ok=True)
     return out
 
