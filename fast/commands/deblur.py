@@ -1,6 +1,8 @@
 """``sharpvid deblur``: blind L0 deblurring of image files (Pan et al. 2014 / Xu et al. 2013).
 
-    sharpvid deblur IN... --method natural --kernel-size 15 --out DIR [--device cuda]
+    sharpvid deblur blurry.png --kernel-size 15 --out deblurred/
+    sharpvid deblur frames/ --method natural --kernel-size 25 --out deblurred/ --device cuda
+    sharpvid deblur scan1.png scan2.png --method text --kernel-size 31 --out sharp/
 
 Images (files or folders of PNG/JPEG, grey or colour) are read, grouped by size into batches,
 deblurred by :mod:`fast.deblur` on the chosen device, and written to ``DIR`` as
@@ -21,6 +23,7 @@ import numpy as np
 from fast import imageio
 from fast.commands import CommandError
 
+EXAMPLES = __doc__.split("\n\n")[1]
 METHODS = ("text", "natural")
 
 
@@ -30,6 +33,8 @@ def add_parser(subparsers) -> None:
         help="blind L0 deblurring of images (text: Pan et al. 2014; natural: Xu et al. 2013)",
         description="Blind L0 deblurring of image files: the estimated sharp image and kernel of "
                     "each, written to --out as NAME.png and NAME_kernel.png.",
+        epilog="examples:\n" + EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("inputs", nargs="+", metavar="IN", help="image files or folders of images")
     p.add_argument("--method", choices=METHODS, default="natural",
@@ -40,7 +45,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                    help="cpu (NumPy) or cuda (CuPy, the gpu extra)")
-    p.add_argument("--batch", type=int, default=8, help="images of one size deblurred together")
+    p.add_argument("--batch", type=int, default=8, metavar="B",
+                   help="images of one size deblurred together (default 8)")
     p.set_defaults(func=run)
 
 
