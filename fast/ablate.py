@@ -168,8 +168,8 @@ def train_command(config: str, overrides: list[str], name: str, base, run_dir: P
 
 
 def train_variant(cfg, run_dir: Path, *, force: bool, progress: bool) -> tuple[str, float | None]:
-    """Train ``cfg`` in ``run_dir`` to ``cfg.steps``: ``("reused", None)`` when it is there,
-    else ``("trained" | "resumed", seconds)``.  Raises :class:`Interrupted` after Ctrl-C (the
+    """Train ``cfg`` in ``run_dir`` to ``cfg.steps``: ``("reused", seconds it took then or
+    None)`` when it is there, else ``("trained" | "resumed", seconds)``.  Raises :class:`Interrupted` after Ctrl-C (the
     run is saved) and :class:`AblationError` for a folder holding another run without ``force``."""
     from fast.checkpoint import list_checkpoints
     from fast.config import ConfigError, read_config
@@ -189,14 +189,37 @@ def train_variant(cfg, run_dir: Path, *, force: bool, progress: bool) -> tuple[s
                                 f"to train it again, or another --out")
         done = max((s for s, _ in list_checkpoints(run_dir)), default=-1)
         if done == cfg.steps:
-            return "reused", None
+            return "reused", _timing(run_dir).get("train_seconds")
         resume = done >= 0
     start = time.monotonic()
     trainer = Trainer(cfg, run_dir, resume=resume, force=force and not resume, progress=progress)
     trainer.fit()
     if trainer.step_no < cfg.steps:
         raise Interrupted(f"stopped at step {trainer.step_no} of {run_dir} (saved)")
-    return ("resumed" if resume else "trained"), time.monotonic() - start
+    seconds = time.monotonic() - start
+    if not resume:  # a resumed run's time is only its last part: not recorded as the run's
+        _record_timing(run_dir, train_seconds=seconds)
+    return ("resumed" if resume else "trained"), seconds
+
+
+TIMING = "ablation-timing.json"
+
+
+def _timing(run_dir: Path) -> dict:
+    """What ``run_dir/ablation-timing.json`` recorded (seconds of training and evaluation when
+    they ran), or {} when absent or damaged."""
+    try:
+        value = json.loads((run_dir / TIMING).read_text())
+        return value if isinstance(value, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _record_timing(run_dir: Path, **values) -> None:
+    from fast.imageio import _atomic_write
+
+    text = json.dumps({**_timing(run_dir), **values}) + "\n"
+    _atomic_write(run_dir / TIMING, lambda tmp: Path(tmp).write_text(text))
 
 
 def _from_json(x):
@@ -252,7 +275,7 @@ def evaluate_variant(run_dir: Path, step: int, evaluation: dict, *, device: str,
     """Evaluate the run's step-``step`` checkpoint as ``sharpvid evaluate`` does, into
     ``run_dir/eval`` (reused when made from that checkpoint with the same ``evaluation``
     arguments).  Returns the metrics (``means``, ``counts``, ``videos``, ``n``, ``methods``), the
-    picture clips, ``"evaluated" | "reused"`` and the seconds it took."""
+    picture clips, ``"evaluated" | "reused"`` and the seconds it took (then, when reused)."""
     from fast.checkpoint import checkpoint_path
     from fast.evaluate import evaluate_checkpoint
 
@@ -265,7 +288,8 @@ def evaluate_variant(run_dir: Path, step: int, evaluation: dict, *, device: str,
             same = old.get("step") == step and Path(old.get("checkpoint", "")).name == ckpt.name \
                 and all(old["evaluation"].get(k) == v for k, v in evaluation.items())
             if same:
-                return _from_json(old), load_samples(samples_path), "reused", None
+                return (_from_json(old), load_samples(samples_path), "reused",
+                        _timing(run_dir).get("eval_seconds"))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # damaged: evaluate again
     if not ckpt.is_file():
@@ -275,6 +299,7 @@ def evaluate_variant(run_dir: Path, step: int, evaluation: dict, *, device: str,
     result, _ = evaluate_checkpoint(ckpt, device=device, out=out, progress=progress, **evaluation)
     save_samples(result, samples_path)
     seconds = time.monotonic() - start
+    _record_timing(run_dir, eval_seconds=seconds)
     return result, load_samples(samples_path), "evaluated", seconds
 
 
@@ -458,13 +483,14 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
         metrics, samples, eval_status, eval_s = evaluate_variant(
             run_dir, cfg.steps, evaluation, device=device, progress=progress)
         _log(f"[{k}/{len(names)}] {name}: training {status}"
-             + (f" in {train_s:.0f} s" if train_s is not None else "")
-             + f", evaluation {eval_status}" + (f" in {eval_s:.0f} s" if eval_s is not None
-                                                 else ""))
+             + (f" ({train_s:.0f} s)" if train_s is not None else "")
+             + f", evaluation {eval_status}" + (f" ({eval_s:.0f} s)" if eval_s is not None
+                                                else ""))
         variants.append({"name": name, "adds": VARIANTS[name].adds,
                          "overrides": variant_overrides(name, base), "run": str(run_dir),
                          "train_command": train_command(config, overrides, name, base, run_dir),
-                         "train_seconds": train_s, "eval_seconds": eval_s,
+                         "train_status": status, "train_seconds": train_s,
+                         "eval_status": eval_status, "eval_seconds": eval_s,
                          "metrics": {k2: metrics[k2] for k2 in ("m", "n", "methods", "means",
                                                                 "counts")},
                          "video_names": [v["name"] for v in metrics["videos"]],
@@ -481,7 +507,8 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
         "video_names": variants[0]["video_names"],
         "seconds": time.monotonic() - started,
         "variants": [{k2: v[k2] for k2 in ("name", "adds", "overrides", "run", "train_command",
-                                           "train_seconds", "eval_seconds")} for v in variants],
+                                           "train_status", "train_seconds", "eval_status",
+                                           "eval_seconds")} for v in variants],
         "rows": summary_rows(variants, n),
     }
     out.mkdir(parents=True, exist_ok=True)

@@ -186,14 +186,16 @@ def write_plots(variants: list[dict], out: Path) -> list[tuple[str, str]] | None
             for key in keys:
                 for label, (xs, ys) in _series(records, kind, key).items():
                     shown = name if label == key else f"{name} {label.split('/')[0]}"
-                    ax.plot(xs, ys, color=colour, label=shown,
+                    ax.plot(xs, ys, color=colour, label=shown, marker="o" if len(xs) <= 20
+                            else None, markersize=3,
                             linestyle="-" if label in (key, "d/loss") else "--")
                     drawn = True
         if kind == "val" and drawn:
             for records in logs.values():
                 base = _series(records, kind, keys[0] + "_copy_last").get(keys[0] + "_copy_last")
                 if base:
-                    ax.plot(*base, color="black", linestyle=":", label="copy last frame")
+                    ax.plot(*base, color="black", linestyle=":", marker="o" if len(base[0]) <= 20
+                            else None, markersize=3, label="copy last frame")
                     break
         if not drawn:
             plt.close(fig)
@@ -279,7 +281,8 @@ def page(summary: dict, clips: list[dict], plots: list[tuple[str, str]] | None) 
                  "<th>training</th><th>train it alone</th></tr>")
     for v in summary["variants"]:
         sets = describe(v["overrides"])
-        took = "reused" if v["train_seconds"] is None else f"{v['train_seconds']:.0f} s"
+        took = "-" if v["train_seconds"] is None else f"{v['train_seconds']:.0f} s"
+        took += " (reused)" if v["train_status"] == "reused" else ""
         parts.append(f"<tr><td>{_e(v['name'])}</td><td>{_e(v['adds'])}</td>"
                      f"<td><code>{_e(sets)}</code></td><td>{took}</td>"
                      f"<td><code>{_e(v['train_command'])}</code></td></tr>")
