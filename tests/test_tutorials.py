@@ -43,3 +43,5 @@ def test_tutorial_is_a_percent_script(path):
     assert "Reference" in head or "reference" in head, f"{path}: open with the references"
     assert text.count("# %%") >= 4, path
     assert f'output_dir("{path.stem}")' in text, f"{path}: figures go to output_dir(its stem)"
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    assert "__file__" not in code, f"{path}: a notebook (make notebooks) has no __file__"
