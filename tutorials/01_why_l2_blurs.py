@@ -36,7 +36,7 @@ import reference.losses
 from fast.figures import comparison_grid
 from reference.blur import gaussian_blur
 
-OUT = output_dir("01_why_l2_blurs")  # a name, not __file__: notebooks have none
+OUT = output_dir("01_why_l2_blurs")  # by name: a notebook knows no file path
 np.set_printoptions(precision=3, suppress=True, linewidth=100)
 
 

@@ -43,7 +43,7 @@ from fast.figures import comparison_grid
 from fast.video.sources import DataError, open_source, synthetic_source
 from reference.blur import gaussian_blur
 
-OUT = output_dir("02_metrics")  # a name, not __file__: notebooks have none
+OUT = output_dir("02_metrics")  # by name: a notebook knows no file path
 np.set_printoptions(precision=3, suppress=True, linewidth=100)
 
 

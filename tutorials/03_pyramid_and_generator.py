@@ -41,7 +41,7 @@ import reference.pyramid
 from fast.figures import comparison_grid, scale_grid
 from fast.video.synthetic import synthetic_video
 
-OUT = output_dir("03_pyramid_and_generator")  # a name, not __file__: notebooks have none
+OUT = output_dir("03_pyramid_and_generator")  # by name: a notebook knows no file path
 np.set_printoptions(precision=3, suppress=True, linewidth=100)
 torch.manual_seed(0)
 

@@ -50,7 +50,7 @@ from fast.video.clips import to_model
 from reference.pyramid import frame_pyramid
 
 torch.set_num_threads(1)  # small networks: one thread is as fast, and polite to neighbours
-OUT = output_dir("04_adversarial_training")  # a name, not __file__: notebooks have none
+OUT = output_dir("04_adversarial_training")  # by name: a notebook knows no file path
 STEPS = size(400, 5)
 print(f"{'small' if SMALL else 'full'} mode: {STEPS} training steps; figures in {OUT}")
 

@@ -58,7 +58,7 @@ from fast.evaluate import deblur_frames
 from fast.figures import comparison_grid
 from fast.video.sources import DataError, open_source
 
-OUT = output_dir("05_deblurring")  # a name, not __file__: notebooks have none
+OUT = output_dir("05_deblurring")  # by name: a notebook knows no file path
 SIDE = size(128, 48)       # image side in pixels
 TRUE_SIZE = size(13, 5)    # extent of the true blur
 KSIZE = size(15, 7)        # kernel size given to the methods: odd, at least the blur's extent

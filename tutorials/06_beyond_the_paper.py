@@ -44,7 +44,7 @@ import reference.metrics
 import reference.perceptual
 from fast import figures
 
-OUT = output_dir("06_beyond_the_paper")  # a name, not __file__: notebooks have none
+OUT = output_dir("06_beyond_the_paper")  # by name: a notebook knows no file path
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
 print("small mode" if SMALL else "full mode", "- figures go to", OUT)
