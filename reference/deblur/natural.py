@@ -37,7 +37,7 @@ Convention
   connected-component pruning, λ decay ``λ ← max(λ/1.1, 1e-4)`` per iteration and ``k_thresh``
   = 20 of Pan et al. (the spec asks for parity between the methods), and ``eps0`` = 0.35 in
   [0, 1] intensity units, between the reimplementations' 0.1 and 1.  ``eps0`` and the decay were
-  chosen on the 16 Levin et al. 2009 images in /work/shared/data (docs/deblur.md has the
+  chosen on the 16 Levin et al. 2009 benchmark images (docs/deblur.md has the
   numbers): with λ = 6e-3 the error ratio is <= 3 on 16/16 (``eps0`` 0.35, decay 1.1) against
   14/16 (``eps0`` 0.5, no decay), 10/16 (``eps0`` 1, no decay) and 0/4 (``eps0`` 1/16, on
   im01_ker01-04).
