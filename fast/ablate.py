@@ -303,6 +303,35 @@ def evaluate_variant(run_dir: Path, step: int, evaluation: dict, *, device: str,
     return result, load_samples(samples_path), "evaluated", seconds
 
 
+def critic_accuracy(run_dir: Path, steps: int, tail: float = 0.2) -> dict[str, dict]:
+    """How well each critic told real from fake (the blur detector: sharp from blurred) over the
+    last ``tail`` of training: ``{critic prefix: {"acc_real", "acc_fake", "loss"}}``, means of
+    the logged ``PREFIX/acc_real``, ``PREFIX/acc_fake`` and ``PREFIX/loss`` of the steps after
+    ``(1 - tail) * steps``.  A critic at chance (accuracies near 0.5, or 1 and 0; loss near
+    8 ln 2 for 4 scales) has given G no signal yet: its variant's differences are not its doing."""
+    from fast.report import read_log
+
+    records = [r for r in read_log(run_dir / "metrics.jsonl")
+               if r.get("kind", "train") == "train" and r["step"] > (1 - tail) * steps]
+    out: dict[str, dict] = {}
+    for r in records:
+        for key, value in r.items():
+            prefix, _, name = key.partition("/")
+            if name in ("acc_real", "acc_fake", "loss") and prefix.startswith("d") \
+                    and isinstance(value, (int, float)):
+                out.setdefault(prefix, {}).setdefault(name, []).append(float(value))
+    return {prefix: {k: sum(v) / len(v) for k, v in values.items()}
+            for prefix, values in out.items()}
+
+
+def describe_critics(critics: dict[str, dict]) -> str:
+    """``"d: real 0.52 / fake 0.49"`` per critic, or ``"-"`` without one."""
+    names = {"d": "D", "d_blur": "D2 (blur)"}
+    return "; ".join(f"{names.get(k, k.replace('d_', 'D '))}: real {v['acc_real']:.2f} / fake "
+                     f"{v['acc_fake']:.2f}" for k, v in critics.items()
+                     if "acc_real" in v and "acc_fake" in v) or "-"
+
+
 # ---------------------------------------------------------------------------------------------
 # The table
 # ---------------------------------------------------------------------------------------------
@@ -398,10 +427,14 @@ def markdown(summary: dict) -> str:
     lines += ["## Variants", "", "Every variant also sets the others of "
               + ", ".join(f"`{k}`" for k in ("lam_adv", "lam_gdl", "lam_perc", *PAPER_SWITCHES))
               + " to 0 or the paper's value (`sharpvid ablate --list-variants`).", "",
-              "| variant | what it adds | sets | train it alone |", "| --- | --- | --- | --- |"]
+              "Critics' accuracy: the mean over the last 20 % of training of each critic's share "
+              "of real (sharp) and of generated (blurred) samples it classified right; near 0.5 "
+              "(or 1 and 0) it is at chance and has given G no signal yet.", "",
+              "| variant | what it adds | sets | critics' accuracy | train it alone |",
+              "| --- | --- | --- | --- | --- |"]
     for v in summary["variants"]:
         lines.append(f"| {v['name']} | {v['adds']} | {describe(v['overrides'])} | "
-                     f"`{v['train_command']}` |")
+                     f"{describe_critics(v['critics'])} | `{v['train_command']}` |")
     lines.append("")
     return "\n".join(lines)
 
@@ -494,6 +527,7 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
                          "metrics": {k2: metrics[k2] for k2 in ("m", "n", "methods", "means",
                                                                 "counts")},
                          "video_names": [v["name"] for v in metrics["videos"]],
+                         "critics": critic_accuracy(run_dir, cfg.steps),
                          "samples": samples})
     names_seen = {tuple(v["video_names"]) for v in variants}
     if len(names_seen) > 1:  # same data, same clips: a changed source would make rows unequal
@@ -508,7 +542,7 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
         "seconds": time.monotonic() - started,
         "variants": [{k2: v[k2] for k2 in ("name", "adds", "overrides", "run", "train_command",
                                            "train_status", "train_seconds", "eval_status",
-                                           "eval_seconds")} for v in variants],
+                                           "eval_seconds", "critics")} for v in variants],
         "rows": summary_rows(variants, n),
     }
     out.mkdir(parents=True, exist_ok=True)

@@ -254,7 +254,7 @@ def _html_table(rows: list[dict], frame: int) -> str:
 
 def page(summary: dict, clips: list[dict], plots: list[tuple[str, str]] | None) -> str:
     """``report.html``'s text."""
-    from fast.ablate import describe
+    from fast.ablate import describe, describe_critics
 
     ev = summary["evaluation"]
     parts = [
@@ -277,14 +277,18 @@ def page(summary: dict, clips: list[dict], plots: list[tuple[str, str]] | None) 
     ]
     for j in range(1, summary["n"] + 1):
         parts += [f"<h2>Frame {j}</h2>", _html_table(summary["rows"], j)]
-    parts.append("<h2>Variants</h2><table><tr><th>variant</th><th>what it adds</th><th>sets</th>"
-                 "<th>training</th><th>train it alone</th></tr>")
+    parts.append("<h2>Variants</h2><p class='note'>Critics' accuracy: over the last 20 % of "
+                 "training, each critic's share of real (sharp) and of generated (blurred) samples "
+                 "classified right; near 0.5 (or 1 and 0) it is at chance and has given G no "
+                 "signal yet.</p><table><tr><th>variant</th><th>what it adds</th><th>sets</th>"
+                 "<th>critics' accuracy</th><th>training</th><th>train it alone</th></tr>")
     for v in summary["variants"]:
         sets = describe(v["overrides"])
         took = "-" if v["train_seconds"] is None else f"{v['train_seconds']:.0f} s"
         took += " (reused)" if v["train_status"] == "reused" else ""
         parts.append(f"<tr><td>{_e(v['name'])}</td><td>{_e(v['adds'])}</td>"
-                     f"<td><code>{_e(sets)}</code></td><td>{took}</td>"
+                     f"<td><code>{_e(sets)}</code></td>"
+                     f"<td>{_e(describe_critics(v.get('critics', {})))}</td><td>{took}</td>"
                      f"<td><code>{_e(v['train_command'])}</code></td></tr>")
     parts.append("</table>")
     parts.append("<h2>Training curves</h2>")

@@ -145,6 +145,13 @@ def test_ablation_writes_the_tables(ablation):
     assert md.count("| copy last frame |") == 2 and "## Frame 2" in md
     assert "sharpvid ablate tiny --variants l2,two_d --steps 3" in md
     assert "blur_detector=true" in md and "sharpvid train tiny" in md
+    # each critic's accuracy over the last 20 % of training, from the run's metrics.jsonl
+    l2, two_d = summary["variants"]
+    assert l2["critics"] == {} and set(two_d["critics"]) == {"d", "d_blur"}
+    logged = [r["d_blur/acc_real"] for r in report.read_log(out / "runs" / "two_d" / "metrics.jsonl")
+              if r["kind"] == "train" and r["step"] > 0.8 * 3]
+    assert two_d["critics"]["d_blur"]["acc_real"] == pytest.approx(sum(logged) / len(logged))
+    assert "D2 (blur): real" in md
     with open(out / "ablation.csv") as f:
         table = list(csv.DictReader(f))
     assert len(table) == 10 and {r["method"] for r in table} == {"copy_last", "model",
