@@ -634,12 +634,25 @@ class Trainer:
         self._batches = iter(self.loader)
 
     def save(self) -> Path | None:
-        """Checkpoint the current step (rank 0); earlier ones beyond ``keep_checkpoints`` go."""
+        """Checkpoint the current step (rank 0); earlier ones beyond ``keep_checkpoints`` go.
+        A failed write (CheckpointError) stops every rank with rank 0's one-line error, rather
+        than leaving the others waiting in the next collective."""
         self.restores = 0  # a new state to go back to
-        if not self.dist.main:
-            return None
-        return save_checkpoint(self.run_dir, self.step_no, self.state_dict(),
-                               keep=self.cfg.keep_checkpoints)
+        path, problem = None, None
+        if self.dist.main:
+            try:
+                path = save_checkpoint(self.run_dir, self.step_no, self.state_dict(),
+                                       keep=self.cfg.keep_checkpoints)
+            except CheckpointError as exc:
+                problem = exc
+        if self.dist.world > 1:
+            holder = [None if problem is None else str(problem)]
+            dist.broadcast_object_list(holder, src=0)
+            if holder[0] is not None and problem is None:
+                problem = CheckpointError(holder[0])
+        if problem is not None:
+            raise problem
+        return path
 
     # -- one step of Algorithm 1 ----------------------------------------------------------------
     def _set_learning_rates(self) -> dict:
@@ -895,8 +908,11 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.run_dir / "config.json")
             truncate_log(self.run_dir / "metrics.jsonl", self.step_no)
-            if not list_checkpoints(self.run_dir):
-                self.save()  # step 0: the guard always has a state to go back to
+        first = [not list_checkpoints(self.run_dir)] if self.dist.main else [None]
+        if self.dist.world > 1:  # save() is collective: every rank calls it, or none
+            dist.broadcast_object_list(first, src=0)
+        if first[0]:
+            self.save()  # step 0: the guard always has a state to go back to
         log = RunLog(self.run_dir, cfg, self.dist.main, self.step_no)
         bar = Progress(cfg.steps, "train", unit="steps", done=self.step_no, every=1.0) \
             if self.progress else None

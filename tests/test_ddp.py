@@ -67,3 +67,28 @@ def test_two_gloo_ranks_match_one_process_on_the_global_batch(tmp_path, n):
         torch.testing.assert_close(ddp["generator"][key], value, rtol=1e-4, atol=1e-6)
     for key, value in single.critics[0].module.state_dict().items():
         torch.testing.assert_close(ddp["critics"]["d"][key], value, rtol=1e-4, atol=1e-6)
+
+
+def test_a_failed_checkpoint_write_stops_every_rank_with_its_error(tmp_path):
+    """Rank 0 writes the checkpoints; when it cannot, rank 1 gets the same one-line error instead
+    of waiting in the next collective."""
+    run = tmp_path / "ddp"
+    run.mkdir()
+    (run / "checkpoints").write_text("a file where the checkpoint folder should be")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("WORLD_SIZE", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         "-m", "fast.cli", "train", "tiny", "--out", str(run), "--quiet", "batch=2",
+         *(c[2:] for c in COMMON)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    assert proc.returncode != 0
+    errors = [line for line in err.splitlines()
+              if line.startswith("sharpvid: error:") and "cannot write a checkpoint" in line]
+    assert len(errors) == 2, err[-3000:]  # one line from each rank
