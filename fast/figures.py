@@ -120,7 +120,12 @@ def _resize_nearest(images: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    return ImageFont.load_default()
+    """Pillow's own font at 11 px (at its default 10 px a space is nearly invisible: "blurred y"
+    reads "blurredy"); the bitmap font where Pillow is older than 10.1 or lacks FreeType."""
+    try:
+        return ImageFont.load_default(size=11)
+    except (TypeError, ImportError, OSError):
+        return ImageFont.load_default()
 
 
 def _label_width(font, label: str) -> int:
