@@ -170,27 +170,31 @@ def train_command(config: str, overrides: list[str], name: str, base, run_dir: P
 def train_variant(cfg, run_dir: Path, *, force: bool, progress: bool) -> tuple[str, float | None]:
     """Train ``cfg`` in ``run_dir`` to ``cfg.steps``: ``("reused", seconds it took then or
     None)`` when it is there, else ``("trained" | "resumed", seconds)``.  Raises :class:`Interrupted` after Ctrl-C (the
-    run is saved) and :class:`AblationError` for a folder holding another run without ``force``."""
+    run is saved) and :class:`AblationError` for a folder holding another run without ``force``
+    (with it, that run is replaced; a run of the same config is reused or resumed either way)."""
     from fast.checkpoint import list_checkpoints
     from fast.config import ConfigError, read_config
     from fast.train import Trainer
 
     resume = False
-    if (run_dir / "config.json").is_file() and not force:
+    if (run_dir / "config.json").is_file():
         try:
             old = read_config(run_dir / "config.json").to_dict()
         except ConfigError as exc:
-            raise AblationError(f"{run_dir}: {exc}; give --force to train it again") from None
+            if not force:
+                raise AblationError(f"{run_dir}: {exc}; give --force to train it again") from None
+            old = None
         new = cfg.to_dict()
-        if old != new:
+        if old == new:
+            done = max((s for s, _ in list_checkpoints(run_dir)), default=-1)
+            if done == cfg.steps:
+                return "reused", _timing(run_dir).get("train_seconds")
+            resume = done >= 0
+        elif not force:
             diff = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in new
                              if old.get(k) != new.get(k))
             raise AblationError(f"{run_dir} holds a run of another config ({diff}); give --force "
                                 f"to train it again, or another --out")
-        done = max((s for s, _ in list_checkpoints(run_dir)), default=-1)
-        if done == cfg.steps:
-            return "reused", _timing(run_dir).get("train_seconds")
-        resume = done >= 0
     start = time.monotonic()
     trainer = Trainer(cfg, run_dir, resume=resume, force=force and not resume, progress=progress)
     trainer.fit()
@@ -271,10 +275,11 @@ def load_samples(path: Path) -> list[dict]:
 
 
 def evaluate_variant(run_dir: Path, step: int, evaluation: dict, *, device: str,
-                     progress: bool) -> tuple[dict, list[dict], str, float | None]:
+                     progress: bool, train_config: dict | None = None
+                     ) -> tuple[dict, list[dict], str, float | None]:
     """Evaluate the run's step-``step`` checkpoint as ``sharpvid evaluate`` does, into
-    ``run_dir/eval`` (reused when made from that checkpoint with the same ``evaluation``
-    arguments).  Returns the metrics (``means``, ``counts``, ``videos``, ``n``, ``methods``), the
+    ``run_dir/eval`` (reused when made from that checkpoint, of a run of ``train_config``, with
+    the same ``evaluation`` arguments).  Returns the metrics (``means``, ``counts``, ``videos``, ``n``, ``methods``), the
     picture clips, ``"evaluated" | "reused"`` and the seconds it took (then, when reused)."""
     from fast.checkpoint import checkpoint_path
     from fast.evaluate import evaluate_checkpoint
@@ -286,7 +291,8 @@ def evaluate_variant(run_dir: Path, step: int, evaluation: dict, *, device: str,
         try:
             old = json.loads(meta_path.read_text())
             same = old.get("step") == step and Path(old.get("checkpoint", "")).name == ckpt.name \
-                and all(old["evaluation"].get(k) == v for k, v in evaluation.items())
+                and all(old["evaluation"].get(k) == v for k, v in evaluation.items()) \
+                and (train_config is None or old.get("train_config") == train_config)
             if same:
                 return (_from_json(old), load_samples(samples_path), "reused",
                         _timing(run_dir).get("eval_seconds"))
@@ -514,7 +520,8 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
         _log(f"[{k}/{len(names)}] {name}: {VARIANTS[name].adds}; {cfg.steps} steps in {run_dir}")
         status, train_s = train_variant(cfg, run_dir, force=force, progress=progress)
         metrics, samples, eval_status, eval_s = evaluate_variant(
-            run_dir, cfg.steps, evaluation, device=device, progress=progress)
+            run_dir, cfg.steps, evaluation, device=device, progress=progress,
+            train_config=cfg.to_dict())
         _log(f"[{k}/{len(names)}] {name}: training {status}"
              + (f" ({train_s:.0f} s)" if train_s is not None else "")
              + f", evaluation {eval_status}" + (f" ({eval_s:.0f} s)" if eval_s is not None

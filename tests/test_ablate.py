@@ -218,6 +218,13 @@ def test_a_folder_with_another_config_is_refused_then_forced(tmp_path):
     status, stdout, err = run_cli("ablate", "tiny", "--variants", "l2", *FAST, "--lam_lp=2",
                                   "--force", "--out", out)
     assert status == 0 and "l2: training trained" in stdout, err
+    assert "evaluation evaluated" in stdout  # the old run's evaluation is not the new one's
+    metrics = json.loads((out / "runs" / "l2" / "eval" / "metrics.json").read_text())
+    assert metrics["train_config"]["lam_lp"] == 2.0
+    # --force replaces another config's run only: the same config again is reused
+    status, stdout, err = run_cli("ablate", "tiny", "--variants", "l2", *FAST, "--lam_lp=2",
+                                  "--force", "--out", out)
+    assert status == 0 and "l2: training reused" in stdout and "evaluation reused" in stdout, err
 
 
 def test_an_interrupted_ablation_resumes(tmp_path, monkeypatch):
