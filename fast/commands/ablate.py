@@ -107,7 +107,7 @@ def _list_variants() -> None:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    for key, lo in (("steps", 1), ("frames", 1), ("batch", 1), ("pictures", 0), ("crop", 0),
+    for key, lo in (("steps", 1), ("frames", 1), ("batch", 1), ("pictures", 1), ("crop", 0),
                     ("every", 1), ("videos", 1)):
         value = getattr(args, key)
         if value is not None and value < lo:
@@ -116,8 +116,6 @@ def _check_args(args: argparse.Namespace) -> None:
         raise CommandError(f"--kernel-size must be an odd integer >= 3, got {args.kernel_size}")
     if not args.mask_threshold >= 0:
         raise CommandError(f"--mask-threshold must be >= 0, got {args.mask_threshold}")
-    if args.pictures < 1:
-        raise CommandError("--pictures must be >= 1: the report shows the clips")
 
 
 def _command(args: argparse.Namespace, names: list[str], steps: int, out: Path) -> str:
