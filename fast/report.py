@@ -75,9 +75,15 @@ def _model(u8: np.ndarray, window) -> np.ndarray:
     return u8[..., top:top + ch, left:left + cw].astype(np.float64) / 127.5 - 1.0
 
 
+def _rgb(frames: np.ndarray) -> np.ndarray:
+    """Float ``(T, C, H, W)`` frames as colour (grey repeated), so that marked and unmarked
+    frames of one animation stack."""
+    return np.repeat(frames, 3, axis=1) if frames.shape[1] == 1 else frames.copy()
+
+
 def _marked(frames: np.ndarray) -> np.ndarray:
     """Float ``(T, C, H, W)`` frames as colour with the red border of a predicted frame."""
-    out = np.repeat(frames, 3, axis=1) if frames.shape[1] == 1 else frames.copy()
+    out = _rgb(frames)
     b = figures.BORDER
     red = np.array([1.0, -1.0, -1.0])[:, None, None]  # (C, 1, 1), broadcast over each edge
     out[:, :, :b], out[:, :, -b:] = red, red
@@ -116,10 +122,10 @@ def write_pictures(variants: list[dict], out: Path, *, crop: int = 256) -> list[
         for v in variants:
             s = v["samples"][i]
             panels = {"ground truth": truth,
-                      v["name"]: np.concatenate([x, _marked(_model(s["model"], window))])}
+                      v["name"]: np.concatenate([_rgb(x), _marked(_model(s["model"], window))])}
             if "model+deblur" in s:
                 panels[f"{v['name']} + deblur"] = np.concatenate(
-                    [x, _marked(_model(s["model+deblur"], window))])
+                    [_rgb(x), _marked(_model(s["model+deblur"], window))])
             frames = [figures.comparison_grid({k: p[t:t + 1] for k, p in panels.items()},
                                               max_rows=1) for t in range(m + n)]
             rel = f"gifs/{stem}-{_stem(v['name'])}.gif"

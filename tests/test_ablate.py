@@ -295,3 +295,20 @@ def test_list_variants():
     assert status == 0
     for name in ablate.VARIANTS:
         assert re.search(rf"^[* ] {name}\b", out, flags=re.M), name
+
+
+def test_grey_video_gets_its_pictures(tmp_path):
+    from PIL import Image
+
+    grey = "synthetic:channels=1,seed=1,videos=2,frames=10,height=40,width=40"
+    args = [a if a != EVAL else grey for a in FAST]
+    out = tmp_path / "abl"
+    status, _, err = run_cli("ablate", "tiny", "--variants", "l2", *args, "--net.channels=1",
+                             "--data=synthetic:channels=1,videos=3,frames=12,height=40,width=40",
+                             "--out", out)
+    assert status == 0, err
+    gif = Image.open(out / "gifs" / "synthetic-0000-l2.gif")
+    assert gif.n_frames == 6
+    gif.seek(5)  # a prediction: the red border of the colour panels drawn on grey frames
+    frame = np.asarray(gif.convert("RGB"))
+    assert (frame == (255, 0, 0)).all(-1).any()
