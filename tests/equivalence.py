@@ -81,6 +81,21 @@ def _check_values(ref, fast, dtype, rtol, atol, name):
         np.testing.assert_allclose(fast, ref, rtol=rtol, atol=atol, equal_nan=True, err_msg=name)
 
 
+def check_same_error(ref_call: Callable, fast_calls, *, one_line: bool = False) -> None:
+    """The oracle's call raises a ValueError or TypeError, and every fast call raises the same
+    type with the same message (``one_line``: a message without a newline)."""
+    import pytest
+
+    with pytest.raises((ValueError, TypeError)) as ref_exc:
+        ref_call()
+    if one_line:
+        assert "\n" not in str(ref_exc.value)
+    for call in fast_calls:
+        with pytest.raises(type(ref_exc.value)) as fast_exc:
+            call()
+        assert str(fast_exc.value) == str(ref_exc.value)
+
+
 def check_twin(twin: Twin, args, kwargs, dtype=torch.float64, device="cpu"):
     """Both raise or both return; then dtype, shape and values (see module docstring)."""
     args, kwargs = _round_to(args, dtype), {k: _round_to(v, dtype) for k, v in kwargs.items()}
