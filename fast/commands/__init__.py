@@ -1,5 +1,21 @@
 """The ``sharpvid`` subcommands, one module each, registered in :mod:`fast.cli`."""
 
+import os
+from pathlib import Path
+
 
 class CommandError(Exception):
     """An error the user can fix (bad input file, bad value): printed as one line, exit 2."""
+
+
+def check_writable(out: Path) -> None:
+    """``out`` is, or can become, a writable folder; checked before any work, creating nothing."""
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{out}: exists and is not a folder; give another --out")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CommandError(f"{out}: cannot be created ({existing} is not a folder)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CommandError(f"{out}: cannot write ({existing} is not writable)")

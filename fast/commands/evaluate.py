@@ -18,11 +18,10 @@ scored by :mod:`fast.evaluate`: a table on stdout, ``DIR/metrics.json`` and ``DI
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from fast.commands import CommandError
+from fast.commands import CommandError, check_writable
 
 EXAMPLES = __doc__.split("\n\n")[1]
 
@@ -83,19 +82,6 @@ def _check_args(args: argparse.Namespace) -> None:
         raise CommandError(f"--mask-threshold must be >= 0, got {args.mask_threshold}")
 
 
-def _check_writable(out: Path) -> None:
-    """``out`` is, or can become, a writable folder; checked before any work, creating nothing."""
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"{out}: exists and is not a folder; give another --out")
-    existing = out
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise CommandError(f"{out}: cannot be created ({existing} is not a folder)")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise CommandError(f"{out}: cannot write ({existing} is not writable)")
-
-
 def run(args: argparse.Namespace) -> int:
     from fast import evaluate as ev
     from fast.checkpoint import CheckpointError
@@ -109,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             parse_frame_range(args.frame_range)  # a bad range fails before the checkpoint loads
     except DataError as exc:
         raise CommandError(str(exc)) from None
-    _check_writable(args.out)
+    check_writable(args.out)
     try:
         result, meta = ev.evaluate_checkpoint(
             args.checkpoint, args.data, args.out, frames=args.frames,
