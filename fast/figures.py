@@ -76,11 +76,18 @@ def _as_float(x, name: str, ndim: int) -> np.ndarray:
     return arr
 
 
+def to_bytes(x) -> np.ndarray:
+    """Model pixels (a tensor or array in [-1, 1], any shape) as uint8 of the same shape, by the
+    8-bit convention of the module docstring (clipped, NaN mid-grey)."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().double().numpy()
+    arr = np.clip(np.nan_to_num(np.asarray(x, dtype=np.float64), nan=0.0), -1.0, 1.0)
+    return np.round((arr + 1.0) / 2.0 * 255.0).astype(np.uint8)
+
+
 def _u8(arr: np.ndarray) -> np.ndarray:
     """float ``(..., C, H, W)`` in [-1, 1] -> uint8 ``(..., H, W, 3)``."""
-    arr = np.clip(np.nan_to_num(arr, nan=0.0), -1.0, 1.0)
-    u8 = np.round((arr + 1.0) / 2.0 * 255.0).astype(np.uint8)
-    u8 = np.moveaxis(u8, -3, -1)  # (..., H, W, C)
+    u8 = np.moveaxis(to_bytes(arr), -3, -1)  # (..., H, W, C)
     return np.repeat(u8, 3, axis=-1) if u8.shape[-1] == 1 else u8
 
 
