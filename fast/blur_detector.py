@@ -9,7 +9,8 @@ image blurred a negative.  ``sharpvid train --init-d2 CHECKPOINT`` then starts f
 
 - :func:`read_cifar10` decodes the CIFAR-10 "python version" batches; :func:`source_images` crops
   32x32 images out of any video source (:func:`fast.video.sources.open_source`).
-- :func:`blurred` applies one of the three reference blurs per image (:mod:`fast.blur`).
+- :func:`blur` applies one of the three reference blurs (:mod:`fast.blur`); :func:`blurred` one
+  per image.
 - :func:`pretrain_blur_detector` trains D2 with the loss of Eq. 3 (real = sharp, fake = blurred,
   :func:`fast.losses.discriminator_loss`, summed over scales) and the run's D optimiser, then
   measures it on held-out images (:func:`blur_accuracy`).
@@ -19,7 +20,7 @@ Convention
 - Images are uint8 ``(N, 3, 32, 32)`` on the host and float in [-1, 1] on the device (the authors'
   ``x * 2 / 255 - 1``, :func:`fast.video.clips.to_model`).
 - The blurs are the training config's, as adversarial training with ``blur_detector`` applies
-  them (:func:`blurred` serves both): the ``blur_size`` x ``blur_size`` Gaussian of variance
+  them (:func:`blur` serves both): the ``blur_size`` x ``blur_size`` Gaussian of variance
   ``blur_variance`` (5x5 of variance 5 by default), median and bilateral filter (σ_space 1.5,
   σ_colour 0.2 in [-1, 1] units), each chosen with probability 1/3 per sample.
 - D2 calls an image sharp when the mean over scales of its probabilities is > 0.5.  The overall
@@ -251,8 +252,19 @@ def load_images(data: str, n: int, n_test: int, *, seed: int = 0
 # ---------------------------------------------------------------------------------------------
 
 
+def blur(images: torch.Tensor, name: str, cfg) -> torch.Tensor:
+    """``images`` ``(B, C, H, W)`` in [-1, 1], all blurred by the blur ``name`` of :data:`BLURS`
+    (``cfg.blur_size`` wide; the Gaussian of variance ``cfg.blur_variance``)."""
+    if name == "gaussian":
+        return gaussian_blur(images, cfg.blur_size, cfg.blur_variance)
+    if name == "median":
+        return median_blur(images, cfg.blur_size)
+    return bilateral_blur(images, cfg.blur_size)
+
+
 def blurred(images: torch.Tensor, kinds: Sequence, cfg) -> torch.Tensor:
-    """Each image blurred by its own blur: ``kinds[i]`` names one of :data:`BLURS` (or indexes it).
+    """Each image blurred by its own blur (:func:`blur`): ``kinds[i]`` names one of :data:`BLURS`
+    (or indexes it).
 
     Parameters
     ----------
@@ -288,14 +300,7 @@ def blurred(images: torch.Tensor, kinds: Sequence, cfg) -> torch.Tensor:
         if not idx:
             continue
         sel = torch.as_tensor(idx, device=images.device)
-        x = images.index_select(0, sel)
-        if name == "gaussian":
-            y = gaussian_blur(x, cfg.blur_size, cfg.blur_variance)
-        elif name == "median":
-            y = median_blur(x, cfg.blur_size)
-        else:
-            y = bilateral_blur(x, cfg.blur_size)
-        out.index_copy_(0, sel, y)
+        out.index_copy_(0, sel, blur(images.index_select(0, sel), name, cfg))
     return out
 
 

@@ -701,10 +701,10 @@ class Trainer:
     def _blurred(self, frames: torch.Tensor) -> torch.Tensor:
         """The blur detector's negatives: real frames ``(B, C, H, W)`` blurred by ``cfg.blur``
         (Gaussian 5x5 of variance 5 by default, median or bilateral), as pretraining blurs them
-        (:func:`fast.blur_detector.blurred`)."""
-        from fast.blur_detector import blurred
+        (:func:`fast.blur_detector.blur`)."""
+        from fast.blur_detector import blur
 
-        return blurred(frames, [self.cfg.blur] * len(frames), self.cfg)
+        return blur(frames, self.cfg.blur, self.cfg)
 
     def _critic_loss(self, critic: Critic, fake: Rollout) -> tuple[torch.Tensor, dict]:
         """One critic's loss on the D batch (Eq. 3 for D; sharp vs blurred for the blur
