@@ -42,18 +42,19 @@ def _fixed_environment():
     """Pin the variables argparse (and Python's colour support) read; restore them after."""
     saved = {key: os.environ.get(key) for key in _ENV}
     try:
-        for key, value in _ENV.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_environment(_ENV)
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_environment(saved)
+
+
+def _set_environment(values: dict) -> None:
+    """``os.environ[key] = value`` for each pair; a None value unsets the key."""
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def _formatter(parser: argparse.ArgumentParser) -> argparse.HelpFormatter:
