@@ -169,9 +169,10 @@ def train_command(config: str, overrides: list[str], name: str, base, run_dir: P
 
 def train_variant(cfg, run_dir: Path, *, force: bool, progress: bool) -> tuple[str, float | None]:
     """Train ``cfg`` in ``run_dir`` to ``cfg.steps``: ``("reused", seconds it took then or
-    None)`` when it is there, else ``("trained" | "resumed", seconds)``.  Raises :class:`Interrupted` after Ctrl-C (the
-    run is saved) and :class:`AblationError` for a folder holding another run without ``force``
-    (with it, that run is replaced; a run of the same config is reused or resumed either way)."""
+    None)`` when it is there, else ``("trained" | "resumed", seconds)``.  Raises
+    :class:`Interrupted` after Ctrl-C (the run is saved) and :class:`AblationError` for a folder
+    holding another run without ``force`` (with it, that run is replaced; a run of the same
+    config is reused or resumed either way)."""
     from fast.checkpoint import list_checkpoints
     from fast.config import ConfigError, read_config
     from fast.train import Trainer
@@ -242,14 +243,10 @@ def _from_json(x):
 SAMPLE_KEYS = ("inputs", "targets", "model", "model+deblur")
 
 
-def _to_u8(x) -> np.ndarray:
-    arr = np.asarray(x.detach().cpu().double().numpy() if hasattr(x, "detach") else x)
-    return np.round((np.clip(arr, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
-
-
 def save_samples(result: dict, path: Path) -> None:
     """The evaluation's picture clips as 8-bit arrays (``name``, ``inputs``, ``targets``,
     ``model`` and ``model+deblur`` of each), for the report; written atomically."""
+    from fast.figures import to_bytes
     from fast.imageio import _atomic_write
 
     arrays = {}
@@ -257,7 +254,7 @@ def save_samples(result: dict, path: Path) -> None:
         arrays[f"{i}/name"] = np.array(s["name"])
         for key in SAMPLE_KEYS:
             if key in s:
-                arrays[f"{i}/{key}"] = _to_u8(s[key])
+                arrays[f"{i}/{key}"] = to_bytes(s[key])
 
     def write(tmp):
         with open(tmp, "wb") as f:
@@ -279,8 +276,9 @@ def evaluate_variant(run_dir: Path, step: int, evaluation: dict, *, device: str,
                      ) -> tuple[dict, list[dict], str, float | None]:
     """Evaluate the run's step-``step`` checkpoint as ``sharpvid evaluate`` does, into
     ``run_dir/eval`` (reused when made from that checkpoint, of a run of ``train_config``, with
-    the same ``evaluation`` arguments).  Returns the metrics (``means``, ``counts``, ``videos``, ``n``, ``methods``), the
-    picture clips, ``"evaluated" | "reused"`` and the seconds it took (then, when reused)."""
+    the same ``evaluation`` arguments).  Returns the metrics (``means``, ``counts``, ``videos``,
+    ``n``, ``methods``), the picture clips, ``"evaluated" | "reused"`` and the seconds it took
+    (then, when reused)."""
     from fast.checkpoint import checkpoint_path
     from fast.evaluate import evaluate_checkpoint
 
@@ -309,15 +307,14 @@ def evaluate_variant(run_dir: Path, step: int, evaluation: dict, *, device: str,
     return result, load_samples(samples_path), "evaluated", seconds
 
 
-def critic_accuracy(run_dir: Path, steps: int, tail: float = 0.2) -> dict[str, dict]:
+def critic_accuracy(records: list[dict], steps: int, tail: float = 0.2) -> dict[str, dict]:
     """How well each critic told real from fake (the blur detector: sharp from blurred) over the
-    last ``tail`` of training: ``{critic prefix: {"acc_real", "acc_fake", "loss"}}``, means of
+    last ``tail`` of training: ``{critic prefix: {"acc_real", "acc_fake", "loss"}}``, means over
+    ``records`` (a run's ``metrics.jsonl``, :func:`fast.report.read_log`) of
     the logged ``PREFIX/acc_real``, ``PREFIX/acc_fake`` and ``PREFIX/loss`` of the steps after
     ``(1 - tail) * steps``.  A critic at chance (accuracies near 0.5, or 1 and 0; loss near
     8 ln 2 for 4 scales) has given G no signal yet: its variant's differences are not its doing."""
-    from fast.report import read_log
-
-    records = [r for r in read_log(run_dir / "metrics.jsonl")
+    records = [r for r in records
                if r.get("kind", "train") == "train" and r["step"] > (1 - tail) * steps]
     out: dict[str, dict] = {}
     for r in records:
@@ -503,6 +500,9 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
     """
     from fast import report
     from fast.config import load_config
+    from fast.evaluate import TestClips
+    from fast.report import read_log
+    from fast.video.sources import parse_frame_range
 
     base = load_config(config, overrides)
     configs = {name: variant_config(base, name) for name in names}
@@ -512,6 +512,10 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
                                 f"VGG19 weights with --vgg19-weights FILE (vgg19-dcbb9e9d.pth)")
         if cfg.vgg19_weights and cfg.lam_perc > 0 and not Path(cfg.vgg19_weights).is_file():
             raise AblationError(f"{cfg.vgg19_weights}: no such file (--vgg19-weights)")
+    span = evaluation["frame_range"]  # the evaluation data opens (metadata only) before training
+    TestClips(evaluation["data"], base.m, evaluation["frames"],
+              frame_range=parse_frame_range(span) if span else None,
+              every=evaluation["every"], videos=evaluation["videos"])
     device = base.device
     variants = []
     started = time.monotonic()
@@ -526,6 +530,7 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
              + (f" ({train_s:.0f} s)" if train_s is not None else "")
              + f", evaluation {eval_status}" + (f" ({eval_s:.0f} s)" if eval_s is not None
                                                 else ""))
+        log = read_log(run_dir / "metrics.jsonl")  # for the critics' accuracy and the curves
         variants.append({"name": name, "adds": VARIANTS[name].adds,
                          "overrides": variant_overrides(name, base), "run": str(run_dir),
                          "train_command": train_command(config, overrides, name, base, run_dir),
@@ -534,11 +539,12 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
                          "metrics": {k2: metrics[k2] for k2 in ("m", "n", "methods", "means",
                                                                 "counts")},
                          "video_names": [v["name"] for v in metrics["videos"]],
-                         "critics": critic_accuracy(run_dir, cfg.steps),
+                         "log": log, "critics": critic_accuracy(log, cfg.steps),
                          "samples": samples})
     names_seen = {tuple(v["video_names"]) for v in variants}
     if len(names_seen) > 1:  # same data, same clips: a changed source would make rows unequal
-        raise AblationError("the variants' evaluations cover different videos; rerun with --force")
+        raise AblationError(f"the variants' evaluations cover different videos (did the "
+                            f"evaluation data change?); remove {out / 'runs'}/*/eval and rerun")
     n, m = variants[0]["metrics"]["n"], variants[0]["metrics"]["m"]
     summary = {
         "config": config, "overrides": overrides, "command": command,

@@ -172,8 +172,9 @@ def _series(records: list[dict], kind: str, key: str) -> dict[str, tuple[list, l
 
 
 def write_plots(variants: list[dict], out: Path) -> list[tuple[str, str]] | None:
-    """``plots/<stem>.png`` for every quantity of :data:`PLOTS` some variant logged; ``None``
-    when matplotlib is not installed.  Returns ``(title, relative path)`` pairs."""
+    """``plots/<stem>.png`` for every quantity of :data:`PLOTS` some variant logged (``log``: its
+    run's records, :func:`read_log`); ``None`` when matplotlib is not installed.  Returns
+    ``(title, relative path)`` pairs."""
     try:
         import matplotlib
 
@@ -181,7 +182,7 @@ def write_plots(variants: list[dict], out: Path) -> list[tuple[str, str]] | None
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    logs = {v["name"]: read_log(Path(v["run"]) / "metrics.jsonl") for v in variants}
+    logs = {v["name"]: v["log"] for v in variants}
     written = []
     for stem, (title, ylabel, keys) in PLOTS.items():
         kind = "val" if stem.startswith("val") else "train"

@@ -144,6 +144,8 @@ def test_ablation_writes_the_tables(ablation):
     md = (out / "ablation.md").read_text()
     assert md.count("| copy last frame |") == 2 and "## Frame 2" in md
     assert "sharpvid ablate tiny --variants l2,two_d --steps 3" in md
+    # the command names the options that differ from their defaults, and only those
+    assert f"--eval-data {EVAL}" in md and "--pictures 2" in md and "--frames" not in md
     assert "blur_detector=true" in md and "sharpvid train tiny" in md
     # each critic's accuracy over the last 20 % of training, from the run's metrics.jsonl
     l2, two_d = summary["variants"]
@@ -282,6 +284,14 @@ def test_bad_input_is_one_line_and_trains_nothing(tmp_path, args, message):
     out = tmp_path / "abl"
     status, _, err = run_cli("ablate", *args, "--eval-data", EVAL, "--quiet", "--out", out)
     assert status == 2 and message in err and err.count("\n") == 1, err
+    assert not (out / "runs").exists()
+
+
+def test_bad_evaluation_data_stops_before_any_training(tmp_path):
+    out = tmp_path / "abl"
+    status, _, err = run_cli("ablate", "tiny", "--variants", "l2", "--quiet", "--eval-data",
+                             tmp_path / "nosuch.mp4", "--out", out)
+    assert status == 2 and "nosuch.mp4" in err and err.count("\n") == 1, err
     assert not (out / "runs").exists()
 
 

@@ -26,7 +26,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from fast.commands import CommandError
+from fast.commands import CommandError, check_writable
 
 EXAMPLES = __doc__.split("\n\n")[1]
 
@@ -89,7 +89,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--list-variants", action="store_true",
                    help="print the variants and what each sets, and exit")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.set_defaults(func=run, accepts_overrides=True)
+    p.set_defaults(func=run, accepts_overrides=True, parser=p)  # parser: for its defaults
 
 
 def _list_variants() -> None:
@@ -122,12 +122,10 @@ def _command(args: argparse.Namespace, names: list[str], steps: int, out: Path) 
     """The command line that reruns this ablation (for the tables and the report)."""
     parts = ["sharpvid", "ablate", args.config, "--variants", ",".join(names), "--steps",
              str(steps), *getattr(args, "overrides", [])]
-    defaults = {"eval_data": None, "frame_range": None, "frames": 2, "every": None,
-                "videos": None, "batch": 8, "deblur": "natural", "kernel_size": 9, "pictures": 3,
-                "crop": 256, "mask_threshold": 0.05, "vgg19_weights": None, "init_d2": None}
-    for key, default in defaults.items():
+    for key in ("eval_data", "frame_range", "frames", "every", "videos", "batch", "deblur",
+                "kernel_size", "pictures", "crop", "mask_threshold", "vgg19_weights", "init_d2"):
         value = getattr(args, key)
-        if value != default:
+        if value != args.parser.get_default(key):
             parts += [f"--{key.replace('_', '-')}", str(value)]
     parts += ["--out", str(out)]
     return " ".join(shlex.quote(p) for p in parts)
@@ -136,7 +134,6 @@ def _command(args: argparse.Namespace, names: list[str], steps: int, out: Path) 
 def run(args: argparse.Namespace) -> int:
     from fast import ablate
     from fast.checkpoint import CheckpointError
-    from fast.commands.evaluate import _check_writable
     from fast.config import ConfigError, load_config
     from fast.devices import DeviceError
     from fast.evaluate import EvaluateError
@@ -172,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
             parse_frame_range(frame_range)
     except (ablate.AblationError, ConfigError, DataError) as exc:
         raise CommandError(str(exc)) from None
-    _check_writable(out)
+    check_writable(out)
     evaluation = {"data": data, "frame_range": frame_range, "frames": args.frames,
                   "every": args.every, "videos": args.videos, "batch": args.batch,
                   "deblur": None if args.deblur == "none" else args.deblur,
