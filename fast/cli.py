@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from fast import __version__
-from fast.commands import CommandError
+from fast.commands import CommandError, print_error
 
 #: Modules that provide ``add_parser(subparsers)``; added as the commands are built.
 _COMMANDS: tuple[str, ...] = (
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except CommandError as exc:
-        print(f"sharpvid: error: {exc}", file=sys.stderr)
+        print_error(str(exc))
         return 2
     except KeyboardInterrupt:
         print("sharpvid: interrupted", file=sys.stderr)

@@ -366,8 +366,44 @@ def init_distributed(device_spec: str) -> tuple[Dist, torch.device]:
         device = torch.device("cuda", local)
         torch.cuda.set_device(device)
     if not dist.is_initialized():
+        # DistributedDataParallel's constructor imports torch._dynamo.  Imported after the
+        # group exists, dynamo keeps references to it (torch 2.13), so destroy_process_group()
+        # cannot free it: gloo's loop and work threads then run until the interpreter tears
+        # the group down at exit, and about one exit in four aborted ("terminate called
+        # without an active exception", SIGABRT).  Imported first, it never sees the group.
+        import torch._dynamo  # noqa: F401
+
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return Dist(rank, world, local), device
+
+
+def on_every_rank(exc: Exception) -> Exception:
+    """Mark an error that every rank raises at the same point (a decision rank 0 broadcast, or
+    one taken on all-reduced values): ``sharpvid train`` then has every rank print it before any
+    exits."""
+    exc.every_rank = True
+    return exc
+
+
+def shutdown_distributed(*, synchronise: bool) -> None:
+    """Leave the process group, on every path out of a distributed run.
+
+    ``synchronise`` (a run that ended normally, every rank alike): a barrier first, so no rank
+    tears its connections down while another is still in the last collective (the last
+    checkpoint's).  After an error or Ctrl-C another rank may be gone: no barrier.  Then
+    ``destroy_process_group()`` and a garbage collection, so the group's C++ threads are joined
+    now, while the interpreter is whole, not during its teardown (see :func:`init_distributed`).
+    """
+    import gc
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    try:
+        if synchronise:
+            dist.barrier()
+    finally:
+        dist.destroy_process_group()
+        gc.collect()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,7 +560,7 @@ class Trainer:
             dist.broadcast_object_list(holder, src=0)
             problem = holder[0]
         if problem:
-            raise TrainError(problem)
+            raise on_every_rank(TrainError(problem))
         self.progress = progress and self.dist.main
         self.net = cfg.generator_config()
 
@@ -537,21 +573,37 @@ class Trainer:
             init_blur_detector(self.critics[-1], cfg.init_d2)
         vgg = load_vgg19(cfg, self.device) if cfg.lam_perc > 0 else None
         self.terms = generator_loss_terms(cfg, self.critics, vgg)
-        self._wrap_for_training()
-
-        clips = training_clips(cfg) if clips is None else clips
-        self.loader = ClipLoader(clips, cfg.batch, seed=cfg.seed, rank=self.dist.rank,
-                                 device=self.device, workers=cfg.workers)
-        self.val = validation_clips(cfg) if val_clips is None else list(val_clips)
-        self.step_no = 0
-        self.lr_scale = 1.0
-        self.bad_steps = 0
-        self.restores = 0  # guard restores since the last good checkpoint
-        self.last: dict = {}
         self._last_rollout: Rollout | None = None
-        if resume:
-            self.restore(latest_checkpoint(self.run_dir))
-        self._batches = iter(self.loader)
+        self._batches = None
+        self._wrap_for_training()
+        try:
+            clips = training_clips(cfg) if clips is None else clips
+            self.loader = ClipLoader(clips, cfg.batch, seed=cfg.seed, rank=self.dist.rank,
+                                     device=self.device, workers=cfg.workers)
+            self.val = validation_clips(cfg) if val_clips is None else list(val_clips)
+            self.step_no = 0
+            self.lr_scale = 1.0
+            self.bad_steps = 0
+            self.restores = 0  # guard restores since the last good checkpoint
+            self.last: dict = {}
+            if resume:
+                self.restore(latest_checkpoint(self.run_dir))
+            self._batches = iter(self.loader)
+        except BaseException:
+            self.close()  # the half-built trainer stays in the traceback; the group must not
+            raise
+
+    def close(self) -> None:
+        """Let go of what holds the process group: the DDP (or compiled) wrappers, the batch
+        stream and the last rollout's graph.  The plain modules, their weights and the
+        optimisers stay, so a closed trainer still saves, evaluates and predicts; training again
+        needs a new one.  ``sharpvid train`` calls it on every way out, before
+        :func:`shutdown_distributed`."""
+        self.g_train = self.g
+        for critic in self.critics:
+            critic.train_module = None
+        self._batches = None
+        self._last_rollout = None
 
     # -- set-up ---------------------------------------------------------------------------------
     def _wrap_for_training(self) -> None:
@@ -651,7 +703,7 @@ class Trainer:
             if holder[0] is not None and problem is None:
                 problem = CheckpointError(holder[0])
         if problem is not None:
-            raise problem
+            raise on_every_rank(problem)
         return path
 
     # -- one step of Algorithm 1 ----------------------------------------------------------------
@@ -873,14 +925,15 @@ class Trainer:
             dist.broadcast_object_list(holder, src=0)
             path = holder[0]
         if path is None:
-            raise TrainError(f"{self.cfg.nan_patience} non-finite steps in a row and no "
-                             f"checkpoint to restore")
+            raise on_every_rank(TrainError(f"{self.cfg.nan_patience} non-finite steps in a row "
+                                           f"and no checkpoint to restore"))
         failed_at = self.step_no
         self.restores += 1
-        if self.restores > self.cfg.nan_max_restores:
-            raise TrainError(f"non-finite losses at step {failed_at} after {self.restores - 1} "
-                             f"restores with smaller learning rates; see metrics.jsonl for the "
-                             f"terms, and lower the learning rates or check the data")
+        if self.restores > self.cfg.nan_max_restores:  # the same on every rank (all-reduced)
+            raise on_every_rank(TrainError(
+                f"non-finite losses at step {failed_at} after {self.restores - 1} restores with "
+                f"smaller learning rates; see metrics.jsonl for the terms, and lower the "
+                f"learning rates or check the data"))
         self.restore(path, lr_factor=self.cfg.nan_lr_factor)
         log.write({"step": failed_at, "kind": "restore", "from_step": self.step_no,
                    "lr_scale": self.lr_scale})

@@ -1,19 +1,11 @@
 """Shared test configuration: hypothesis profiles and the CUDA skip."""
 
-import os
-
 import pytest
-from hypothesis import HealthCheck, settings
 
-# CI: few examples so the whole suite stays within minutes on 2 cores.
-settings.register_profile(
-    "ci", max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-# Local, thorough: `pytest --hypothesis-profile thorough` (or `make test-thorough`).
-settings.register_profile(
-    "thorough", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.load_profile(os.environ.get("SHARPVID_HYPOTHESIS_PROFILE", "ci"))
+import hypothesis_profiles
+
+# CI: few derandomized examples (see hypothesis_profiles); `make test-thorough` explores at random.
+hypothesis_profiles.load()
 
 
 def _cuda_available() -> bool:

@@ -1,6 +1,8 @@
 """Multi-process training through ``torchrun`` + DistributedDataParallel on the gloo backend
 (CPU): two ranks, each with its own data stream, stay in sync and train exactly what one process
-trains on the same global batch (the union of the two streams)."""
+trains on the same global batch (the union of the two streams), and every rank leaves the process
+group with no thread of it running, on success and on failure (a gloo thread still running at
+interpreter exit aborted about one run in four; ``benchmarks/stress_ddp_exit.py`` counts exits)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,57 @@ COMMON = [f"--data={DATA}", "--steps=3", "--log_every=1", "--sample_every=0", "-
           "--checkpoint_every=3"]
 
 
+# Imported by every rank through PYTHONPATH: at exit (after sharpvid's own shutdown, before the
+# interpreter's teardown) it writes the names of the process's threads to THREADS_DIR/rank-R.
+_THREADS_AT_EXIT = """
+import atexit, os
+
+def _write_threads():
+    names = []
+    for tid in sorted(os.listdir("/proc/self/task")):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass
+    with open(os.path.join(os.environ["THREADS_DIR"], "rank-" + os.environ["RANK"]), "w") as f:
+        f.write("\\n".join(names))
+
+if "RANK" in os.environ and "THREADS_DIR" in os.environ:
+    atexit.register(_write_threads)
+"""
+
+
+def _torchrun(tmp_path: Path, run: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """Two gloo ranks of ``sharpvid train tiny``; returns the process and each rank's threads
+    at exit (``{rank: [thread names]}``)."""
+    hook, threads = tmp_path / "hook", tmp_path / "threads"
+    hook.mkdir()
+    threads.mkdir()
+    (hook / "sitecustomize.py").write_text(_THREADS_AT_EXIT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "THREADS_DIR": str(threads),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
+    env.pop("WORLD_SIZE", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         "-m", "fast.cli", "train", "tiny", "--out", str(run), "--quiet", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        start_new_session=True)  # a hung rank is killed with its launcher, not left behind
+    try:
+        out, err = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    ranks = {int(f.name.split("-")[1]): f.read_text().split("\n") for f in threads.iterdir()}
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), ranks
+
+
+def _no_gloo_thread(ranks: dict, err: str) -> None:
+    assert sorted(ranks) == [0, 1], err[-3000:]
+    for rank, names in ranks.items():
+        assert not [n for n in names if "gloo" in n], (rank, names)
+
+
 def _lines(run: Path) -> list[dict]:
     drop = ("time", "steps_per_s", "samples_per_s")
     return [{k: v for k, v in d.items() if k not in drop}
@@ -34,21 +87,10 @@ def _lines(run: Path) -> list[dict]:
 @pytest.mark.parametrize("n", [1, 2])
 def test_two_gloo_ranks_match_one_process_on_the_global_batch(tmp_path, n):
     run = tmp_path / "ddp"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    env.pop("WORLD_SIZE", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         "-m", "fast.cli", "train", "tiny", "--out", str(run), "--quiet",
-         # bare key=value: torchrun's own parser would take --n=... for --nnodes
-         "batch=2", f"n={n}", *(c[2:] for c in COMMON)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        start_new_session=True)  # a hung rank is killed with its launcher, not left behind
-    try:
-        _, err = proc.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        raise
-    assert proc.returncode == 0, err[-3000:]
+    # bare key=value: torchrun's own parser would take --n=... for --nnodes
+    proc, ranks = _torchrun(tmp_path, run, "batch=2", f"n={n}", *(c[2:] for c in COMMON))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _no_gloo_thread(ranks, proc.stderr)
 
     cfg = load_config("tiny", [c[2:] for c in COMMON] + ["batch=4", f"n={n}"])
     single = Trainer(cfg, tmp_path / "single", progress=False,
@@ -71,24 +113,17 @@ def test_two_gloo_ranks_match_one_process_on_the_global_batch(tmp_path, n):
 
 def test_a_failed_checkpoint_write_stops_every_rank_with_its_error(tmp_path):
     """Rank 0 writes the checkpoints; when it cannot, rank 1 gets the same one-line error instead
-    of waiting in the next collective."""
+    of waiting in the next collective.  Both say it before either exits (torchrun stops the
+    other ranks as soon as one exits non-zero: before, rank 1's line was lost one run in eight),
+    and both exit with status 2, leaving no gloo thread behind."""
     run = tmp_path / "ddp"
     run.mkdir()
     (run / "checkpoints").write_text("a file where the checkpoint folder should be")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    env.pop("WORLD_SIZE", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         "-m", "fast.cli", "train", "tiny", "--out", str(run), "--quiet", "batch=2",
-         *(c[2:] for c in COMMON)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        start_new_session=True)
-    try:
-        _, err = proc.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        raise
+    proc, ranks = _torchrun(tmp_path, run, "batch=2", *(c[2:] for c in COMMON))
+    err = proc.stderr
     assert proc.returncode != 0
     errors = [line for line in err.splitlines()
               if line.startswith("sharpvid: error:") and "cannot write a checkpoint" in line]
     assert len(errors) == 2, err[-3000:]  # one line from each rank
+    assert "terminate called" not in err
+    _no_gloo_thread(ranks, err)

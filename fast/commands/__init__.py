@@ -1,11 +1,17 @@
 """The ``sharpvid`` subcommands, one module each, registered in :mod:`fast.cli`."""
 
 import os
+import sys
 from pathlib import Path
 
 
 class CommandError(Exception):
     """An error the user can fix (bad input file, bad value): printed as one line, exit 2."""
+
+
+def print_error(message: str, stream=None) -> None:
+    """The one-line error every command prints: ``sharpvid: error: MESSAGE``."""
+    print(f"sharpvid: error: {message}", file=stream or sys.stderr, flush=True)
 
 
 def check_writable(out: Path) -> None:

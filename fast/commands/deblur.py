@@ -14,14 +14,13 @@ go on; the exit status is then 1.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from fast import imageio
-from fast.commands import CommandError
+from fast.commands import CommandError, print_error
 
 EXAMPLES = __doc__.split("\n\n")[1]
 METHODS = ("text", "natural")
@@ -75,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     paths, problems = imageio.find_images(args.inputs)
     failures = 0
     for message in problems:
-        print(f"sharpvid: error: {message}", file=sys.stderr)
+        print_error(message)
         failures += 1
     # read everything first (cheap), grouping by shape so a batch is one array
     groups: dict[tuple, list[tuple[Path, np.ndarray]]] = defaultdict(list)
@@ -84,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             image = imageio.read_image(path)
         except imageio.ImageError as exc:
-            print(f"sharpvid: error: {exc}", file=progress.stream)
+            print_error(str(exc), progress.stream)
             failures += 1
             progress.step(path.name)
             continue
@@ -99,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
                 latent, kernels = method(batch, args.kernel_size)
             except ValueError as exc:  # e.g. a kernel larger than these images
                 for path, _ in chunk:
-                    print(f"sharpvid: error: {path}: {exc}", file=progress.stream)
+                    print_error(f"{path}: {exc}", progress.stream)
                     progress.step(path.name)
                 failures += len(chunk)
                 continue

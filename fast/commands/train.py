@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fast.commands import CommandError
+from fast.commands import CommandError, print_error
 
 EXAMPLES = __doc__.split("\n\n")[1]
 
@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if args.vgg19_weights:
         overrides.append(f"vgg19_weights={args.vgg19_weights}")
     run_dir = args.resume or args.out or Path("runs")
+    trainer, error, every_rank, finished = None, None, False, False
     try:
         if args.resume is not None:
             if args.config is not None:
@@ -110,17 +111,30 @@ def run(args: argparse.Namespace) -> int:
                   f"{trainer.device} from step {trainer.step_no} to {cfg.steps}; run folder "
                   f"{run_dir}", flush=True)
         status = trainer.fit()
+        finished = True
     except (ConfigError, DataError, CheckpointError, DeviceError, TrainError, ImageError,
             PerceptualError) as exc:
-        raise CommandError(str(exc)) from None
+        error, every_rank = str(exc), getattr(exc, "every_rank", False)
     except OSError as exc:
-        where = exc.filename or run_dir
-        raise CommandError(f"{where}: cannot write ({exc.strerror or exc})") from None
-    finally:
+        error = f"{exc.filename or run_dir}: cannot write ({exc.strerror or exc})"
+    finally:  # every way out, Ctrl-C included, leaves the process group with no thread running
         import torch.distributed as dist
 
-        if dist.is_available() and dist.is_initialized():
-            dist.destroy_process_group()
+        from fast.train import shutdown_distributed
+
+        if trainer is not None:
+            trainer.close()
+        said_everywhere = every_rank and dist.is_available() and dist.is_initialized()
+        if not said_everywhere:
+            shutdown_distributed(synchronise=finished)
+    if said_everywhere:
+        # Every rank raised this error at the same point: each says it before the barrier, so
+        # torchrun, which stops the other ranks once one exits non-zero, cuts no one short.
+        print_error(error)
+        shutdown_distributed(synchronise=True)
+        return 2
+    if error is not None:
+        raise CommandError(error)
     if not main:
         return status
     last = trainer.last

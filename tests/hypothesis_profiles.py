@@ -1,0 +1,27 @@
+"""The suite's hypothesis profiles, registered and loaded by ``conftest.py`` (and importable by a
+test that runs pytest on a file of its own).
+
+- ``ci`` (the default; ``make test`` and CI): few examples, **derandomized** (every run draws the
+  same examples, so a red CI is red again on the same example when rerun), no example database
+  (a local ``.hypothesis/`` cannot change what runs), and the failing example's reproduction blob
+  printed (``@reproduce_failure(...)``) beside the falsifying example.
+- ``thorough`` (``make test-thorough``, ``pytest --hypothesis-profile thorough``): many examples,
+  random exploration, the database on.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True, database=None, print_blob=True,
+)
+settings.register_profile(
+    "thorough", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+
+
+def load() -> None:
+    settings.load_profile(os.environ.get("SHARPVID_HYPOTHESIS_PROFILE", "ci"))
