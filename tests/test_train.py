@@ -153,6 +153,16 @@ def test_resume_refuses_another_process_count(tmp_path):
     assert status == 2 and "saved by a run of 2 process(es), resumed with 1" in err
 
 
+def test_resume_takes_a_bare_key_value_as_an_override(tmp_path):
+    """Under torchrun overrides are bare ``key=value``; after --resume the first one must not
+    be read as a CONFIG (argparse hands it to the positional)."""
+    run = tmp_path / "run"
+    Trainer(tiny(steps=1), run, progress=False).fit()
+    status, out, err = run_cli("train", "--resume", run, "steps=2", "--quiet")
+    assert status == 0, err
+    assert checkpoint.load_checkpoint(run)["step"] == 2
+
+
 def test_checkpoints_keep_the_newest_and_survive_a_failed_save(tmp_path, monkeypatch):
     trainer = Trainer(tiny("checkpoint_every=1", "keep_checkpoints=2", steps=3),
                       tmp_path / "run", progress=False)

@@ -83,6 +83,12 @@ def run(args: argparse.Namespace) -> int:
         _list_keys()
         return 0
     overrides = list(getattr(args, "overrides", []))
+    if args.resume is not None and args.config and "=" in args.config \
+            and not Path(args.config).exists():
+        # `torchrun ... train --resume RUN steps=N`: argparse hands the first bare key=value
+        # to CONFIG; with --resume it is an override like the others
+        overrides.insert(0, args.config)
+        args.config = None
     if args.init_d2:
         overrides.append(f"init_d2={args.init_d2}")
     if args.vgg19_weights:
