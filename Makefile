@@ -11,8 +11,8 @@ STAMP  := $(VENV)/.sharpvid-installed
 
 .PHONY: test test-thorough demo notebooks clean
 
+# A venv whose creation was cut short (no pip) is made again rather than failing forever.
 $(STAMP): pyproject.toml Makefile
-	# a venv whose creation was cut short (no pip) is made again rather than failing forever
 	$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_PIN)"
