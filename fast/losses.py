@@ -12,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from fast._tensors import _as_tensor
 from reference._checks import _check_image, _check_same_shape
@@ -59,36 +60,62 @@ def _bce_terms(p: torch.Tensor, target) -> torch.Tensor:
     return -torch.lerp(log_1mp, log_p, torch.broadcast_to(t, p.shape))
 
 
+def _bce_logit_terms(z: torch.Tensor, target) -> torch.Tensor:
+    """Element-wise −[t log σ(z) + (1 − t) log(1 − σ(z))] from the logits z, exactly:
+    log σ(z) = −softplus(−z) and log(1 − σ(z)) = −softplus(z), so no clip and no zero gradient
+    where σ(z) rounds to 0 or 1 (the probability form's gradient is exactly 0 there)."""
+    if isinstance(target, (int, float)):  # a hard label: one term, no label tensor
+        if target == 1:
+            return F.softplus(-z)
+        if target == 0:
+            return F.softplus(z)
+    t = _as_tensor(target, "target", like=z).to(z.dtype)
+    return torch.lerp(F.softplus(z), F.softplus(-z), torch.broadcast_to(t, z.shape))
+
+
 def bce(p: torch.Tensor, target) -> torch.Tensor:
     """Fast twin of :func:`reference.losses.bce` (natural log, p clipped away from 0 and 1)."""
     return _bce_terms(_as_tensor(p, "p"), target).mean()
 
 
-def _bce_over_scales(ps: Sequence[torch.Tensor], target) -> torch.Tensor:
+def _bce_over_scales(ps: Sequence[torch.Tensor], target, logits: bool = False) -> torch.Tensor:
     """Σ_k bce(p_k, target); one stacked computation when every scale has the same shape (D's
-    ``(B,)`` outputs), so a loss costs a handful of kernel launches, not a handful per scale."""
+    ``(B,)`` outputs), so a loss costs a handful of kernel launches, not a handful per scale.
+    ``logits``: the entries are D's logits, not probabilities."""
+    terms = _bce_logit_terms if logits else _bce_terms
     ps = [_as_tensor(p, "p") for p in ps]
     if len({(p.shape, p.dtype, p.device) for p in ps}) == 1:
-        return _bce_terms(torch.stack(ps), target).flatten(1).mean(dim=1).sum()
-    return sum(bce(p, target) for p in ps)
+        return terms(torch.stack(ps), target).flatten(1).mean(dim=1).sum()
+    return sum(terms(p, target).mean() for p in ps)
 
 
 def discriminator_loss(
-    d_real: Sequence[torch.Tensor], d_fake: Sequence[torch.Tensor], real_target=1.0, fake_target=0.0
+    d_real: Sequence[torch.Tensor], d_fake: Sequence[torch.Tensor], real_target=1.0, fake_target=0.0,
+    *, logits: bool = False,
 ) -> torch.Tensor:
-    """Fast twin of :func:`reference.losses.discriminator_loss` (Eq. 3, summed over scales)."""
+    """Fast twin of :func:`reference.losses.discriminator_loss` (Eq. 3, summed over scales).
+
+    Differences: ``logits=True`` takes D's logits (before the sigmoid) and computes the same
+    loss exactly from them (training uses it: exact gradients where a probability would round
+    to 0 or 1); the oracle's probability form, clip included, is the default.
+    """
     if len(d_real) != len(d_fake) or len(d_real) == 0:
         raise ValueError(
             f"d_real and d_fake need one entry per scale, got {len(d_real)} and {len(d_fake)}"
         )
-    return _bce_over_scales(d_real, real_target) + _bce_over_scales(d_fake, fake_target)
+    return (_bce_over_scales(d_real, real_target, logits)
+            + _bce_over_scales(d_fake, fake_target, logits))
 
 
-def generator_adversarial_loss(d_fake: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Fast twin of :func:`reference.losses.generator_adversarial_loss` (Eq. 4)."""
+def generator_adversarial_loss(d_fake: Sequence[torch.Tensor], *, logits: bool = False
+                               ) -> torch.Tensor:
+    """Fast twin of :func:`reference.losses.generator_adversarial_loss` (Eq. 4).
+
+    Differences: ``logits`` as in :func:`discriminator_loss`.
+    """
     if len(d_fake) == 0:
         raise ValueError("d_fake needs one entry per scale, got none")
-    return _bce_over_scales(d_fake, 1.0)
+    return _bce_over_scales(d_fake, 1.0, logits)
 
 
 def combined_generator_loss(

@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fast._tensors import _as_tensor
-from fast.pyramid import frame_pyramid, laplacian_step, upsample
+from fast.pyramid import copy_step, frame_pyramid, laplacian_step, upsample
 import reference.networks as _ref
 from reference._checks import _check_divisible, _check_image, _check_ndim, _check_positive_int
 from reference.networks import (
@@ -129,7 +129,8 @@ def _activation(x: torch.Tensor, kind: str, slope: float) -> torch.Tensor:
 
 
 def _generator_scale(
-    weights: Weights, x_k: torch.Tensor, y_coarse, k: int, config: NetworkConfig, fast: bool
+    weights: Weights, x_k: torch.Tensor, y_coarse, k: int, config: NetworkConfig, fast: bool,
+    last_coarse=None,
 ) -> torch.Tensor:
     """Twin of ``reference.networks._generator_scale``: Sec. 2.1, one scale, ``(B, C, H_k, W_k)``.
 
@@ -148,6 +149,12 @@ def _generator_scale(
         if i < n_convs - 1:  # no activation after the last conv: G'_k is a residual
             h_k = _activation(h_k, config.activation, config.leaky_slope)
     h_k = h_k.to(x_k.dtype)  # under fast_math only the convs run in bf16, not the Laplacian sum
+    if config.output == "copy":
+        # \hat Y_k = clip(F_k + u_k(\hat Y_{k-1} - F_{k-1}) + G'_k(...), -1, 1)
+        coarse = y_coarse is not None and config.residual
+        return copy_step(x_k[:, -1], h_k, y_coarse=y_coarse if coarse else None,
+                         last_coarse=last_coarse if coarse else None, factor=2,
+                         mode=config.upsample_mode)
     if y_coarse is None or not config.residual:
         return torch.tanh(h_k)  # \hat Y_k = tanh(G'_k(...))
     # \hat Y_k = tanh(u_k(\hat Y_{k-1}) + G'_k(...))
@@ -176,7 +183,9 @@ def _run_generator(
         preds: list[torch.Tensor] = []
         for k in range(n):
             y_coarse = preds[-1] if k > 0 else None
-            preds.append(_generator_scale(weights, x_pyramid[k], y_coarse, k, config, fast))
+            last_coarse = x_pyramid[k - 1][:, -1] if k > 0 else None  # F_{k-1}
+            preds.append(_generator_scale(weights, x_pyramid[k], y_coarse, k, config, fast,
+                                          last_coarse))
     if pad:  # scale k covers ceil(H / 2^(N-1-k)) rows of the unpadded frame
         sizes = [(math.ceil(h / 2 ** (n - 1 - k)), math.ceil(w / 2 ** (n - 1 - k)))
                  for k in range(n)]
@@ -428,7 +437,9 @@ class MultiScaleGenerator(_Twin):
 
     ``state_dict()`` keys and shapes are :func:`reference.networks.generator_weight_shapes`;
     the layers are ``nn.Conv2d`` with torch's default init (the oracle's
-    :func:`~reference.networks.init_generator_weights` rule).
+    :func:`~reference.networks.init_generator_weights` rule), except with ``output="copy"``,
+    where the last conv of every scale starts at zero, so that an untrained G predicts exactly
+    the last input frame (copy-last-frame).
 
     Parameters
     ----------
@@ -457,6 +468,9 @@ class MultiScaleGenerator(_Twin):
                 nn.Conv2d(chans[i], chans[i + 1], size, padding=(size - 1) // 2)
                 for i, size in enumerate(config.g_kernels[k])
             ]))
+            if config.output == "copy":  # G'_k = 0 at every scale: untrained, G copies the last frame
+                nn.init.zeros_(self.scales[k].convs[-1].weight)
+                nn.init.zeros_(self.scales[k].convs[-1].bias)
 
     def forward(self, x, *, pad: bool = False) -> list[torch.Tensor]:
         """:math:`\\hat Y_0, \\dots, \\hat Y_{N-1}` for ``x`` ``(B, m, C, H, W)`` (or unbatched)."""

@@ -74,3 +74,29 @@ def laplacian_step(
         )
     y_k = up + residual
     return torch.tanh(y_k) if squash else y_k
+
+
+def copy_step(
+    last: torch.Tensor, residual: torch.Tensor, *, y_coarse: torch.Tensor | None = None,
+    last_coarse: torch.Tensor | None = None, factor: int = 2, mode: str = "nearest",
+) -> torch.Tensor:
+    """Fast twin of :func:`reference.pyramid.copy_step`: clip(F_k + u(Ŷ_{k−1} − F_{k−1}) + G'_k)."""
+    last = _as_tensor(last, "last")
+    residual = _as_tensor(residual, "residual")
+    if residual.shape != last.shape:
+        raise ValueError(f"residual must have the shape of last {tuple(last.shape)}, got "
+                         f"{tuple(residual.shape)}")
+    if (y_coarse is None) != (last_coarse is None):
+        raise ValueError("give both y_coarse and last_coarse, or neither")
+    change = residual
+    if y_coarse is not None:
+        y_coarse, last_coarse = _as_tensor(y_coarse, "y_coarse"), _as_tensor(last_coarse, "last_coarse")
+        if y_coarse.shape != last_coarse.shape:
+            raise ValueError(f"y_coarse {tuple(y_coarse.shape)} and last_coarse "
+                             f"{tuple(last_coarse.shape)} must have the same shape")
+        up = upsample(y_coarse - last_coarse, factor, mode)
+        if up.shape != last.shape:
+            raise ValueError(f"last must have the upsampled shape {tuple(up.shape)}, got "
+                             f"{tuple(last.shape)}")
+        change = up + residual
+    return torch.clamp(last + change, -1.0, 1.0)

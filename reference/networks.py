@@ -83,7 +83,7 @@ from reference._checks import (
     _check_odd_size,
     _check_positive_int,
 )
-from reference.pyramid import frame_pyramid, laplacian_step, upsample
+from reference.pyramid import copy_step, frame_pyramid, laplacian_step, upsample
 
 __all__ = [
     "CONFIGS",
@@ -103,6 +103,7 @@ Weights = dict[str, np.ndarray]
 
 _ACTIVATIONS = ("relu", "leaky_relu")
 _UPSAMPLE_MODES = ("nearest", "bilinear")
+_OUTPUTS = ("paper", "copy")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,6 +176,9 @@ class NetworkConfig:
     upsample_mode: str = "nearest"
     # Y_k = tanh(net + u(Y_{k-1})) (True, authors / paper's Laplacian) or tanh(net) (False, TF).
     residual: bool = True
+    # What G'_k predicts: "paper" the frame (the rule above, paper = authors = TF), "copy" the
+    # change from the last input frame, clipped (reference.pyramid.copy_step; this project's).
+    output: str = "paper"
 
     def __post_init__(self) -> None:
         """Validate every field, converting sequences to tuples; one-line ValueErrors."""
@@ -220,6 +224,8 @@ class NetworkConfig:
             raise ValueError(
                 f"upsample_mode must be one of {_UPSAMPLE_MODES}, got {self.upsample_mode!r}"
             )
+        if self.output not in _OUTPUTS:
+            raise ValueError(f"output must be one of {_OUTPUTS}, got {self.output!r}")
         for name in ("conditional_d", "residual"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
@@ -430,6 +436,10 @@ def _init_weights(shapes: dict[str, Shape], rng) -> Weights:
 def init_generator_weights(config: NetworkConfig, rng=None) -> Weights:
     """Random G weights with torch's default init (so statistics match the twin's).
 
+    With ``output="copy"`` the twin ``fast.networks.MultiScaleGenerator`` also zeroes the last
+    conv of every scale (an untrained G copies the last frame); this function does not, so the
+    equivalence tests exercise the copy rule with a non-zero G'_k.
+
     Parameters
     ----------
     config : NetworkConfig
@@ -564,11 +574,13 @@ def _check_clip(
 
 
 def _generator_scale(
-    weights: Weights, x_k: np.ndarray, y_coarse: np.ndarray | None, k: int, config: NetworkConfig
+    weights: Weights, x_k: np.ndarray, y_coarse: np.ndarray | None, k: int, config: NetworkConfig,
+    last_coarse: np.ndarray | None = None,
 ) -> np.ndarray:
     """Sec. 2.1, one scale: :math:`\\hat Y_k` from X_k and :math:`\\hat Y_{k-1}` (None at k=0).
 
-    ``x_k`` is ``(B, m, C, s_k, s_k)``; returns ``(B, C, s_k, s_k)``.
+    ``x_k`` is ``(B, m, C, s_k, s_k)``; returns ``(B, C, s_k, s_k)``.  ``last_coarse`` is F_{k-1},
+    the last input frame one scale coarser (used by ``output="copy"``).
     """
     b, m, c, h, w = x_k.shape
     h_k = x_k.reshape(b, m * c, h, w)  # frame-major channels, (B, m C, H_k, W_k)
@@ -582,6 +594,12 @@ def _generator_scale(
                       padding=(size - 1) // 2)
         if i < n_convs - 1:  # no activation after the last conv: G'_k is a residual
             h_k = _activation(h_k, config.activation, config.leaky_slope)
+    if config.output == "copy":
+        # \hat Y_k = clip(F_k + u_k(\hat Y_{k-1} - F_{k-1}) + G'_k(...), -1, 1)
+        coarse = y_coarse is not None and config.residual
+        return copy_step(x_k[:, -1], h_k, y_coarse=y_coarse if coarse else None,
+                         last_coarse=last_coarse if coarse else None, factor=2,
+                         mode=config.upsample_mode)
     if y_coarse is None or not config.residual:
         return np.tanh(h_k)  # \hat Y_k = tanh(G'_k(...))
     # \hat Y_k = tanh(u_k(\hat Y_{k-1}) + G'_k(...))
@@ -625,7 +643,8 @@ def generator_forward(weights: Mapping[str, np.ndarray], x, config: NetworkConfi
     preds: list[np.ndarray] = []
     for k in range(config.n_scales):
         y_coarse = preds[-1] if k > 0 else None
-        preds.append(_generator_scale(weights, x_pyramid[k], y_coarse, k, config))
+        last_coarse = x_pyramid[k - 1][:, -1] if k > 0 else None  # F_{k-1}
+        preds.append(_generator_scale(weights, x_pyramid[k], y_coarse, k, config, last_coarse))
     return preds if batched else [p[0] for p in preds]
 
 

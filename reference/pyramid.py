@@ -19,6 +19,9 @@ Convention
   fraction of a pixel different.
 - ``laplacian_step`` applies ``tanh`` after the sum, as the authors' code does
   (``out = tanh(net + up)``); the paper's equation has no squashing.
+- ``copy_step`` is this project's copy path (generator ``output="copy"``): the same Laplacian
+  sum, over the change from the last input frame instead of the frame, clipped to [-1, 1]
+  rather than squashed.  Neither the paper nor the two codes have it.
 """
 
 from __future__ import annotations
@@ -167,3 +170,64 @@ def laplacian_step(
         )
     y_k = up + residual
     return np.tanh(y_k) if squash else y_k
+
+
+def copy_step(
+    last: np.ndarray, residual: np.ndarray, *, y_coarse: np.ndarray | None = None,
+    last_coarse: np.ndarray | None = None, factor: int = 2, mode: str = "nearest",
+) -> np.ndarray:
+    """The copy path: :math:`\\hat Y_k = \\mathrm{clip}(F_k + u_k(\\hat Y_{k-1} - F_{k-1})
+    + G'_k(\\cdot), -1, 1)`.
+
+    The Laplacian rule of :func:`laplacian_step` applied to the *change* from the last input
+    frame F (F_k at scale k) rather than to the frame: G'_k adds detail to the upsampled change
+    of the coarser scale, and the last frame is added back.  With ``G'_k = 0`` at every scale the
+    prediction is exactly the last frame (copy-last-frame), whatever the scale.  No ``tanh``:
+    ``tanh(F + 0) != F`` would wash out saturated colours while G is untrained (0.9 becomes
+    0.72, then 0.61, ... over the scales); clipping keeps the data range and is the identity
+    inside it.  Beyond the paper (related: Finn et al. 2016's previous-frame background, SAVP's
+    ``prev_image_background``).
+
+    Parameters
+    ----------
+    last : ndarray, shape ``(..., H, W)``
+        F_k, the last input frame at scale k.
+    residual : ndarray, shape of ``last``
+        :math:`G'_k(X_k, u_k(\\hat Y_{k-1}))`, the network's output.
+    y_coarse, last_coarse : ndarray, shape ``(..., H / factor, W / factor)``, optional
+        :math:`\\hat Y_{k-1}` and F_{k-1}, the prediction and the last frame one scale coarser
+        (both or neither: the coarsest scale, and ``residual=False`` networks, give neither).
+    factor, mode
+        As in :func:`upsample`.
+
+    Returns
+    -------
+    ndarray, shape of ``last``, in [-1, 1]
+
+    Examples
+    --------
+    >>> copy_step(np.full((2, 2), 0.9), np.zeros((2, 2)))
+    array([[0.9, 0.9],
+           [0.9, 0.9]])
+    >>> copy_step(np.zeros((2, 2)), np.zeros((2, 2)), y_coarse=np.ones((1, 1)),
+    ...           last_coarse=np.full((1, 1), 0.5))
+    array([[0.5, 0.5],
+           [0.5, 0.5]])
+    """
+    last = _as_float(last, "last")
+    residual = _as_float(residual, "residual")
+    if residual.shape != last.shape:
+        raise ValueError(f"residual must have the shape of last {last.shape}, got {residual.shape}")
+    if (y_coarse is None) != (last_coarse is None):
+        raise ValueError("give both y_coarse and last_coarse, or neither")
+    change = residual  # the change from F_k
+    if y_coarse is not None:
+        y_coarse, last_coarse = _as_float(y_coarse, "y_coarse"), _as_float(last_coarse, "last_coarse")
+        if y_coarse.shape != last_coarse.shape:
+            raise ValueError(f"y_coarse {y_coarse.shape} and last_coarse {last_coarse.shape} "
+                             f"must have the same shape")
+        up = upsample(y_coarse - last_coarse, factor, mode)  # u_k(\hat Y_{k-1} - F_{k-1})
+        if up.shape != last.shape:
+            raise ValueError(f"last must have the upsampled shape {up.shape}, got {last.shape}")
+        change = up + residual
+    return np.clip(last + change, -1.0, 1.0)  # \hat Y_k = clip(F_k + change, -1, 1)

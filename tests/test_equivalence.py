@@ -6,6 +6,8 @@ Adding a twin is one line in ``REGISTRY``.  The networks have their own file
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -119,6 +121,39 @@ def probability_inputs(regime):
     return build()
 
 
+def _on_probabilities(ref, n_score_args: int):
+    """The oracle loss on σ(z) for the first ``n_score_args`` arguments (lists of logits)."""
+
+    def on_probabilities(*args, **kwargs):
+        probs = [[1 / (1 + np.exp(-z)) for z in zs] for zs in args[:n_score_args]]
+        return ref(*probs, *args[n_score_args:], **kwargs)
+
+    return on_probabilities
+
+
+def logit_inputs(with_d: str):
+    """Per-scale lists of D's logits, within ±9 (σ stays clear of the oracle's clip), and for
+    the D loss its targets (hard or smoothed)."""
+
+    def inputs(regime):
+        @st.composite
+        def build(draw):
+            n_scales, b = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+            scale = {"normal": 3.0, "small": 1e-3, "large": 9.0, "edges": 9.0}[regime]
+            logits = st.floats(-scale, scale)
+            d_real = [draw(hnp.arrays(np.float64, b, elements=logits)) for _ in range(n_scales)]
+            d_fake = [draw(hnp.arrays(np.float64, b, elements=logits)) for _ in range(n_scales)]
+            if with_d == "gen":
+                return (d_fake,), {}
+            targets = st.one_of(st.sampled_from([0.0, 1.0]),
+                                hnp.arrays(np.float64, b, elements=st.floats(0.0, 1.2)))
+            return (d_real, d_fake, draw(targets), draw(targets)), {}
+
+        return build()
+
+    return inputs
+
+
 def scales_inputs(with_d: bool):
     """Per-scale lists for the adversarial and combined losses."""
 
@@ -165,6 +200,16 @@ def pyramid_inputs(fn):
                 if regime != "edges":
                     x = np.repeat(np.repeat(x, scale, axis=-2), scale, axis=-1)
                 return (x, n), {}
+            if fn == "copy":  # copy_step: F_k and G'_k, with or without the coarser scale
+                elements = _ELEMENTS.get(regime, _ELEMENTS["normal"])
+                big = x.shape[:-2] + (2 * x.shape[-2], 2 * x.shape[-1])
+                last, residual = (draw(hnp.arrays(np.float64, big, elements=elements))
+                                  for _ in range(2))
+                kwargs = dict(mode=draw(st.sampled_from(["nearest", "bilinear"])))
+                if draw(st.booleans()):
+                    kwargs.update(y_coarse=x, last_coarse=draw(hnp.arrays(np.float64, x.shape,
+                                                                          elements=elements)))
+                return (last, residual), kwargs
             # laplacian_step: a coarse frame and a residual of twice its size
             residual = draw(hnp.arrays(np.float64, x.shape[:-2] + (2 * x.shape[-2], 2 * x.shape[-1]),
                                        elements=_ELEMENTS.get(regime, _ELEMENTS["normal"])))
@@ -282,6 +327,11 @@ REGISTRY = [
     Twin("gdl_loss", R.losses.gdl_loss, F_.losses.gdl_loss, pair_inputs(alpha=st.sampled_from([1, 2]))),
     Twin("bce", R.losses.bce, F_.losses.bce, probability_inputs),
     Twin("discriminator_loss", R.losses.discriminator_loss, F_.losses.discriminator_loss, scales_inputs("disc")),
+    # training's form: D's logits z into the twin, σ(z) into the oracle's probability form
+    Twin("discriminator_loss[logits]", _on_probabilities(R.losses.discriminator_loss, 2),
+         functools.partial(F_.losses.discriminator_loss, logits=True), logit_inputs("disc")),
+    Twin("generator_adversarial_loss[logits]", _on_probabilities(R.losses.generator_adversarial_loss, 1),
+         functools.partial(F_.losses.generator_adversarial_loss, logits=True), logit_inputs("gen")),
     Twin("generator_adversarial_loss", R.losses.generator_adversarial_loss,
          F_.losses.generator_adversarial_loss, scales_inputs("gen")),
     Twin("aggregate_adversarial", R.losses.aggregate_adversarial,
@@ -307,6 +357,7 @@ REGISTRY = [
     Twin("upsample", R.pyramid.upsample, F_.pyramid.upsample, pyramid_inputs("upsample")),
     Twin("frame_pyramid", R.pyramid.frame_pyramid, F_.pyramid.frame_pyramid, pyramid_inputs("frame_pyramid")),
     Twin("laplacian_step", R.pyramid.laplacian_step, F_.pyramid.laplacian_step, pyramid_inputs("laplacian")),
+    Twin("copy_step", R.pyramid.copy_step, F_.pyramid.copy_step, pyramid_inputs("copy")),
     Twin("gaussian_blur", R.blur.gaussian_blur, F_.blur.gaussian_blur,
          single_inputs(size=st.sampled_from([3, 5]), variance=st.sampled_from([1.0, 5.0]))),
     Twin("median_blur", R.blur.median_blur, F_.blur.median_blur, single_inputs(size=st.sampled_from([3, 5]))),

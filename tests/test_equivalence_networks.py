@@ -68,6 +68,11 @@ CASES = [
     Case("G-tiny-tf-rules-leaky", R.get_config("tiny", **_TF_RULES), "G", hw=(16, 16)),
     Case("G-tiny-bilinear-residual", R.get_config("tiny", upsample_mode="bilinear"), "G",
          hw=(16, 16)),
+    # the copy path (change from the last frame, clipped), with and without the residual chain
+    Case("G-tiny-copy", R.get_config("tiny", output="copy"), "G"),
+    Case("G-tiny-copy-tf-rules", R.get_config("tiny", output="copy", **_TF_RULES), "G",
+         hw=(16, 16)),
+    Case("predict-tiny-copy", R.get_config("tiny", output="copy"), "predict", hw=(16, 16)),
     Case("predict-tiny", TINY, "predict", hw=(16, 16)),
     Case("predict-tiny-unbatched", TINY, "predict", hw=(8, 8), batch=None),
     Case("D-tiny-conditional", TINY, "D"),
@@ -436,3 +441,24 @@ def test_fast_math_on_cuda_matches_oracle_in_bf16_tolerance(case):
 def test_doctests():
     result = doctest.testmod(Fn, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_an_untrained_copy_generator_predicts_exactly_the_last_frame():
+    """output="copy": the last conv of every scale starts at zero, so G (and its recursion) is
+    copy-last-frame at every scale before any training: no grey start, no colour cast."""
+    from fast.networks import MultiScaleGenerator
+
+    cfg = R.get_config("tiny", output="copy")
+    torch.manual_seed(0)
+    g = MultiScaleGenerator(cfg)
+    x = torch.rand(2, cfg.in_frames, 3, 16, 24) * 2 - 1
+    x[0, -1, 0] = 1.0  # saturated pixels stay saturated (tanh would have pulled them in)
+    preds = g(x)
+    for k, pred in enumerate(preds):
+        coarse = torch.from_numpy(R.frame_pyramid(x[:, -1].numpy(), cfg.n_scales)[k])
+        torch.testing.assert_close(pred, coarse,
+                                   rtol=0, atol=1e-6, check_dtype=False)
+    assert torch.equal(preds[-1], x[:, -1])
+    assert torch.equal(g.predict(x, 3), x[:, -1:].expand(-1, 3, -1, -1, -1))
+    paper = MultiScaleGenerator(R.get_config("tiny"))(x)[-1]
+    assert (paper - x[:, -1]).abs().max() > 0.1  # the paper's G starts elsewhere
