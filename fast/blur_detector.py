@@ -443,7 +443,7 @@ def pretrain_blur_detector(cfg, images_train, images_test, *, steps: int, batch:
     d2 = build_blur_detector(cfg, device)
     n_scales = d2.config.n_scales
     opt = make_optimizer(cfg.d_optimizer, d2.parameters(), cfg.d_lr, cfg.d_momentum,
-                         (cfg.adam_beta1, cfg.adam_beta2))
+                         (cfg.d_adam_beta1, cfg.d_adam_beta2))
     bar = Progress(steps, "pretrain D2", unit="steps", every=1.0) if progress else None
     losses: list[float] = []
     skipped = 0
@@ -456,9 +456,10 @@ def pretrain_blur_detector(cfg, images_train, images_test, *, steps: int, batch:
         kinds = rng.integers(len(BLURS), size=batch).tolist()
         sharp = to_model(images_train[idx], device)  # (M, 3, 32, 32)
         blurry = blurred(sharp, kinds, cfg)
-        scores = d2(None, frame_pyramid(torch.cat([sharp, blurry]), n_scales))  # per scale (2M,)
+        scores = d2.logits(None, frame_pyramid(torch.cat([sharp, blurry]), n_scales))  # (2M,)
         d_real, d_fake = [s[:batch] for s in scores], [s[batch:] for s in scores]
-        loss = discriminator_loss(d_real, d_fake)  # Eq. (3): sharp -> 1, blurred -> 0
+        # Eq. (3): sharp -> 1, blurred -> 0, from the logits as in training
+        loss = discriminator_loss(d_real, d_fake, logits=True)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         value = float(loss.detach())
@@ -468,8 +469,8 @@ def pretrain_blur_detector(cfg, images_train, images_test, *, steps: int, batch:
         else:
             skipped += 1
         if bar is not None:
-            acc = (sum(float((r > 0.5).float().mean()) for r in d_real)
-                   + sum(float((f < 0.5).float().mean()) for f in d_fake)) / (2 * n_scales)
+            acc = (sum(float((r > 0).float().mean()) for r in d_real)  # logit > 0: p > 0.5
+                   + sum(float((f < 0).float().mean()) for f in d_fake)) / (2 * n_scales)
             bar.step(f"loss {value:.4g} batch acc {acc:.2f}")
     d2.eval()
     accuracy, by_scale = blur_accuracies(d2, images_test, cfg, device=device)

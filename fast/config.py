@@ -130,10 +130,20 @@ class TrainConfig:
     adv_aggregate: str = "mean"
     gman_lambda: float = 1.0
     # GAN stabiliser (Salimans et al. 2016; the seed): D's targets drawn per sample and step,
-    # real from U(real_label_range), fake from U(fake_label_range), instead of 1 and 0.
+    # real from U(real_label_range), fake from U(fake_label_range), instead of 1 and 0.  The
+    # default is one-sided (Salimans et al.: fakes stay 0) and within [0, 1]; the seed's ranges,
+    # real [0.7, 1.2] and fake [0, 0.3], are selectable but warned about: BCE with a target
+    # above 1 is unbounded below, so it rewards D for saturating.  Each bound lies in [0, 1.5].
     label_smoothing: bool = False
-    real_label_range: tuple[float, float] = (0.7, 1.2)
-    fake_label_range: tuple[float, float] = (0.0, 0.3)
+    real_label_range: tuple[float, float] = (0.7, 1.0)
+    fake_label_range: tuple[float, float] = (0.0, 0.0)
+    # λ_adv grows linearly from 0 to lam_adv over the first adv_warmup steps (0 = from the start).
+    adv_warmup: int = 0
+    # Instance noise (Sønderby et al. 2017; beyond the paper): Gaussian noise of this σ (pixels in
+    # [-1, 1]) on every frame the real/fake critics judge, real and generated, in the D and the G
+    # step; σ falls linearly to 0 over instance_noise_steps (0 = over the whole run).  0 = off.
+    instance_noise: float = 0.0
+    instance_noise_steps: int = 0
 
     # --- optimisers and schedules --------------------------------------------------------------
     # G: "sgd" (paper: ρ_G from 0.04 down to 0.005) or "adam" (TF: Adam 4e-5).
@@ -151,9 +161,12 @@ class TrainConfig:
     d_lr_final: float = 0.02
     d_lr_schedule: str = "constant"
     d_momentum: float = 0.0
-    # Adam betas (TF: TensorFlow's defaults 0.9, 0.999).
+    # G's Adam betas (TF: TensorFlow's defaults 0.9, 0.999).
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
+    # The critics' Adam betas (GAN practice since DCGAN: β1 = 0.5 for D).
+    d_adam_beta1: float = 0.9
+    d_adam_beta2: float = 0.999
     # Clip each network's gradient norm to this before the update; 0 = no clipping (paper).
     grad_clip: float = 0.0
 
@@ -196,11 +209,12 @@ class TrainConfig:
                         ("sample_every", 0),
                         ("val_every", 0), ("val_clips", 1), ("checkpoint_every", 1),
                         ("keep_checkpoints", 1), ("nan_patience", 1),
-                        ("nan_max_restores", 0)):
+                        ("nan_max_restores", 0), ("adv_warmup", 0),
+                        ("instance_noise_steps", 0)):
             if getattr(self, key) < lo:
                 raise ConfigError(f"{key} must be >= {lo}, got {getattr(self, key)!r}")
         for key in ("lam_adv", "lam_lp", "lam_gdl", "lam_perc", "g_momentum", "d_momentum",
-                    "grad_clip"):
+                    "grad_clip", "instance_noise"):
             if not 0 <= getattr(self, key) < math.inf:
                 raise ConfigError(f"{key} must be a finite number >= 0, got {getattr(self, key)!r}")
         for key in ("p", "alpha", "g_lr", "g_lr_final", "d_lr", "d_lr_final"):
@@ -208,7 +222,7 @@ class TrainConfig:
                 raise ConfigError(f"{key} must be a finite number > 0, got {getattr(self, key)!r}")
         if not 0 < self.nan_lr_factor <= 1:
             raise ConfigError(f"nan_lr_factor must be in (0, 1], got {self.nan_lr_factor!r}")
-        for key in ("adam_beta1", "adam_beta2"):
+        for key in ("adam_beta1", "adam_beta2", "d_adam_beta1", "d_adam_beta2"):
             if not 0 <= getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be in [0, 1), got {getattr(self, key)!r}")
         for key, allowed in (("g_optimizer", _OPTIMIZERS), ("d_optimizer", _OPTIMIZERS),
@@ -250,8 +264,8 @@ class TrainConfig:
                                   f"got {getattr(self, key)!r}")
         for key in ("real_label_range", "fake_label_range"):
             low, high = getattr(self, key)
-            if not (math.isfinite(low) and math.isfinite(high) and low <= high):
-                raise ConfigError(f"{key} must be [low, high] with low <= high, "
+            if not (0 <= low <= high <= 1.5):
+                raise ConfigError(f"{key} must be [low, high] with 0 <= low <= high <= 1.5, "
                                   f"got {list(getattr(self, key))}")
         if not self.data:
             raise ConfigError("data must name a source or a prepared folder, got ''")
@@ -372,12 +386,14 @@ def _unknown(key: str, known) -> ConfigError:
     return ConfigError(f"unknown config key {key!r}{hint}")
 
 
-_NET_TYPES = {
-    "n_scales": int, "in_frames": int, "channels": int, "patch_size": int, "activation": str,
-    "leaky_slope": float, "conditional_d": bool, "upsample_mode": str, "residual": bool,
-    "g_fmaps": tuple, "g_kernels": tuple, "d_fmaps": tuple, "d_kernels": tuple, "d_fc": tuple,
-    "d_pool": tuple,
-}
+def _net_types() -> dict[str, type]:
+    """Each NetworkConfig field's type for parsing, from its annotations (tuples as ``tuple``)."""
+    hints = typing.get_type_hints(NetworkConfig)
+    return {f.name: typing.get_origin(hints[f.name]) or hints[f.name]
+            for f in dataclasses.fields(NetworkConfig)}
+
+
+_NET_TYPES = _net_types()
 
 
 def _net_overrides(values: dict, *, from_text: bool, where: str = "net") -> dict:

@@ -264,7 +264,7 @@ class Critic:
     the window when its network is.  ``kind="blur"``: the seed's blur detector D2, unconditional,
     real (sharp) frames 1, blurred real frames 0 (and G's frames 0 with ``blur_detector_fakes``);
     G is rewarded when it calls G's frames sharp.  ``scores(window, pyramid)`` gives
-    probabilities ``(B,)`` per scale.
+    logits ``(B,)`` per scale (the losses take logits).
     """
 
     name: str
@@ -276,8 +276,9 @@ class Critic:
     lr_key: str = "d"
 
     def scores(self, window, pyramid, *, training: bool = False) -> list[torch.Tensor]:
+        """D's logits ``(B,)`` per scale (training's losses take logits: exact BCE gradients)."""
         module = self.train_module if training and self.train_module is not None else self.module
-        return module(window, pyramid)
+        return module(window, pyramid, logits=True)
 
 
 def critic_names(cfg: TrainConfig) -> list[tuple[str, str]]:
@@ -301,7 +302,7 @@ def build_critics(cfg: TrainConfig, device) -> list[Critic]:
         d = MultiScaleDiscriminator(net, fast_math=cfg.fast_math).to(device)
         critics.append(Critic(name, d, make_optimizer(cfg.d_optimizer, d.parameters(), cfg.d_lr,
                                                       cfg.d_momentum,
-                                                      (cfg.adam_beta1, cfg.adam_beta2)), kind,
+                                                      (cfg.d_adam_beta1, cfg.d_adam_beta2)), kind,
                               frozen=kind == "blur" and cfg.freeze_d2))
     return critics
 
@@ -320,6 +321,18 @@ def init_blur_detector(critic: Critic, path) -> None:
 # ---------------------------------------------------------------------------------------------
 # Optimisers and learning-rate schedules
 # ---------------------------------------------------------------------------------------------
+
+
+def config_warnings(cfg: TrainConfig) -> list[str]:
+    """What a valid config may still get wrong, one line each (printed when training starts)."""
+    warnings = []
+    if cfg.label_smoothing and cfg.adversarial:
+        for key in ("real_label_range", "fake_label_range"):
+            if getattr(cfg, key)[1] > 1:
+                warnings.append(f"{key}={list(getattr(cfg, key))} reaches above 1: BCE with a "
+                                f"target above 1 is unbounded below and rewards D for "
+                                f"saturating (the seed's range; one-sided [0.7, 1] is the default)")
+    return warnings
 
 
 def make_optimizer(kind: str, params, lr: float, momentum: float, betas) -> torch.optim.Optimizer:
@@ -562,6 +575,9 @@ class Trainer:
         if problem:
             raise on_every_rank(TrainError(problem))
         self.progress = progress and self.dist.main
+        if self.dist.main:
+            for warning in config_warnings(cfg):
+                print(f"sharpvid: warning: {warning}", file=sys.stderr)
         self.net = cfg.generator_config()
 
         torch.manual_seed(cfg.seed)
@@ -778,16 +794,18 @@ class Trainer:
             pyramid = [torch.cat([torch.cat([t[k] for t in fake.targets])]
                                  + [part[k] for part in parts]) for k in range(n_scales)]
             windows, negatives = None, len(parts)
-        scores = critic.scores(windows, pyramid, training=True)  # per scale, ((1 + neg) n B,)
+        pyramid = self._noisy(critic, pyramid)
+        scores = critic.scores(windows, pyramid, training=True)  # logits per scale, ((1+neg) n B,)
         real_t, fake_t = self.labels(b, negatives * b)
         losses, acc_real, acc_fake = [], [], []
         for j in range(n):
             d_real = [s[j * b : (j + 1) * b] for s in scores]
             d_fake = [torch.cat([s[(i * n + j) * b : (i * n + j + 1) * b]
                                  for i in range(1, negatives + 1)]) for s in scores]
-            losses.append(discriminator_loss(d_real, d_fake, real_t, fake_t))
-            acc_real.append(torch.stack([(p > 0.5).float().mean() for p in d_real]).mean())
-            acc_fake.append(torch.stack([(p < 0.5).float().mean() for p in d_fake]).mean())
+            losses.append(discriminator_loss(d_real, d_fake, real_t, fake_t, logits=True))
+            # p > 0.5 is logit > 0
+            acc_real.append(torch.stack([(z > 0).float().mean() for z in d_real]).mean())
+            acc_fake.append(torch.stack([(z < 0).float().mean() for z in d_fake]).mean())
         return _mean_over_frames(losses), {"acc_real": _mean_over_frames(acc_real),
                                            "acc_fake": _mean_over_frames(acc_fake)}
 
@@ -831,11 +849,12 @@ class Trainer:
         try:
             adversarial = {  # G's Eq. (4) loss against each critic, averaged over frames
                 c.name: _mean_over_frames([generator_adversarial_loss(
-                    c.scores(w if c.kind == "real_fake" else None, p))
+                    c.scores(w if c.kind == "real_fake" else None, self._noisy(c, p)),
+                    logits=True)
                     for w, p in zip(r.windows, r.preds)])
                 for c in self.critics}
             values = {f"g/{t.name}": t.fn(r, adversarial) for t in self.terms}
-            total = sum(t.weight * values[f"g/{t.name}"] for t in self.terms)
+            total = sum(self._weight(t) * values[f"g/{t.name}"] for t in self.terms)
         finally:
             for critic in self.critics:
                 critic.module.requires_grad_(True)
@@ -852,6 +871,25 @@ class Trainer:
         self._last_rollout = Rollout([x], [[p.detach() for p in r.preds[0]]],
                                      r.targets[:1], r.real_windows[:1])
         return logged, bad
+
+    def _noisy(self, critic: Critic, pyramid: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The frames a real/fake critic judges, with this step's instance noise (σ falling
+        linearly to 0 over ``instance_noise_steps``; torch's generator, saved with the run)."""
+        cfg = self.cfg
+        if not cfg.instance_noise or critic.kind != "real_fake":
+            return pyramid
+        span = cfg.instance_noise_steps or cfg.steps
+        sigma = cfg.instance_noise * max(0.0, 1.0 - self.step_no / max(span, 1))
+        if sigma == 0:
+            return pyramid
+        return [p + sigma * torch.randn_like(p) for p in pyramid]
+
+    def _weight(self, term: LossTerm) -> float:
+        """A term's λ at this step: the config's, λ_adv ramped up over ``adv_warmup`` steps."""
+        warmup = self.cfg.adv_warmup
+        if term.name != "adv" or not warmup:
+            return term.weight
+        return term.weight * min(1.0, (self.step_no + 1) / warmup)
 
     def step(self) -> dict:
         """One step of Algorithm 1 (D then G); returns the step's values (and ``bad``)."""

@@ -312,6 +312,16 @@ def test_bad_input_is_one_line(tmp_path):
         (("tiny", "--out", tmp_path / "x", f"--data={tmp_path / 'missing'}"), "no such file"),
         (("--resume", tmp_path / "x"), "no run to resume"),
         (("--resume", run, "--network=authors_small"), "another network config (shape scales."),
+        (("tiny", "--out", tmp_path / "x", "--real_label_range=[1.0,0.7]"),
+         "real_label_range must be [low, high] with 0 <= low <= high <= 1.5"),
+        (("tiny", "--out", tmp_path / "x", "--fake_label_range=[-0.1,0.2]"),
+         "fake_label_range must be [low, high]"),
+        (("tiny", "--out", tmp_path / "x", "--real_label_range=[0.7,1.6]"), "<= 1.5"),
+        (("tiny", "--out", tmp_path / "x", "--instance_noise=-0.1"),
+         "instance_noise must be a finite number >= 0"),
+        (("tiny", "--out", tmp_path / "x", "--adv_warmup=-5"), "adv_warmup must be >= 0"),
+        (("tiny", "--out", tmp_path / "x", "--net.output=frames"), "output must be one of"),
+        (("tiny", "--out", tmp_path / "x", "--d_adam_beta1=1"), "d_adam_beta1 must be in [0, 1)"),
     ]
     if torch.cuda.is_available():
         cases = [c for c in cases if "--device=cuda" not in c[0]]
@@ -533,3 +543,70 @@ def test_perceptual_term_needs_a_weights_file(tmp_path):
         status, out, err = run_cli("train", "tiny", "--out", tmp_path / "r", f"--data={DATA}",
                                    "--lam_perc=0.1", "--steps=1", "--quiet", *extra)
         assert status == 2 and message in err and err.count("\n") == 1, (extra, err)
+
+
+# ---------------------------------------------------------------------------------------------
+# Beyond the paper: the copy path, the critic's training
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_copy_run_starts_as_copy_last_and_its_checkpoint_rebuilds_a_copy_generator(tmp_path):
+    run = tmp_path / "run"
+    trainer = Trainer(tiny("net.output=copy", steps=0), run, progress=False)
+    trainer.fit()  # step 0 saved: the untrained G
+    g, cfg, _ = checkpoint.load_generator(run)
+    assert g.config.output == "copy" and cfg.generator_config().output == "copy"
+    x = to_model(trainer.loader.clips.batch(0, 2, 0, 0))[:, :4]
+    with torch.no_grad():
+        assert torch.equal(g(x)[-1], x[:, -1])
+    # a checkpoint from before the field existed loads as the paper's G
+    path = run / "checkpoints" / "step-00000000.pt"
+    state = torch.load(path, weights_only=True)
+    del state["config"]["net"]["output"]
+    torch.save(state, path)
+    assert checkpoint.load_generator(run)[0].config.output == "paper"
+
+
+def test_adversarial_warmup_ramps_the_weight_in_the_logged_total(tmp_path):
+    trainer = Trainer(tiny("adv_warmup=4", steps=2), tmp_path / "run", progress=False)
+    for s in (1, 2):
+        v = trainer.step()
+        expected = v["g/lp"] + v["g/gdl"] + 0.05 * s / 4 * v["g/adv"]
+        assert v["g/total"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_instance_noise_changes_only_what_the_critic_sees_and_decays(tmp_path):
+    plain = Trainer(tiny(steps=2), tmp_path / "a", progress=False)
+    noisy = Trainer(tiny("instance_noise=0.5", "instance_noise_steps=1", steps=2), tmp_path / "b",
+                    progress=False)
+    a, b = plain.step(), noisy.step()
+    assert a["g/lp"] == pytest.approx(b["g/lp"], rel=1e-6)  # G's own losses: same G, same data
+    assert a["d/loss"] != pytest.approx(b["d/loss"], rel=1e-3)  # the critic saw noise
+    frames = [torch.zeros(2, 3, 4, 4)]
+    noisy.step_no = 0
+    assert not torch.equal(noisy._noisy(noisy.critics[0], frames)[0], frames[0])
+    noisy.step_no = 1  # sigma has fallen to 0 after instance_noise_steps
+    assert noisy._noisy(noisy.critics[0], frames)[0] is frames[0]
+
+
+def test_the_seeds_label_range_is_warned_about(tmp_path):
+    status, out, err = run_cli("train", "tiny", "--out", tmp_path / "run", f"--data={DATA}",
+                               "--steps=1", "--quiet", "--label_smoothing=true",
+                               "--real_label_range=[0.7,1.2]", "--fake_label_range=[0,0.3]")
+    assert status == 0, err
+    assert "warning: real_label_range=[0.7, 1.2] reaches above 1" in err
+    assert "fake_label_range" not in err
+
+
+def test_the_critic_trains_on_logits_with_its_own_adam_betas(tmp_path):
+    trainer = Trainer(tiny("d_optimizer=adam", "d_lr=2e-4", "d_adam_beta1=0.5", steps=1),
+                      tmp_path / "run", progress=False)
+    assert trainer.critics[0].optimizer.param_groups[0]["betas"] == (0.5, 0.999)
+    assert trainer.g_opt.param_groups[0]["betas"] == (0.9, 0.999)
+    # a D so sure that σ rounds to 1 on a fake: the probability form's gradient is exactly 0
+    # there, the logit form's is not
+    z = torch.tensor([40.0], requires_grad=True)
+    from fast.losses import discriminator_loss
+
+    discriminator_loss([torch.tensor([0.0])], [z], logits=True).backward()
+    assert z.grad.item() > 0.5

@@ -147,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
     summary = " ".join(f"{k} {v:.4g}" for k, v in last.items()
                        if isinstance(v, float) and k.split("/")[0] in ("g", "d"))
     print(f"step {trainer.step_no}: {summary}")
+    data = "" if cfg.val_data else " --data SOURCE"  # without --data: the run's held-out data
     print(f"checkpoints in {run_dir / 'checkpoints'}; evaluate with: sharpvid evaluate "
-          f"{run_dir} --data SOURCE --out {run_dir / 'eval'}")
+          f"{run_dir}{data} --out {run_dir / 'eval'}")
     return status
