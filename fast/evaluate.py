@@ -390,7 +390,27 @@ def evaluate(generator, clips: Iterable[TestClip], n: int = 2, *, m: int | None 
                 skipped=list(getattr(clips, "skipped", [])))
 
 
-def evaluate_checkpoint(checkpoint, data: str, out, *, frames: int = 2,
+def held_out_data(cfg, data: str | None, frame_range: str | None) -> tuple[str, str | None]:
+    """The data and frame range to score a run on: as given, else the run's own held-out data
+    (``val_data``, ``val_frame_range``).  Given the run's held-out source without a range, the
+    run's held-out range; given the run's training source without a range, where the run held
+    frames apart for validation, an error (it would score frames the model trained on)."""
+    if data is None:
+        if not cfg.val_data:
+            raise EvaluateError("the run names no held-out data (val_data is empty); give --data "
+                                "SOURCE (and --frame-range LO:HI)")
+        return cfg.val_data, frame_range or cfg.val_frame_range or None
+    if frame_range is None and data == cfg.val_data and cfg.val_frame_range:
+        return data, cfg.val_frame_range
+    if frame_range is None and data == cfg.data and cfg.frame_range:
+        raise EvaluateError(f"{data} with no --frame-range scores the frames the run trained on "
+                            f"(its frame_range {cfg.frame_range}); give --frame-range "
+                            f"{cfg.val_frame_range or 'LO:HI'} for the held-out frames, or "
+                            f"--frame-range 0:1 to score every frame")
+    return data, frame_range
+
+
+def evaluate_checkpoint(checkpoint, data: str | None, out, *, frames: int = 2,
                         frame_range: str | None = None, every: int | None = None,
                         videos: int | None = None, batch: int = 8, device="auto",
                         deblur: str | None = None, kernel_size: int = 9, pictures: int = 4,
@@ -410,8 +430,9 @@ def evaluate_checkpoint(checkpoint, data: str, out, *, frames: int = 2,
     from fast.video.sources import parse_frame_range
 
     device = resolve_device(device)
-    span = parse_frame_range(frame_range) if frame_range else None
     generator, cfg, state = load_generator(checkpoint, device)
+    data, frame_range = held_out_data(cfg, data, frame_range)
+    span = parse_frame_range(frame_range) if frame_range else None
     clips = TestClips(data, cfg.m, frames, frame_range=span, every=every, videos=videos)
     result = evaluate(generator, clips, frames, m=cfg.m, device=device, batch=batch,
                       deblur=deblur, kernel_size=kernel_size, mask_threshold=mask_threshold,
@@ -540,6 +561,13 @@ def _cell(x: float) -> str:
     return f"{x:.4f}" if abs(x) < 10 else f"{x:.2f}"
 
 
+def _signed(value) -> str:
+    """A difference for the table: sign always shown, 2 decimals (3 under 1, as SSIM)."""
+    if value is None or value != value:
+        return "-"
+    return f"{value:+.3f}" if abs(value) < 1 else f"{value:+.2f}"
+
+
 def format_table(result: dict, columns: tuple[str, ...] = KEY_COLUMNS) -> str:
     """The summary table: one row per method x predicted frame, the mean over videos of each
     column (a ``*_moving`` mean over the videos with moving pixels, how many in ``moving``)."""
@@ -550,6 +578,12 @@ def format_table(result: dict, columns: tuple[str, ...] = KEY_COLUMNS) -> str:
             means, counts = result["means"][meth], result["counts"][meth]
             rows.append([meth, str(j + 1), *(_cell(means[c][j]) for c in columns),
                          str(counts["psnr_seed"][j]), str(counts["psnr_seed_moving"][j])])
+    if "copy_last" in result["methods"]:  # each method's gain over copying the last frame
+        for meth in [m for m in result["methods"] if m != "copy_last"]:
+            for j in range(result["n"]):
+                means, base = result["means"][meth], result["means"]["copy_last"]
+                rows.append([f"{meth} - copy_last", str(j + 1),
+                             *(_signed(means[c][j] - base[c][j]) for c in columns), "", ""])
     widths = [max(len(r[k]) for r in [head, *rows]) for k in range(len(head))]
     lines = ["  ".join(cell.ljust(w) if k < 1 else cell.rjust(w)
                        for k, (cell, w) in enumerate(zip(r, widths))) for r in [head, *rows]]

@@ -274,7 +274,13 @@ def test_command_writes_table_json_csv_and_pictures(run, tmp_path, capsys):
     assert lines[1].split()[:4] == ["method", "frame", "psnr_seed", "psnr_authors"]
     assert [line.split()[:2] for line in lines[2:6]] == [
         ["model", "1"], ["model", "2"], ["copy_last", "1"], ["copy_last", "2"]]
-    assert "authors:" in lines[6] and "seed:" in lines[6]
+    # then the model's gain over copy-last, column by column
+    assert [line.split()[:4] for line in lines[6:8]] == [["model", "-", "copy_last", "1"],
+                                                         ["model", "-", "copy_last", "2"]]
+    psnr = {row.split()[0] + row.split()[1]: float(row.split()[2]) for row in lines[2:6]}
+    gain = float(lines[6].split()[4])
+    assert gain == pytest.approx(psnr["model1"] - psnr["copy_last1"], abs=0.011)
+    assert "authors:" in lines[8] and "seed:" in lines[8]
     assert "evaluate 3/3" in captured.err
 
     doc = _strict((out / "metrics.json").read_text())
@@ -408,3 +414,28 @@ def test_library_errors(run):
         evaluate(g, [clip_of(moving_square(6, 24, 32, channels=1))], 1)
     with pytest.raises(EvaluateError, match="no usable clip"):
         evaluate(g, [], 1)
+
+
+def test_without_data_the_runs_held_out_frames_are_scored_and_training_frames_are_refused(
+        tmp_path, capsys):
+    spec = "synthetic:videos=2,frames=20,height=24,width=32"
+    run_dir, _, _ = make_run(tmp_path / "run", [f"data={spec}", "frame_range=0:0.6",
+                                                f"val_data={spec}", "val_frame_range=0.6:1"])
+    assert main("evaluate", run_dir, "--out", tmp_path / "a", "--device", "cpu",
+                "--pictures", 0) == 0
+    table = capsys.readouterr().out
+    assert "model - copy_last" in table
+    meta = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert meta["evaluation"]["data"] == spec and meta["evaluation"]["frame_range"] == "0.6:1"
+    # the held-out source named without its range gets the run's held-out range
+    assert main("evaluate", run_dir, "--data", spec, "--out", tmp_path / "b", "--device", "cpu",
+                "--pictures", 0) == 0
+    assert (tmp_path / "a" / "metrics.csv").read_text() == (tmp_path / "b" / "metrics.csv").read_text()
+    # the training source without a range would score training frames: one line, exit 2
+    run2, _, _ = make_run(tmp_path / "run2", [f"data={spec}", "frame_range=0:0.6"])
+    capsys.readouterr()
+    assert main("evaluate", run2, "--data", spec, "--out", tmp_path / "c") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "scores the frames the run trained on" in err
+    assert main("evaluate", run2, "--out", tmp_path / "c") == 2
+    assert "names no held-out data" in capsys.readouterr().err

@@ -1,12 +1,14 @@
 """``sharpvid evaluate``: score a trained generator on full-frame test clips (Mathieu et al. 2016,
 Sec. 4: PSNR, SSIM and sharpness, whole frame and moving area, two frames predicted).
 
+    sharpvid evaluate runs/demo --out runs/demo/eval                # the run's held-out frames
     sharpvid evaluate runs/tiny --data synthetic:videos=8,height=64,width=64 --out eval/tiny
     sharpvid evaluate runs/paper --data data/ucf-test --out eval/ucf --device cuda --deblur natural
     sharpvid evaluate runs/tiny --data samples --frame-range 0.8:1 --out eval/samples --frames 3
     sharpvid evaluate runs/tiny/checkpoints/step-00000200.pt --data data/samples-test --out eval/s
 
-CHECKPOINT is a checkpoint file or a run folder (its newest checkpoint).  SOURCE is a folder
+CHECKPOINT is a checkpoint file or a run folder (its newest checkpoint).  Without ``--data`` the
+run's own held-out data is scored (its ``val_data`` and ``val_frame_range``).  SOURCE is a folder
 prepared with ``sharpvid prepare --split test``, or any source spec (``synthetic[:opts]``,
 ``samples[:names]``, ``ucf101:ROOT``, a video file, a frame folder, a folder of videos), of which
 each video gives its fixed test clip (:func:`fast.video.clips.test_clip`).  The generator and the
@@ -38,10 +40,10 @@ def add_parser(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint file or a run folder")
-    p.add_argument("--data", required=True, metavar="SOURCE",
+    p.add_argument("--data", default=None, metavar="SOURCE",
                    help="a folder prepared with --split test, or a source spec: synthetic[:opts] "
                         "| samples[:names] | ucf101:ROOT | video file | frame folder | folder of "
-                        "videos")
+                        "videos (default: the run's held-out data, val_data and val_frame_range)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     p.add_argument("--frames", type=int, default=2, metavar="N",
                    help="frames to predict, the later ones from the earlier predictions (default "
