@@ -94,7 +94,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
                     "2017)", ("adv", "gdl"), {"discriminators": 2, "adv_aggregate": "gman"}),
     Variant("leaky", "adv_gdl with leaky ReLU in G and D", ("adv", "gdl"),
             {"g_activation": "leaky_relu", "d_activation": "leaky_relu"}),
-    Variant("smooth", "adv_gdl with label smoothing (real U(0.7, 1.2), fake U(0, 0.3))",
+    Variant("smooth", "adv_gdl with label smoothing (the config's ranges; by default one-sided: "
+                      "real U(0.7, 1), fake 0)",
             ("adv", "gdl"), {"label_smoothing": True}),
     Variant("stabilised", "adv_gdl with leaky ReLU and label smoothing (the GAN hacks)",
             ("adv", "gdl"), {"g_activation": "leaky_relu", "d_activation": "leaky_relu",

@@ -164,7 +164,10 @@ save_figure(OUT, "blur_detector_inputs", figures.comparison_grid(
 # `fast.losses.smoothed_labels`, which draws the same numbers from the same NumPy seed). Config:
 # `label_smoothing`, `real_label_range`, `fake_label_range`; with leaky ReLU (`g_activation`,
 # `d_activation`) and SGD for D / Adam for G (`d_optimizer`, `g_optimizer`) these are the
-# "stabilisers".
+# "stabilisers". Training's default ranges are not the seed's: one-sided (Salimans et al. 2016),
+# real U(0.7, 1.0) and fake 0. A target above 1 makes BCE unbounded below (−[t log p + (1 − t)
+# log(1 − p)] falls without limit as p → 1 when t > 1), so it rewards D for saturating; the seed's
+# ranges are still selectable, with a warning when training starts.
 
 # %%
 real = reference.losses.smoothed_labels((6,), True, rng=1)
