@@ -40,6 +40,8 @@ PLOTS = {
     "g_adv": ("G's adversarial term (Eq. 4, aggregated over critics)", "g/adv", ("g/adv",)),
     "g_perc": ("perceptual term (VGG19)", "g/perc", ("g/perc",)),
     "d_loss": ("critics' losses (Eq. 3)", "loss", ("/loss",)),
+    "d_acc": ("critics' accuracy on real and on fake samples (0.5: chance)", "accuracy",
+              ("/acc_real", "/acc_fake")),
     "val_psnr_moving": ("validation PSNR, moving area (dB)", "dB", ("psnr_seed_moving",)),
     "val_psnr": ("validation PSNR, whole frame (dB)", "dB", ("psnr_seed",)),
     "val_sharpness": ("validation sharpness (dB)", "dB", ("sharp_seed",)),
@@ -192,11 +194,14 @@ def write_plots(variants: list[dict], out: Path) -> list[tuple[str, str]] | None
             colour = f"C{k % 10}"
             for key in keys:
                 for label, (xs, ys) in _series(records, kind, key).items():
-                    shown = name if label == key else f"{name} {label.split('/')[0]}"
+                    shown = (name if label == key else f"{name} {label}" if stem == "d_acc"
+                             else f"{name} {label.split('/')[0]}")
                     ax.plot(xs, ys, color=colour, label=shown, marker="o" if len(xs) <= 20
                             else None, markersize=3,
-                            linestyle="-" if label in (key, "d/loss") else "--")
+                            linestyle="-" if label in (key, "d/loss", "d/acc_real") else "--")
                     drawn = True
+        if stem == "d_acc" and drawn:
+            ax.axhline(0.5, color="black", linestyle=":", linewidth=1, label="chance")
         if kind == "val" and drawn:
             for records in logs.values():
                 base = _series(records, kind, keys[0] + "_copy_last").get(keys[0] + "_copy_last")

@@ -175,7 +175,7 @@ def test_ablation_writes_pictures_plots_and_a_self_contained_report(ablation):
     plots = [s for s in sources if s.startswith("plots/")]
     grids = [s for s in sources if s.startswith("grid-")]
     assert len(gifs) == 4 and len(grids) == 2  # 2 clips x 2 variants; a grid per clip
-    assert {"plots/g_lp.png", "plots/g_adv.png", "plots/d_loss.png"} <= set(plots)
+    assert {"plots/g_lp.png", "plots/g_adv.png", "plots/d_loss.png", "plots/d_acc.png"} <= set(plots)
     gif = Image.open(out / gifs[0])
     assert gif.n_frames == 4 + 2  # inputs, then the predictions
     grid = Image.open(out / grids[0])
