@@ -33,6 +33,7 @@ variant, trains only what is missing.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -341,11 +342,34 @@ def describe_critics(critics: dict[str, dict]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+def interval(values) -> tuple[float, float]:
+    """The mean of ``values`` and the half-width of its 95 % interval (Student's t over the
+    values, NaN skipped); the half-width is NaN with fewer than two values or an infinite one
+    (a seed-convention score of identical frames)."""
+    from scipy import stats
+
+    x = np.asarray([v for v in values if v == v], dtype=np.float64)
+    if x.size == 0:
+        return math.nan, math.nan
+    mean = float(x.mean()) if np.isfinite(x).all() else float(np.inf if (x == np.inf).any()
+                                                              else -np.inf)
+    if x.size < 2 or not np.isfinite(x).all():
+        return mean, math.nan
+    return mean, float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+
+
+def _values(seed_runs: list[dict], method: str, column: str, j: int) -> list[float]:
+    """Every (seed, video) value of ``column`` for predicted frame ``j``."""
+    return [video["values"][method][column][j] for run in seed_runs for video in run["videos"]]
+
+
 def summary_rows(variants: list[dict], n: int) -> list[dict]:
     """One row per (frame, method): copy-last first (the same frames for every variant: from the
-    first variant), then each variant's model and, when deblurred, model + deblurring.  Each row:
-    ``frame``, ``variant``, ``method``, ``label``, ``means`` (column -> value), ``videos``,
-    ``moving`` (videos with moving pixels)."""
+    first variant's first seed), then each variant's model and, when deblurred, model +
+    deblurring.  Each row: ``frame``, ``variant``, ``method``, ``label``, ``means`` (column ->
+    the mean over seeds of each seed's mean over videos), ``ci`` (column -> half-width of the
+    95 % interval over every seed and video), ``values`` (how many), ``videos``, ``moving``
+    (videos with moving pixels)."""
     rows = []
     for j in range(n):
         entries = [(variants[0], "copy_last", "copy last frame")]
@@ -354,12 +378,38 @@ def summary_rows(variants: list[dict], n: int) -> list[dict]:
             if "model+deblur" in v["metrics"]["methods"]:
                 entries.append((v, "model+deblur", f"{v['name']} + deblur"))
         for v, method, label in entries:
-            means, counts = v["metrics"]["means"][method], v["metrics"]["counts"][method]
+            seeds = v["seeds"][:1] if method == "copy_last" else v["seeds"]
+            counts = v["metrics"]["counts"][method]
+            columns = v["metrics"]["means"][method]
+            means = {c: float(np.mean([run["means"][method][c][j] for run in seeds]))
+                     for c in columns}
+            ci = {c: interval(_values(seeds, method, c, j))[1] for c in columns}
             rows.append({"frame": j + 1, "variant": "copy_last" if method == "copy_last"
-                         else v["name"], "method": method, "label": label,
-                         "means": {c: means[c][j] for c in means},
+                         else v["name"], "method": method, "label": label, "means": means,
+                         "ci": ci, "values": len(seeds) * len(seeds[0]["videos"]),
                          "videos": counts["psnr_seed"][j], "moving": counts["psnr_seed_moving"][j]})
     return rows
+
+
+def differences(variants: list[dict], n: int, reference: str = "gdl") -> list[dict]:
+    """Each other variant's model minus ``reference``'s, paired by seed and video: per frame and
+    table column, the mean difference and its 95 % interval.  Empty without ``reference``."""
+    ref = next((v for v in variants if v["name"] == reference), None)
+    if ref is None:
+        return []
+    out = []
+    for j in range(n):
+        for v in variants:
+            if v is ref:
+                continue
+            means, ci = {}, {}
+            for c in TABLE_COLUMNS:
+                pairs = [a - b for a, b in zip(_values(v["seeds"], "model", c, j),
+                                               _values(ref["seeds"], "model", c, j))]
+                means[c], ci[c] = interval(pairs)
+            out.append({"frame": j + 1, "variant": v["name"], "reference": reference,
+                        "means": means, "ci": ci})
+    return out
 
 
 def _cell(x: float, digits: int) -> str:
@@ -376,13 +426,30 @@ def _digits(column: str) -> int:
 
 def best_in_column(rows: list[dict], column: str) -> set[int]:
     """Indices of the rows with the highest finite value of ``column`` (higher is better for
-    every table column)."""
+    every table column).  Rows with intervals (``ci``): the best only when its interval lies
+    above the next best's (no overlap); otherwise none is marked."""
     values = [r["means"][column] for r in rows]
     finite = [x for x in values if math.isfinite(x)]
     if not finite:
         return set()
     top = max(finite)
-    return {i for i, x in enumerate(values) if x == top}
+    best = {i for i, x in enumerate(values) if x == top}
+    if not all("ci" in r for r in rows):
+        return best
+    others = [i for i, x in enumerate(values) if math.isfinite(x) and i not in best]
+    if not others:
+        return best
+    second = max(others, key=lambda i: values[i])
+    lows = [values[i] - rows[i]["ci"][column] for i in best]
+    high = values[second] + rows[second]["ci"][column]
+    return best if all(low > high for low in lows) else set()
+
+
+def cell_text(row: dict, column: str) -> str:
+    """A table cell: the mean, with ``± half-width`` of its 95 % interval when there is one."""
+    text = _cell(row["means"][column], _digits(column))
+    half = row.get("ci", {}).get(column, math.nan)
+    return f"{text} ± {_cell(half, _digits(column))}" if math.isfinite(half) else text
 
 
 def markdown_table(rows: list[dict], frame: int) -> str:
@@ -394,9 +461,26 @@ def markdown_table(rows: list[dict], frame: int) -> str:
     for i, r in enumerate(rows):
         cells = [r["label"]]
         for c in TABLE_COLUMNS:
-            text = _cell(r["means"][c], _digits(c))
+            text = cell_text(r, c)
             cells.append(f"**{text}**" if i in best[c] else text)
         cells.append(f"{r['videos']} ({r['moving']} moving)")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def difference_table(diffs: list[dict], frame: int) -> str:
+    """Markdown: each variant minus the reference (``gdl``), mean ± 95 % interval; bold where
+    the interval excludes 0."""
+    diffs = [d for d in diffs if d["frame"] == frame]
+    head = ["variant", *TABLE_COLUMNS.values()]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for d in diffs:
+        cells = [f"{d['variant']} − {d['reference']}"]
+        for c in TABLE_COLUMNS:
+            mean, half = d["means"][c], d["ci"][c]
+            text = (f"{mean:+.{_digits(c)}f}" if math.isfinite(mean) else _cell(mean, 2)) + (
+                f" ± {_cell(half, _digits(c))}" if math.isfinite(half) else "")
+            cells.append(f"**{text}**" if math.isfinite(half) and abs(mean) > half else text)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -407,10 +491,12 @@ def table_csv(rows: list[dict]) -> str:
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["frame", "variant", "method", *COLUMNS, "videos", "moving_videos"])
+    writer.writerow(["frame", "variant", "method", *COLUMNS, *(f"{c}_ci95" for c in COLUMNS),
+                     "values", "videos", "moving_videos"])
     for r in rows:
         writer.writerow([r["frame"], r["variant"], r["method"],
-                         *(repr(float(r["means"][c])) for c in COLUMNS), r["videos"],
+                         *(repr(float(r["means"][c])) for c in COLUMNS),
+                         *(repr(float(r["ci"][c])) for c in COLUMNS), r["values"], r["videos"],
                          r["moving"]])
     return buf.getvalue()
 
@@ -424,10 +510,15 @@ def markdown(summary: dict) -> str:
              f"Evaluated on {ev['data']}" + (f" frames {ev['frame_range']}" if ev["frame_range"]
                                               else "")
              + f" ({summary['videos']} videos, {summary['m']} inputs -> {n} frames; "
-             "seed convention, `docs/evaluation.md`; higher is better everywhere, the best in "
-             "bold).", ""]
+             f"{summary['seeds']} seed(s) per variant; seed convention, `docs/evaluation.md`; "
+             "higher is better everywhere). Each cell is the mean ± the half-width of its 95 % "
+             "interval (Student's t over every seed and video); a value is bold only where its "
+             "interval lies above the next best's.", ""]
     for j in range(1, n + 1):
         lines += [f"## Frame {j}", "", markdown_table(rows, j), ""]
+        if summary.get("differences"):
+            lines += [f"Difference from `gdl` (paired by seed and video; bold where the "
+                      f"interval excludes 0):", "", difference_table(summary["differences"], j), ""]
     lines += ["## Variants", "", "Every variant also sets the others of "
               + ", ".join(f"`{k}`" for k in ("lam_adv", "lam_gdl", "lam_perc", *PAPER_SWITCHES))
               + " to 0 or the paper's value (`sharpvid ablate --list-variants`).", "",
@@ -484,19 +575,43 @@ def write_tables(summary: dict, out: Path) -> list[Path]:
 # ---------------------------------------------------------------------------------------------
 
 
+def _total(seconds) -> float | None:
+    """The sum of recorded times (None if any is unknown)."""
+    seconds = list(seconds)
+    return None if any(x is None for x in seconds) else float(sum(seconds))
+
+
+def _mean_critics(per_seed: list[dict]) -> dict:
+    """Each critic's accuracies and loss, averaged over the seeds that logged them."""
+    out: dict = {}
+    for critics in per_seed:
+        for prefix, values in critics.items():
+            for key, value in values.items():
+                out.setdefault(prefix, {}).setdefault(key, []).append(value)
+    return {p: {k: sum(v) / len(v) for k, v in values.items()} for p, values in out.items()}
+
+
 def _log(message: str) -> None:
     print(message, flush=True)
 
 
+def seed_run_dir(out: Path, name: str, base_seed: int, k: int) -> Path:
+    """Where seed ``base_seed + k`` of variant ``name`` trains: ``runs/NAME`` for the first seed
+    (as before seeds existed), ``runs/NAME-seedS`` for the others."""
+    return out / "runs" / (name if k == 0 else f"{name}-seed{base_seed + k}")
+
+
 def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[str],
                  evaluation: dict, command: str, force: bool = False, progress: bool = True,
-                 crop: int = 256) -> dict:
+                 crop: int = 256, seeds: int = 1) -> dict:
     """Train and evaluate every variant of ``names`` on ``config`` (with ``overrides``, the same
     for all), then write the tables, the pictures and ``report.html`` into ``out``.
 
     ``evaluation``: the arguments of :func:`fast.evaluate.evaluate_checkpoint` (``data``,
     ``frame_range``, ``frames``, ``every``, ``videos``, ``batch``, ``deblur``, ``kernel_size``,
-    ``pictures``, ``mask_threshold``).  Returns the summary written to ``ablation.json``.
+    ``pictures``, ``mask_threshold``).  ``seeds``: each variant is trained with seeds ``seed``
+    ... ``seed + seeds - 1`` (the pictures and curves show the first).  Returns the summary
+    written to ``ablation.json``.
     Raises AblationError, Interrupted and the parts' one-line errors.
     """
     from fast import report
@@ -521,27 +636,47 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
     variants = []
     started = time.monotonic()
     for k, name in enumerate(names, 1):
-        cfg, run_dir = configs[name], out / "runs" / name
-        _log(f"[{k}/{len(names)}] {name}: {VARIANTS[name].adds}; {cfg.steps} steps in {run_dir}")
-        status, train_s = train_variant(cfg, run_dir, force=force, progress=progress)
-        metrics, samples, eval_status, eval_s = evaluate_variant(
-            run_dir, cfg.steps, evaluation, device=device, progress=progress,
-            train_config=cfg.to_dict())
-        _log(f"[{k}/{len(names)}] {name}: training {status}"
-             + (f" ({train_s:.0f} s)" if train_s is not None else "")
-             + f", evaluation {eval_status}" + (f" ({eval_s:.0f} s)" if eval_s is not None
-                                                else ""))
-        log = read_log(run_dir / "metrics.jsonl")  # for the critics' accuracy and the curves
+        runs = []
+        for i in range(seeds):
+            cfg = dataclasses.replace(configs[name], seed=base.seed + i)
+            run_dir = seed_run_dir(out, name, base.seed, i)
+            what = f"{name}" + (f" seed {cfg.seed}" if seeds > 1 else "")
+            _log(f"[{k}/{len(names)}] {what}: {VARIANTS[name].adds}; {cfg.steps} steps in "
+                 f"{run_dir}")
+            status, train_s = train_variant(cfg, run_dir, force=force, progress=progress)
+            metrics, samples, eval_status, eval_s = evaluate_variant(
+                run_dir, cfg.steps, evaluation, device=device, progress=progress,
+                train_config=cfg.to_dict())
+            _log(f"[{k}/{len(names)}] {what}: training {status}"
+                 + (f" ({train_s:.0f} s)" if train_s is not None else "")
+                 + f", evaluation {eval_status}" + (f" ({eval_s:.0f} s)" if eval_s is not None
+                                                    else ""))
+            log = read_log(run_dir / "metrics.jsonl")  # the critics' accuracy and the curves
+            runs.append({"seed": cfg.seed, "run": str(run_dir), "train_status": status,
+                         "train_seconds": train_s, "eval_status": eval_status,
+                         "eval_seconds": eval_s, "metrics": metrics, "samples": samples,
+                         "log": log, "critics": critic_accuracy(log, cfg.steps)})
+        first = runs[0]
         variants.append({"name": name, "adds": VARIANTS[name].adds,
-                         "overrides": variant_overrides(name, base), "run": str(run_dir),
-                         "train_command": train_command(config, overrides, name, base, run_dir),
-                         "train_status": status, "train_seconds": train_s,
-                         "eval_status": eval_status, "eval_seconds": eval_s,
-                         "metrics": {k2: metrics[k2] for k2 in ("m", "n", "methods", "means",
-                                                                "counts")},
-                         "video_names": [v["name"] for v in metrics["videos"]],
-                         "log": log, "critics": critic_accuracy(log, cfg.steps),
-                         "samples": samples})
+                         "overrides": variant_overrides(name, base), "run": first["run"],
+                         "train_command": train_command(config, overrides, name, base,
+                                                        Path(first["run"])),
+                         "train_status": first["train_status"],
+                         "train_seconds": _total(r["train_seconds"] for r in runs),
+                         "eval_status": first["eval_status"],
+                         "eval_seconds": _total(r["eval_seconds"] for r in runs),
+                         "metrics": {k2: first["metrics"][k2] for k2 in ("m", "n", "methods",
+                                                                         "means", "counts")},
+                         "seeds": [{"seed": r["seed"], "means": r["metrics"]["means"],
+                                    "videos": r["metrics"]["videos"]} for r in runs],
+                         "video_names": [v["name"] for v in first["metrics"]["videos"]],
+                         "log": first["log"], "samples": first["samples"],
+                         "critics": _mean_critics([r["critics"] for r in runs])})
+        names_seen = {tuple(v["name"] for v in r["metrics"]["videos"]) for r in runs}
+        if len(names_seen) > 1:
+            raise AblationError(f"the seeds of {name} were evaluated on different videos (did "
+                                f"the evaluation data change?); remove {out / 'runs'}/*/eval "
+                                f"and rerun")
     names_seen = {tuple(v["video_names"]) for v in variants}
     if len(names_seen) > 1:  # same data, same clips: a changed source would make rows unequal
         raise AblationError(f"the variants' evaluations cover different videos (did the "
@@ -549,7 +684,7 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
     n, m = variants[0]["metrics"]["n"], variants[0]["metrics"]["m"]
     summary = {
         "config": config, "overrides": overrides, "command": command,
-        "steps": base.steps, "seed": base.seed, "data": base.data,
+        "steps": base.steps, "seed": base.seed, "seeds": seeds, "data": base.data,
         "frame_range": base.frame_range, "device": device, "evaluation": evaluation,
         "m": m, "n": n, "videos": len(variants[0]["video_names"]),
         "video_names": variants[0]["video_names"],
@@ -558,6 +693,7 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
                                            "train_status", "train_seconds", "eval_status",
                                            "eval_seconds", "critics")} for v in variants],
         "rows": summary_rows(variants, n),
+        "differences": differences(variants, n),
     }
     out.mkdir(parents=True, exist_ok=True)
     report.write_report(summary, variants, out, crop=crop)  # pictures first, tables last

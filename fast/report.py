@@ -248,7 +248,7 @@ def _e(x) -> str:
 
 
 def _html_table(rows: list[dict], frame: int) -> str:
-    from fast.ablate import TABLE_COLUMNS, _cell, _digits, best_in_column
+    from fast.ablate import TABLE_COLUMNS, best_in_column, cell_text
 
     rows = [r for r in rows if r["frame"] == frame]
     best = {c: best_in_column(rows, c) for c in TABLE_COLUMNS}
@@ -258,7 +258,7 @@ def _html_table(rows: list[dict], frame: int) -> str:
         cells = [f"<td>{_e(r['label'])}</td>"]
         for c in TABLE_COLUMNS:
             cls = ' class="best"' if i in best[c] else ""
-            cells.append(f"<td{cls}>{_e(_cell(r['means'][c], _digits(c)))}</td>")
+            cells.append(f"<td{cls}>{_e(cell_text(r, c))}</td>")
         cells.append(f"<td>{r['videos']} ({r['moving']} moving)</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"

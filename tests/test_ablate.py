@@ -91,6 +91,67 @@ def test_best_in_column_skips_nan_and_ties():
     assert ablate.best_in_column([{"means": {"c": math.nan}}], "c") == set()
 
 
+def test_with_intervals_only_a_separated_best_is_bold():
+    rows = [{"means": {"c": m}, "ci": {"c": h}} for m, h in ((1.0, 0.1), (2.0, 0.4), (2.5, 0.2))]
+    assert ablate.best_in_column(rows, "c") == set()  # 2.5 - 0.2 < 2.0 + 0.4: they overlap
+    rows[1]["ci"]["c"] = 0.1
+    assert ablate.best_in_column(rows, "c") == {2}
+    rows[2]["ci"]["c"] = math.nan  # a missing interval (one value) is not a separation
+    assert ablate.best_in_column(rows, "c") == set()
+    assert ablate.cell_text(rows[1], "c") == "2.00 ± 0.10"
+    assert ablate.cell_text(rows[2], "c") == "2.50"
+
+
+def test_interval_is_students_t_over_finite_values():
+    from scipy import stats
+
+    x = [1.0, 2.0, 4.0, math.nan]
+    mean, half = ablate.interval(x)
+    assert mean == pytest.approx(7 / 3)
+    assert half == pytest.approx(stats.t.ppf(0.975, 2) * np.std([1, 2, 4], ddof=1) / math.sqrt(3))
+    assert math.isnan(ablate.interval([3.0])[1])
+    assert ablate.interval([1.0, math.inf])[0] == math.inf
+    assert math.isnan(ablate.interval([1.0, math.inf])[1])
+
+
+def test_seeds_train_each_variant_k_times_and_the_tables_carry_intervals(tmp_path):
+    out = tmp_path / "abl"
+    status, stdout, err = run_cli("ablate", "tiny", "--variants", "l2,gdl", "--seeds", "2",
+                                  *FAST, "--deblur", "none", "--out", out)
+    assert status == 0, err
+    assert {p.name for p in (out / "runs").iterdir()} == {"l2", "l2-seed1", "gdl", "gdl-seed1"}
+    summary = json.loads((out / "ablation.json").read_text())
+    assert summary["seeds"] == 2
+    model = next(r for r in summary["rows"] if r["label"] == "l2" and r["frame"] == 1)
+    copy = next(r for r in summary["rows"] if r["method"] == "copy_last" and r["frame"] == 1)
+    assert model["values"] == 2 * 2 and copy["values"] == 2  # 2 seeds x 2 videos; copy: videos
+    assert model["ci"]["psnr_seed"] > 0
+    # the mean over seeds of each seed's mean over videos
+    per_seed = [json.loads((out / "runs" / d / "eval" / "metrics.json").read_text())
+                for d in ("l2", "l2-seed1")]
+    assert model["means"]["psnr_seed"] == pytest.approx(
+        np.mean([m["means"]["model"]["psnr_seed"][0] for m in per_seed]))
+    # l2's seeds differ (the seed reached the weights)
+    assert per_seed[0]["means"]["model"]["psnr_seed"] != per_seed[1]["means"]["model"]["psnr_seed"]
+    diff = next(d for d in summary["differences"] if d["frame"] == 1)
+    assert diff["variant"] == "l2" and diff["reference"] == "gdl"
+    gdl = next(r for r in summary["rows"] if r["label"] == "gdl" and r["frame"] == 1)
+    assert diff["means"]["psnr_seed"] == pytest.approx(model["means"]["psnr_seed"]
+                                                       - gdl["means"]["psnr_seed"])
+    md = (out / "ablation.md").read_text()
+    assert "2 seed(s) per variant" in md and "Difference from `gdl`" in md and " ± " in md
+    assert "l2 − gdl" in md
+    with open(out / "ablation.csv") as f:
+        header = next(csv.reader(f))
+    assert "psnr_seed_ci95" in header and "values" in header
+    assert "--seeds 2" in summary["command"]
+    # a rerun reuses all four runs
+    status, stdout, err = run_cli("ablate", "tiny", "--variants", "l2,gdl", "--seeds", "2",
+                                  *FAST[:-1], "--deblur", "none", "--out", out)
+    assert status == 0, err
+    assert len(re.findall(r"training reused \(\d+ s\), evaluation reused", stdout)) == 4, stdout
+
+
 def test_crop_window_finds_where_the_frame_moves_most():
     inputs = np.zeros((4, 3, 30, 40), np.uint8)
     targets = np.zeros((2, 3, 30, 40), np.uint8)

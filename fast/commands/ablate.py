@@ -3,6 +3,7 @@ terms and critics, and compare them (tables, pictures, ``report.html``).
 
     sharpvid ablate demo --steps 600 --out runs/ablate-demo     # the README's, ~20 min on 2 CPUs
     sharpvid ablate tiny --variants l2,gdl,adv_gdl --steps 100 --out runs/ablate-tiny
+    sharpvid ablate demo --seeds 3 --out runs/ablate-demo       # means with 95 % intervals
     sharpvid ablate demo --variants adv_gdl_perc --steps 600 --out runs/ablate-demo \\
         --vgg19-weights vgg19-dcbb9e9d.pth                      # one more row, the rest reused
     sharpvid ablate paper --variants l2,gdl,adv_gdl,two_d --steps 100000 --data=data/ucf-train \\
@@ -12,8 +13,12 @@ terms and critics, and compare them (tables, pictures, ``report.html``).
 CONFIG is a shipped config (tiny, demo, paper, tf) or a .toml/.json file; ``--key=value``
 overrides it for every variant (``sharpvid train --list-keys``).  Each variant sets the loss
 weights and switches it is about (``--list-variants``; :mod:`fast.ablate` says how) and trains in
-``OUT/runs/VARIANT``, then is evaluated as ``sharpvid evaluate`` does on the config's validation
-data (``val_data``, ``val_frame_range``) or ``--eval-data``, into ``OUT/runs/VARIANT/eval``.
+``OUT/runs/VARIANT`` (with ``--seeds K``, the further seeds in ``OUT/runs/VARIANT-seedS``), then
+is evaluated as ``sharpvid evaluate`` does on the config's validation data (``val_data``,
+``val_frame_range``) or ``--eval-data``, into ``OUT/runs/VARIANT/eval``.  Every table cell is a
+mean with the half-width of its 95 % interval over seeds and videos; a value is bold only where
+its interval lies above the next best's, and each variant's difference from ``gdl`` (paired by
+seed and video) has its own table.
 ``OUT`` receives ``ablation.md``, ``ablation.csv``, ``ablation.json``, ``report.html``, the
 picture grids, ``gifs/`` and ``plots/`` (the ``plots`` extra).  Rerunning the command reuses every
 variant already trained and evaluated with the same settings, and resumes one stopped by Ctrl-C.
@@ -51,6 +56,9 @@ def add_parser(subparsers) -> None:
                         "l2,gdl,adv_gdl,two_d,stabilised; --list-variants lists all)")
     p.add_argument("--steps", type=int, default=None, metavar="N",
                    help="training steps of every variant (default: the config's)")
+    p.add_argument("--seeds", type=int, default=1, metavar="K",
+                   help="train each variant with K seeds (seed ... seed+K-1): every cell is a mean "
+                        "with its 95 %% interval over seeds and videos (default 1)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default runs/ablate-CONFIG)")
     p.add_argument("--force", action="store_true",
@@ -108,7 +116,7 @@ def _list_variants() -> None:
 
 def _check_args(args: argparse.Namespace) -> None:
     for key, lo in (("steps", 1), ("frames", 1), ("batch", 1), ("pictures", 1), ("crop", 0),
-                    ("every", 1), ("videos", 1)):
+                    ("every", 1), ("videos", 1), ("seeds", 1)):
         value = getattr(args, key)
         if value is not None and value < lo:
             raise CommandError(f"--{key} must be >= {lo}, got {value}")
@@ -122,8 +130,9 @@ def _command(args: argparse.Namespace, names: list[str], steps: int, out: Path) 
     """The command line that reruns this ablation (for the tables and the report)."""
     parts = ["sharpvid", "ablate", args.config, "--variants", ",".join(names), "--steps",
              str(steps), *getattr(args, "overrides", [])]
-    for key in ("eval_data", "frame_range", "frames", "every", "videos", "batch", "deblur",
-                "kernel_size", "pictures", "crop", "mask_threshold", "vgg19_weights", "init_d2"):
+    for key in ("seeds", "eval_data", "frame_range", "frames", "every", "videos", "batch",
+                "deblur", "kernel_size", "pictures", "crop", "mask_threshold", "vgg19_weights",
+                "init_d2"):
         value = getattr(args, key)
         if value != args.parser.get_default(key):
             parts += [f"--{key.replace('_', '-')}", str(value)]
@@ -140,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
     from fast.imageio import ImageError
     from fast.perceptual import PerceptualError
     from fast.train import TrainError
+    from fast.evaluate import held_out_data
     from fast.video.sources import DataError, parse_frame_range
 
     if args.list_variants:
@@ -157,17 +167,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         names = ablate.parse_variants(args.variants or ",".join(ablate.DEFAULT_VARIANTS))
         base = load_config(args.config, overrides)
-        data, frame_range = args.eval_data, args.frame_range
-        if data is None:
-            if not base.val_data:
-                raise CommandError(f"{args.config} has no val_data: give the evaluation data "
-                                   f"with --eval-data SOURCE")
-            data = base.val_data
-            if frame_range is None:
-                frame_range = base.val_frame_range or None
+        if args.eval_data is None and not base.val_data:
+            raise CommandError(f"{args.config} has no val_data: give the evaluation data "
+                               f"with --eval-data SOURCE")
+        # as sharpvid evaluate resolves it: the config's held-out data and range by default
+        data, frame_range = held_out_data(base, args.eval_data, args.frame_range)
         if frame_range:
             parse_frame_range(frame_range)
-    except (ablate.AblationError, ConfigError, DataError) as exc:
+    except (ablate.AblationError, ConfigError, DataError, EvaluateError) as exc:
         raise CommandError(str(exc)) from None
     check_writable(out)
     evaluation = {"data": data, "frame_range": frame_range, "frames": args.frames,
@@ -179,7 +186,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         summary = ablate.run_ablation(args.config, names, out, overrides=overrides,
                                       evaluation=evaluation, command=command, force=args.force,
-                                      progress=not args.quiet, crop=args.crop)
+                                      progress=not args.quiet, crop=args.crop,
+                                      seeds=args.seeds)
     except ablate.Interrupted as exc:
         print(f"sharpvid: {exc}; rerun the same command to continue (finished variants are "
               f"reused)", file=sys.stderr)
