@@ -10,8 +10,12 @@ class CommandError(Exception):
 
 
 def print_error(message: str, stream=None) -> None:
-    """The one-line error every command prints: ``sharpvid: error: MESSAGE``."""
-    print(f"sharpvid: error: {message}", file=stream or sys.stderr, flush=True)
+    """The one-line error every command prints: ``sharpvid: error: MESSAGE``.  One write of the
+    whole line (``print`` writes the newline separately): the ranks of a distributed run share
+    stderr, and two ranks' lines must not interleave."""
+    stream = stream or sys.stderr
+    stream.write(f"sharpvid: error: {message}\n")
+    stream.flush()
 
 
 def check_writable(out: Path) -> None:
