@@ -65,6 +65,10 @@ class TrainConfig:
     # Side of the square training patch (32 in the paper, the authors' trainer and TF); it fixes
     # D's FC sizes.
     patch: int = 32
+    # Share of training clips cut from a source without the motion test (TF keep 5 %: 0.05):
+    # static patches teach G to leave still areas alone.  Prepared folders were filtered when
+    # prepared (sharpvid prepare); this applies to sources sampled while training.
+    keep_static: float = 0.05
     # Clips per batch, per process (paper: 4, 8 for adversarial; authors 8; TF 8).  D and G each
     # take their own batch every step (Algorithm 1: "M new samples").
     batch: int = 8
@@ -220,6 +224,8 @@ class TrainConfig:
         for key in ("p", "alpha", "g_lr", "g_lr_final", "d_lr", "d_lr_final"):
             if not 0 < getattr(self, key) < math.inf:
                 raise ConfigError(f"{key} must be a finite number > 0, got {getattr(self, key)!r}")
+        if not 0 <= self.keep_static <= 1:
+            raise ConfigError(f"keep_static must be in [0, 1], got {self.keep_static!r}")
         if not 0 < self.nan_lr_factor <= 1:
             raise ConfigError(f"nan_lr_factor must be in (0, 1], got {self.nan_lr_factor!r}")
         for key in ("adam_beta1", "adam_beta2", "d_adam_beta1", "d_adam_beta2"):

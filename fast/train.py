@@ -88,7 +88,7 @@ def _open(spec: str, frame_range: str):
 def training_clips(cfg: TrainConfig):
     """The training clips of ``cfg.data``: a prepared folder (:class:`ShardClips`) or a source
     sampled on the fly (:class:`ClipSampler`, in memory when it is small)."""
-    clip_cfg = ClipConfig(m=cfg.m, n=cfg.n, size=cfg.patch)
+    clip_cfg = ClipConfig(m=cfg.m, n=cfg.n, size=cfg.patch, keep_anyway=cfg.keep_static)
     if _is_prepared(cfg.data):
         from fast.video.shards import ShardClips
 

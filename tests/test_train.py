@@ -322,6 +322,7 @@ def test_bad_input_is_one_line(tmp_path):
         (("tiny", "--out", tmp_path / "x", "--adv_warmup=-5"), "adv_warmup must be >= 0"),
         (("tiny", "--out", tmp_path / "x", "--net.output=frames"), "output must be one of"),
         (("tiny", "--out", tmp_path / "x", "--d_adam_beta1=1"), "d_adam_beta1 must be in [0, 1)"),
+        (("tiny", "--out", tmp_path / "x", "--keep_static=1.5"), "keep_static must be in [0, 1]"),
     ]
     if torch.cuda.is_available():
         cases = [c for c in cases if "--device=cuda" not in c[0]]
@@ -610,3 +611,10 @@ def test_the_critic_trains_on_logits_with_its_own_adam_betas(tmp_path):
 
     discriminator_loss([torch.tensor([0.0])], [z], logits=True).backward()
     assert z.grad.item() > 0.5
+
+
+def test_keep_static_is_the_share_of_clips_cut_without_the_motion_test():
+    from fast.train import training_clips
+
+    assert training_clips(tiny("keep_static=0.4")).cfg.keep_anyway == 0.4
+    assert training_clips(tiny()).cfg.keep_anyway == 0.05  # TF's
