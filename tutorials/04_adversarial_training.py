@@ -116,7 +116,10 @@ save_figure(OUT, "batch", comparison_grid(columns))
 #   + L_{bce}\big(D_k(X_k, G_k(X)), 0\big)$$
 #
 # The oracle is `reference.losses.discriminator_loss`, and `reference.losses.bce` is the
-# mean binary cross-entropy with the natural log.
+# mean binary cross-entropy with the natural log. The trainer computes the same loss from D's
+# logits z instead of its probabilities σ(z) (`fast.losses.discriminator_loss(..., logits=True)`:
+# −log σ(z) = softplus(−z)): equal values, but exact gradients where σ(z) rounds to 0 or 1, where
+# the probability form's clip leaves a gradient of exactly 0 and D stops learning.
 #
 # **G step** (`fast.train.Trainer.generator_step`). Take M **new** clips. D, just updated, is
 # frozen (`requires_grad_(False)`), and G takes one step on Eq. 6:
@@ -255,7 +258,9 @@ print(f"step {last['step']:>4}: " + ", ".join(f"{k} {last[k]:.3f}" for k in
 #
 # The tiny model, trained for a few hundred steps, beats the untrained one easily. It is not
 # guaranteed to beat copying the last frame: on slowly moving clips that is a strong baseline.
-# The curves above show where this run stands.
+# The curves above show where this run stands. The copy path (`--net.output=copy`,
+# `reference.pyramid.copy_step`) starts from that baseline instead: each scale predicts the
+# change from the last input frame, and an untrained G predicts exactly the last frame.
 
 # %%
 (_, first_ckpt), (_, last_ckpt) = list_checkpoints(run)[0], list_checkpoints(run)[-1]
