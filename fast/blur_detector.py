@@ -311,11 +311,14 @@ def blurred(images: torch.Tensor, kinds: Sequence, cfg) -> torch.Tensor:
 
 def build_blur_detector(cfg, device="cpu"):
     """D2 as :func:`fast.train.build_critics` builds it: a :class:`fast.networks.
-    MultiScaleDiscriminator` of ``cfg.discriminator_config()`` with ``conditional_d=False``."""
+    MultiScaleDiscriminator` of ``cfg.discriminator_config()`` with ``conditional_d=False``,
+    spectral-normalised with ``d_spectral_norm`` (so its checkpoint fits such a run's D2)."""
     from fast.networks import MultiScaleDiscriminator
+    from fast.train import spectral_normalise
 
     net = dataclasses.replace(cfg.discriminator_config(), conditional_d=False)
-    return MultiScaleDiscriminator(net, fast_math=cfg.fast_math).to(device)
+    d2 = MultiScaleDiscriminator(net, fast_math=cfg.fast_math).to(device)
+    return spectral_normalise(d2) if cfg.d_spectral_norm else d2
 
 
 def _check_images(images, what: str) -> np.ndarray:

@@ -143,6 +143,9 @@ class TrainConfig:
     fake_label_range: tuple[float, float] = (0.0, 0.0)
     # λ_adv grows linearly from 0 to lam_adv over the first adv_warmup steps (0 = from the start).
     adv_warmup: int = 0
+    # Spectral normalisation of every critic's layers (Miyato et al. 2018; beyond the paper):
+    # each weight divided by its largest singular value, estimated by one power iteration a step.
+    d_spectral_norm: bool = False
     # Instance noise (Sønderby et al. 2017; beyond the paper): Gaussian noise of this σ (pixels in
     # [-1, 1]) on every frame the real/fake critics judge, real and generated, in the D and the G
     # step; σ falls linearly to 0 over instance_noise_steps (0 = over the whole run).  0 = off.

@@ -414,7 +414,11 @@ class _Twin(nn.Module):
         self.scales = nn.ModuleList()
 
     def _weights(self) -> Weights:
-        return dict(self.named_parameters())
+        """Every layer's weight and bias under the oracle's names; a parametrised weight (a
+        spectral-normalised critic's) as its parametrisation computes it."""
+        return {f"{name}.{attr}": getattr(module, attr)
+                for name, module in self.named_modules()
+                if isinstance(module, (nn.Conv2d, nn.Linear)) for attr in ("weight", "bias")}
 
     def _anchor(self) -> torch.Tensor:
         return self.scales[0].convs[0].weight

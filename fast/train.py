@@ -300,11 +300,24 @@ def build_critics(cfg: TrainConfig, device) -> list[Critic]:
         if kind == "blur":  # D2 judges a frame alone: is it sharp?
             net = dataclasses.replace(net, conditional_d=False)
         d = MultiScaleDiscriminator(net, fast_math=cfg.fast_math).to(device)
+        if cfg.d_spectral_norm:
+            spectral_normalise(d)
         critics.append(Critic(name, d, make_optimizer(cfg.d_optimizer, d.parameters(), cfg.d_lr,
                                                       cfg.d_momentum,
                                                       (cfg.d_adam_beta1, cfg.d_adam_beta2)), kind,
                               frozen=kind == "blur" and cfg.freeze_d2))
     return critics
+
+
+def spectral_normalise(module: nn.Module) -> nn.Module:
+    """Spectral normalisation (Miyato et al. 2018) of every conv and linear layer of a critic,
+    through torch's parametrisation: the layer computes with W / σ(W), σ estimated by one power
+    iteration per forward in training mode; the state dict keeps W and the iteration's vectors."""
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    for layer in [m for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]:
+        spectral_norm(layer)
+    return module
 
 
 def init_blur_detector(critic: Critic, path) -> None:

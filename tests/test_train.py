@@ -618,3 +618,23 @@ def test_keep_static_is_the_share_of_clips_cut_without_the_motion_test():
 
     assert training_clips(tiny("keep_static=0.4")).cfg.keep_anyway == 0.4
     assert training_clips(tiny()).cfg.keep_anyway == 0.05  # TF's
+
+
+def test_spectral_norm_normalises_the_critics_weights_and_resumes_exactly(tmp_path):
+    cfg = tiny("d_spectral_norm=true", "checkpoint_every=2", steps=4)
+    whole = Trainer(cfg, tmp_path / "whole", progress=False)
+    whole.fit()
+    d = whole.critics[0].module
+    layer = d.scales[0].convs[0]
+    assert hasattr(layer, "parametrizations")  # torch's spectral_norm
+    d.eval()
+    sigma = torch.linalg.matrix_norm(layer.weight.detach().flatten(1), ord=2)
+    assert sigma == pytest.approx(1.0, abs=0.05)  # W / σ(W), σ by power iteration
+    assert "scales.0.convs.0.weight" in d._weights()  # the computed weight, by the oracle's name
+    # resume: the power iteration's vectors are in the checkpoint
+    part = Trainer(cfg, tmp_path / "part", progress=False)
+    part._stop_everywhere = lambda requested: part.step_no >= 2
+    part.fit()
+    status, out, err = run_cli("train", "--resume", tmp_path / "part", "--quiet")
+    assert status == 0, err
+    assert train_lines(tmp_path / "part") == train_lines(tmp_path / "whole")
