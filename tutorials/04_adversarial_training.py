@@ -256,11 +256,12 @@ print(f"step {last['step']:>4}: " + ", ".join(f"{k} {last[k]:.3f}" for k in
 # n = 1 frame. The PSNR is `fast.metrics.psnr` (Eq. 7, pixels in [-1, 1], data range 2), the
 # twin of `reference.metrics.psnr`.
 #
-# The tiny model, trained for a few hundred steps, beats the untrained one easily. It is not
-# guaranteed to beat copying the last frame: on slowly moving clips that is a strong baseline.
-# The curves above show where this run stands. The copy path (`--net.output=copy`,
-# `reference.pyramid.copy_step`) starts from that baseline instead: each scale predicts the
-# change from the last input frame, and an untrained G predicts exactly the last frame.
+# `tiny` uses the copy path (`net.output = "copy"`, `reference.pyramid.copy_step`): each scale
+# predicts the change from the last input frame, and the last conv of every scale starts at
+# zero, so the untrained G predicts exactly the last frame. Its row equals copy-last-frame's.
+# Training has to find changes that beat copying, and on slowly moving clips that is a strong
+# baseline: a few hundred steps may not. The curves above show where this run stands. With
+# `--net.output=paper` (the paper's rule), the untrained G starts far from the frames instead.
 
 # %%
 (_, first_ckpt), (_, last_ckpt) = list_checkpoints(run)[0], list_checkpoints(run)[-1]
