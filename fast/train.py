@@ -395,8 +395,8 @@ def init_distributed(device_spec: str) -> tuple[Dist, torch.device]:
         # DistributedDataParallel's constructor imports torch._dynamo.  Imported after the
         # group exists, dynamo keeps references to it (torch 2.13), so destroy_process_group()
         # cannot free it: gloo's loop and work threads then run until the interpreter tears
-        # the group down at exit, and about one exit in four aborted ("terminate called
-        # without an active exception", SIGABRT).  Imported first, it never sees the group.
+        # the group down at exit, where ranks aborted at random ("terminate called without an
+        # active exception", SIGABRT).  Imported first, it never sees the group.
         import torch._dynamo  # noqa: F401
 
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
