@@ -2,7 +2,7 @@
 (CPU): two ranks, each with its own data stream, stay in sync and train exactly what one process
 trains on the same global batch (the union of the two streams), and every rank leaves the process
 group with no thread of it running, on success and on failure (a gloo thread still running at
-interpreter exit aborted about one run in four; ``benchmarks/stress_ddp_exit.py`` counts exits)."""
+interpreter exit aborted runs at random; ``benchmarks/stress_ddp_exit.py`` counts exits)."""
 
 from __future__ import annotations
 
