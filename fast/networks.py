@@ -49,6 +49,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrize
 
 from fast._tensors import _as_tensor
 from fast.pyramid import copy_step, frame_pyramid, laplacian_step, upsample
@@ -421,7 +422,13 @@ class _Twin(nn.Module):
                 if isinstance(module, (nn.Conv2d, nn.Linear)) for attr in ("weight", "bias")}
 
     def _anchor(self) -> torch.Tensor:
-        return self.scales[0].convs[0].weight
+        """The first conv's weight as stored, for its dtype, device and layout (a parametrised
+        weight's original: reading the computed one would run a spectral norm's power iteration
+        once more per read)."""
+        conv = self.scales[0].convs[0]
+        if parametrize.is_parametrized(conv, "weight"):
+            return conv.parametrizations.weight.original
+        return conv.weight
 
     def _prepare(self, t: torch.Tensor) -> bool:
         """Whether ``fast_math`` applies to ``t``; if so, put the conv weights in channels_last.
