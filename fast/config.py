@@ -395,14 +395,9 @@ def _unknown(key: str, known) -> ConfigError:
     return ConfigError(f"unknown config key {key!r}{hint}")
 
 
-def _net_types() -> dict[str, type]:
-    """Each NetworkConfig field's type for parsing, from its annotations (tuples as ``tuple``)."""
-    hints = typing.get_type_hints(NetworkConfig)
-    return {f.name: typing.get_origin(hints[f.name]) or hints[f.name]
-            for f in dataclasses.fields(NetworkConfig)}
-
-
-_NET_TYPES = _net_types()
+#: Each NetworkConfig field's type for parsing, from its annotations (tuples as ``tuple``).
+_NET_TYPES = {name: typing.get_origin(tp) or tp
+              for name, tp in _field_types(NetworkConfig).items()}
 
 
 def _net_overrides(values: dict, *, from_text: bool, where: str = "net") -> dict:
