@@ -351,8 +351,7 @@ def interval(values) -> tuple[float, float]:
     x = np.asarray([v for v in values if v == v], dtype=np.float64)
     if x.size == 0:
         return math.nan, math.nan
-    mean = float(x.mean()) if np.isfinite(x).all() else float(np.inf if (x == np.inf).any()
-                                                              else -np.inf)
+    mean = float(x.mean())  # inf when a value is (scores are finite or +inf)
     if x.size < 2 or not np.isfinite(x).all():
         return mean, math.nan
     return mean, float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
@@ -672,13 +671,10 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
                          "video_names": [v["name"] for v in first["metrics"]["videos"]],
                          "log": first["log"], "samples": first["samples"],
                          "critics": _mean_critics([r["critics"] for r in runs])})
-        names_seen = {tuple(v["name"] for v in r["metrics"]["videos"]) for r in runs}
-        if len(names_seen) > 1:
-            raise AblationError(f"the seeds of {name} were evaluated on different videos (did "
-                                f"the evaluation data change?); remove {out / 'runs'}/*/eval "
-                                f"and rerun")
-    names_seen = {tuple(v["video_names"]) for v in variants}
-    if len(names_seen) > 1:  # same data, same clips: a changed source would make rows unequal
+    # every run of every seed: same data, same clips (a changed source would make rows unequal)
+    names_seen = {tuple(video["name"] for video in run["videos"])
+                  for v in variants for run in v["seeds"]}
+    if len(names_seen) > 1:
         raise AblationError(f"the variants' evaluations cover different videos (did the "
                             f"evaluation data change?); remove {out / 'runs'}/*/eval and rerun")
     n, m = variants[0]["metrics"]["n"], variants[0]["metrics"]["m"]

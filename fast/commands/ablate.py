@@ -145,11 +145,10 @@ def run(args: argparse.Namespace) -> int:
     from fast.checkpoint import CheckpointError
     from fast.config import ConfigError, load_config
     from fast.devices import DeviceError
-    from fast.evaluate import EvaluateError
+    from fast.evaluate import EvaluateError, held_out_data
     from fast.imageio import ImageError
     from fast.perceptual import PerceptualError
     from fast.train import TrainError
-    from fast.evaluate import held_out_data
     from fast.video.sources import DataError, parse_frame_range
 
     if args.list_variants:
