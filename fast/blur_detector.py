@@ -313,11 +313,13 @@ def build_blur_detector(cfg, device="cpu"):
     """D2 as :func:`fast.train.build_critics` builds it: a :class:`fast.networks.
     MultiScaleDiscriminator` of ``cfg.discriminator_config()`` with ``conditional_d=False``,
     spectral-normalised with ``d_spectral_norm`` (so its checkpoint fits such a run's D2)."""
+    from fast.devices import resolve_fast_math
     from fast.networks import MultiScaleDiscriminator
     from fast.train import spectral_normalise
 
     net = dataclasses.replace(cfg.discriminator_config(), conditional_d=False)
-    d2 = MultiScaleDiscriminator(net, fast_math=cfg.fast_math).to(device)
+    plan = resolve_fast_math(cfg.fast_math, device)
+    d2 = MultiScaleDiscriminator(net, fast_math=plan).to(device)
     return spectral_normalise(d2) if cfg.d_spectral_norm else d2
 
 

@@ -145,13 +145,17 @@ def load_state(module: torch.nn.Module, state: dict, what: str, where: str | Pat
     module.load_state_dict(state)
 
 
-def load_generator(path: str | Path, device="cpu"):
+def load_generator(path: str | Path, device="cpu", fast_math: str | None = None):
     """The trained generator of a checkpoint (or run folder) and its run's config.
 
     Returns ``(generator, config, state)``: a :class:`fast.networks.MultiScaleGenerator` in eval
     mode on ``device``, the :class:`fast.config.TrainConfig`, and the checkpoint's dict.
+    ``fast_math`` (auto | on | off; default the run's own setting) is resolved for ``device``
+    (:func:`fast.devices.resolve_fast_math`); the plan is ``generator.fast_math``.  The weights
+    load as saved (float32) whatever the plan.
     """
     from fast.config import ConfigError, config_from_dict
+    from fast.devices import resolve_fast_math
     from fast.networks import MultiScaleGenerator
 
     state = load_checkpoint(path)
@@ -163,7 +167,8 @@ def load_generator(path: str | Path, device="cpu"):
         cfg = config_from_dict(state["config"], where)
     except ConfigError as exc:
         raise CheckpointError(str(exc)) from None
-    g = MultiScaleGenerator(cfg.generator_config(), fast_math=cfg.fast_math)
+    plan = resolve_fast_math(cfg.fast_math if fast_math is None else fast_math, device)
+    g = MultiScaleGenerator(cfg.generator_config(), fast_math=plan)
     load_state(g, state["generator"], "generator", where)
     return g.to(device).eval(), cfg, state
 

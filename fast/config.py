@@ -31,6 +31,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from fast.devices import FAST_MATH_SETTINGS
 from reference.networks import CONFIGS, NetworkConfig, get_config
 
 CONFIG_DIR = Path(__file__).with_name("configs")
@@ -87,8 +88,12 @@ class TrainConfig:
     # slope net.leaky_slope, 0.2 by default); "" = the network config's (relu everywhere).
     g_activation: str = ""
     d_activation: str = ""
-    # CUDA only: bf16 autocast + channels_last convolutions (fast.networks); no-op on the CPU.
-    fast_math: bool = True
+    # The networks' speed switch (fast.devices.resolve_fast_math): "auto" = bf16 autocast +
+    # channels_last convolutions where the device computes bf16 natively (CUDA from Ampere; a
+    # CPU with AVX512-BF16 or AMX), float32 in channels_last on other CPUs (faster than NCHW
+    # there; emulated bf16 is slower); "on" = the same, with a notice where bf16 is not native;
+    # "off" = float32 NCHW everywhere.  true/false mean on/off.  Losses and metrics stay float32.
+    fast_math: bool | str = "auto"
     # torch.compile the generator and discriminator steps (mode below); off by default.
     compile: bool = False
     # torch.compile mode: "default", "reduce-overhead" (CUDA graphs) or "max-autotune".
@@ -276,6 +281,12 @@ class TrainConfig:
             if not (0 <= low <= high <= 1.5):
                 raise ConfigError(f"{key} must be [low, high] with 0 <= low <= high <= 1.5, "
                                   f"got {list(getattr(self, key))}")
+        if isinstance(self.fast_math, bool):
+            self.fast_math = "on" if self.fast_math else "off"
+        self.fast_math = {"true": "on", "false": "off"}.get(self.fast_math, self.fast_math)
+        if self.fast_math not in FAST_MATH_SETTINGS:
+            raise ConfigError(f"fast_math must be one of {FAST_MATH_SETTINGS} (or true/false), "
+                              f"got {self.fast_math!r}")
         if not self.data:
             raise ConfigError("data must name a source or a prepared folder, got ''")
         self.network_config()  # the architecture must be valid for this m and patch

@@ -52,6 +52,7 @@ import io
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -414,14 +415,18 @@ def evaluate_checkpoint(checkpoint, data: str | None, out, *, frames: int = 2,
                         frame_range: str | None = None, every: int | None = None,
                         videos: int | None = None, batch: int = 8, device="auto",
                         deblur: str | None = None, kernel_size: int = 9, pictures: int = 4,
-                        mask_threshold: float = 0.05, progress=True) -> tuple[dict, dict]:
+                        mask_threshold: float = 0.05, progress=True,
+                        fast_math: str | None = None) -> tuple[dict, dict]:
     """What ``sharpvid evaluate CHECKPOINT --data DATA --out OUT`` does, for tools that run it
     in-process (``sharpvid ablate``): load the generator, :func:`evaluate` it on
     :class:`TestClips`, write ``OUT/pictures`` then ``OUT/metrics.csv`` and ``OUT/metrics.json``.
 
     Returns ``(result, meta)``: :func:`evaluate`'s result (with the first ``pictures`` videos'
     frames in ``samples``) and the ``meta`` written into ``metrics.json`` (``checkpoint``, ``step``,
-    ``evaluation`` with these arguments, ``train_config``).  Raises the one-line errors of the
+    ``evaluation`` with these arguments, ``train_config``).  ``fast_math`` (auto | on | off;
+    default the run's own) is the generator's speed switch on ``device``; the plan it resolved
+    to is ``meta["evaluation"]["fast_math"]``, and a ``notice`` (on asked for where bf16 is not
+    native) goes to stderr.  Raises the one-line errors of the
     parts: CheckpointError, DataError, DeviceError, EvaluateError, ImageError (OSError for a
     failed write).
     """
@@ -430,7 +435,9 @@ def evaluate_checkpoint(checkpoint, data: str | None, out, *, frames: int = 2,
     from fast.video.sources import parse_frame_range
 
     device = resolve_device(device)
-    generator, cfg, state = load_generator(checkpoint, device)
+    generator, cfg, state = load_generator(checkpoint, device, fast_math)
+    if generator.fast_math.notice:
+        print(f"sharpvid: notice: {generator.fast_math.notice}", file=sys.stderr)
     data, frame_range = held_out_data(cfg, data, frame_range)
     span = parse_frame_range(frame_range) if frame_range else None
     clips = TestClips(data, cfg.m, frames, frame_range=span, every=every, videos=videos)
@@ -443,6 +450,7 @@ def evaluate_checkpoint(checkpoint, data: str | None, out, *, frames: int = 2,
                        "frame_range": frame_range, "every": every, "videos": videos,
                        "frames": frames, "batch": batch, "device": str(device), "deblur": deblur,
                        "kernel_size": kernel_size, "mask_threshold": mask_threshold,
+                       "fast_math": generator.fast_math.summary,
                        "pictures": pictures},
         "train_config": cfg.to_dict(),
     }

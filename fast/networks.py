@@ -32,11 +32,14 @@ Differences from the oracle
   * ``logits=True`` (discriminator): the pre-sigmoid scores, for
     ``binary_cross_entropy_with_logits`` (the oracle returns probabilities only;
     ``sigmoid(logits)`` is its output).
-  * ``fast_math`` (the one speed switch): on CUDA, the activations and the conv weights are put in
-    ``channels_last`` and the convolutions and FC layers run under
-    ``torch.autocast("cuda", dtype=torch.bfloat16)``; each scale's output (the Laplacian sum,
-    tanh, the logits) and the returned tensors are in the input dtype.  On the CPU, and for
-    float64 input, it is a no-op.
+  * ``fast_math`` (the one speed switch): ``True`` or a :class:`fast.devices.FastMath` plan.
+    ``True`` puts the activations and the conv weights in ``channels_last`` and runs the
+    convolutions and FC layers under ``torch.autocast(device, dtype=torch.bfloat16)`` on the
+    input's device, CUDA or CPU; a plan may ask for channels_last alone (float32: what
+    :func:`fast.devices.resolve_fast_math` picks on a CPU without native bf16).  The pyramids,
+    each scale's output (the Laplacian sum or copy step, tanh, the logits) and the returned
+    tensors stay in the input dtype.  For float64 input it is a no-op.  Which plan a device gets
+    is decided once, in :func:`fast.devices.resolve_fast_math`, not here.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from fast._tensors import _as_tensor
+from fast.devices import OFF, ON, FastMath
 from fast.pyramid import copy_step, frame_pyramid, laplacian_step, upsample
 import reference.networks as _ref
 from reference._checks import _check_divisible, _check_image, _check_ndim, _check_positive_int
@@ -104,14 +108,18 @@ def _check_clip(x, config: NetworkConfig, name: str = "x", like=None) -> tuple[t
     )
 
 
-def _use_fast_math(fast_math: bool, t: torch.Tensor) -> bool:
-    """The switch applies on CUDA to float32/16 input only (autocast leaves float64 alone)."""
-    return bool(fast_math) and t.is_cuda and t.dtype != torch.float64
+def _plan(fast_math: bool | FastMath, t: torch.Tensor) -> FastMath:
+    """What the switch does for input ``t``: ``True`` -> bf16 autocast + channels_last,
+    ``False`` -> nothing, a plan as given; nothing for float64 input (the oracle's checks)."""
+    plan = (ON if fast_math else OFF) if isinstance(fast_math, bool) else fast_math
+    return OFF if t.dtype == torch.float64 else plan
 
 
-def _autocast(fast: bool):
-    """bf16 autocast on CUDA when ``fast``, else nothing."""
-    return torch.autocast("cuda", dtype=torch.bfloat16) if fast else contextlib.nullcontext()
+def _autocast(plan: FastMath, t: torch.Tensor):
+    """bf16 autocast on ``t``'s device when the plan asks for it, else nothing."""
+    if plan.bf16:
+        return torch.autocast(t.device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def _layout(t: torch.Tensor, fast: bool) -> torch.Tensor:
@@ -130,26 +138,28 @@ def _activation(x: torch.Tensor, kind: str, slope: float) -> torch.Tensor:
 
 
 def _generator_scale(
-    weights: Weights, x_k: torch.Tensor, y_coarse, k: int, config: NetworkConfig, fast: bool,
-    last_coarse=None,
+    weights: Weights, x_k: torch.Tensor, y_coarse, k: int, config: NetworkConfig,
+    plan: FastMath, last_coarse=None,
 ) -> torch.Tensor:
     """Twin of ``reference.networks._generator_scale``: Sec. 2.1, one scale, ``(B, C, H_k, W_k)``.
 
-    Differences: channels_last activations and a bf16 conv stack under ``fast``.
+    Differences: channels_last activations and/or a bf16 conv stack as ``plan`` says.
     """
     b, m, c, h, w = x_k.shape
-    h_k = _layout(x_k.reshape(b, m * c, h, w), fast)  # frame-major channels, (B, m C, H_k, W_k)
+    # frame-major channels, (B, m C, H_k, W_k)
+    h_k = _layout(x_k.reshape(b, m * c, h, w), plan.channels_last)
     if y_coarse is not None:
         # [X_k, u_k(\hat Y_{k-1})], (B, m C + C, H_k, W_k)
         h_k = torch.cat([h_k, upsample(y_coarse, 2, config.upsample_mode)], dim=1)
     n_convs = len(config.g_kernels[k])
-    for i, size in enumerate(config.g_kernels[k]):
-        prefix = f"scales.{k}.convs.{i}"
-        h_k = F.conv2d(h_k, weights[prefix + ".weight"], weights[prefix + ".bias"],
-                       padding=(size - 1) // 2)
-        if i < n_convs - 1:  # no activation after the last conv: G'_k is a residual
-            h_k = _activation(h_k, config.activation, config.leaky_slope)
-    h_k = h_k.to(x_k.dtype)  # under fast_math only the convs run in bf16, not the Laplacian sum
+    with _autocast(plan, h_k):  # only G'_k's convs: the pyramid and the sum stay in x's dtype
+        for i, size in enumerate(config.g_kernels[k]):
+            prefix = f"scales.{k}.convs.{i}"
+            h_k = F.conv2d(h_k, weights[prefix + ".weight"], weights[prefix + ".bias"],
+                           padding=(size - 1) // 2)
+            if i < n_convs - 1:  # no activation after the last conv: G'_k is a residual
+                h_k = _activation(h_k, config.activation, config.leaky_slope)
+    h_k = h_k.to(x_k.dtype)
     if config.output == "copy":
         # \hat Y_k = clip(F_k + u_k(\hat Y_{k-1} - F_{k-1}) + G'_k(...), -1, 1)
         coarse = y_coarse is not None and config.residual
@@ -163,7 +173,7 @@ def _generator_scale(
 
 
 def _run_generator(
-    weights: Weights, x: torch.Tensor, config: NetworkConfig, *, pad: bool, fast: bool,
+    weights: Weights, x: torch.Tensor, config: NetworkConfig, *, pad: bool, plan: FastMath,
     out_dtype: torch.dtype,
 ) -> list[torch.Tensor]:
     """Size checks, optional pad, the scales coarse to fine, crop; ``x`` is ``(B, m, C, H, W)``."""
@@ -179,14 +189,13 @@ def _run_generator(
             x = x.reshape(b, m, c, h + ph, w + pw)
     else:
         _check_divisible(x, factor, "x")
-    with _autocast(fast):
-        x_pyramid = frame_pyramid(x, n)  # X_k, (B, m, C, H_k, W_k)
-        preds: list[torch.Tensor] = []
-        for k in range(n):
-            y_coarse = preds[-1] if k > 0 else None
-            last_coarse = x_pyramid[k - 1][:, -1] if k > 0 else None  # F_{k-1}
-            preds.append(_generator_scale(weights, x_pyramid[k], y_coarse, k, config, fast,
-                                          last_coarse))
+    x_pyramid = frame_pyramid(x, n)  # X_k, (B, m, C, H_k, W_k)
+    preds: list[torch.Tensor] = []
+    for k in range(n):
+        y_coarse = preds[-1] if k > 0 else None
+        last_coarse = x_pyramid[k - 1][:, -1] if k > 0 else None  # F_{k-1}
+        preds.append(_generator_scale(weights, x_pyramid[k], y_coarse, k, config, plan,
+                                      last_coarse))
     if pad:  # scale k covers ceil(H / 2^(N-1-k)) rows of the unpadded frame
         sizes = [(math.ceil(h / 2 ** (n - 1 - k)), math.ceil(w / 2 ** (n - 1 - k)))
                  for k in range(n)]
@@ -196,14 +205,14 @@ def _run_generator(
 
 def generator_forward(
     weights: Mapping[str, torch.Tensor], x, config: NetworkConfig, *, pad: bool = False,
-    fast_math: bool = False,
+    fast_math: bool | FastMath = False,
 ) -> list[torch.Tensor]:
     """Fast twin of :func:`reference.networks.generator_forward` (Sec. 2.1).
 
     Differences: torch tensors in the dtype and on the device of ``x`` (weights are cast to
     them); ``pad=True`` replicate-pads sizes not divisible by ``2^(N-1)`` at the bottom/right and
     crops every output back (scale k to ``ceil(H / 2^(N-1-k))``); ``fast_math`` is the module
-    docstring's speed switch (CUDA only).
+    docstring's speed switch.
 
     Examples
     --------
@@ -217,19 +226,19 @@ def generator_forward(
     x = _as_tensor(x, "x")
     weights = _check_weights(weights, generator_weight_shapes(config), "generator", like=x)
     x, batched = _check_clip(x, config)
-    fast = _use_fast_math(fast_math, x)
-    if fast:
+    plan = _plan(fast_math, x)
+    if plan.channels_last:
         weights = {k: _layout(v, True) for k, v in weights.items()}
-    preds = _run_generator(weights, x, config, pad=pad, fast=fast, out_dtype=x.dtype)
+    preds = _run_generator(weights, x, config, pad=pad, plan=plan, out_dtype=x.dtype)
     return preds if batched else [p[0] for p in preds]
 
 
 def _run_predict(weights: Weights, window: torch.Tensor, n: int, config: NetworkConfig, *,
-                 pad: bool, fast: bool) -> torch.Tensor:
+                 pad: bool, plan: FastMath) -> torch.Tensor:
     """The recursion of ``predict_frames`` on a checked ``(B, m, C, H, W)`` window."""
     frames = []
     for _ in range(n):  # a loop over future frames only: each needs the previous one
-        y_hat = _run_generator(weights, window, config, pad=pad, fast=fast,
+        y_hat = _run_generator(weights, window, config, pad=pad, plan=plan,
                                out_dtype=window.dtype)[-1]  # (B, C, H, W)
         frames.append(y_hat)
         window = torch.cat([window[:, 1:], y_hat[:, None]], dim=1)  # slide by one frame
@@ -238,7 +247,7 @@ def _run_predict(weights: Weights, window: torch.Tensor, n: int, config: Network
 
 def predict_frames(
     weights: Mapping[str, torch.Tensor], x, n: int, config: NetworkConfig, *, pad: bool = False,
-    fast_math: bool = False,
+    fast_math: bool | FastMath = False,
 ) -> torch.Tensor:
     """Fast twin of :func:`reference.networks.predict_frames` (the authors' recursion).
 
@@ -257,10 +266,10 @@ def predict_frames(
     n = _check_positive_int(n, "n")
     window, batched = _check_clip(x, config)  # (B, m, C, H, W)
     weights = _check_weights(weights, generator_weight_shapes(config), "generator", like=window)
-    fast = _use_fast_math(fast_math, window)
-    if fast:
+    plan = _plan(fast_math, window)
+    if plan.channels_last:
         weights = {k: _layout(v, True) for k, v in weights.items()}
-    out = _run_predict(weights, window, n, config, pad=pad, fast=fast)
+    out = _run_predict(weights, window, n, config, pad=pad, plan=plan)
     return out if batched else out[0]
 
 
@@ -270,14 +279,14 @@ def predict_frames(
 
 
 def _discriminator_scale(
-    weights: Weights, x_k, y_k: torch.Tensor, k: int, config: NetworkConfig, fast: bool
+    weights: Weights, x_k, y_k: torch.Tensor, k: int, config: NetworkConfig, plan: FastMath
 ) -> torch.Tensor:
     """Twin of ``reference.networks._discriminator_scale``, before the sigmoid: logits ``(B,)``."""
     b = y_k.shape[0]
     h = y_k
     if x_k is not None:
         h = torch.cat([x_k.reshape(b, -1, *y_k.shape[-2:]), y_k], dim=1)  # [X_k, Y_k]
-    h = _layout(h, fast)
+    h = _layout(h, plan.channels_last)
     for i in range(len(config.d_kernels[k])):
         prefix = f"scales.{k}.convs.{i}"
         h = F.conv2d(h, weights[prefix + ".weight"], weights[prefix + ".bias"])
@@ -329,12 +338,12 @@ def _check_discriminator_inputs(x, ys, config: NetworkConfig, like=None):
 
 
 def _run_discriminator(weights: Weights, x_pyramid, ys, config: NetworkConfig, *, logits: bool,
-                       fast: bool, dtype: torch.dtype, out_dtype: torch.dtype) -> list:
+                       plan: FastMath, dtype: torch.dtype, out_dtype: torch.dtype) -> list:
     """D_k at every scale in ``dtype``; logits or probabilities in ``out_dtype``."""
-    with _autocast(fast):
+    with _autocast(plan, ys[-1]):  # D's layers only: the pyramids come in already built
         scores = [
             _discriminator_scale(weights, None if x_pyramid[k] is None else x_pyramid[k].to(dtype),
-                                 ys[k].to(dtype), k, config, fast)
+                                 ys[k].to(dtype), k, config, plan)
             for k in range(config.n_scales)
         ]
     scores = [s.to(out_dtype) for s in scores]
@@ -352,14 +361,14 @@ def _promoted(tensors) -> torch.dtype:
 
 def discriminator_forward(
     weights: Mapping[str, torch.Tensor], x, ys: Sequence, config: NetworkConfig, *,
-    logits: bool = False, fast_math: bool = False,
+    logits: bool = False, fast_math: bool | FastMath = False,
 ) -> list[torch.Tensor]:
     """Fast twin of :func:`reference.networks.discriminator_forward` (Eqs. 3-4).
 
     Differences: torch tensors in the promoted dtype of ``ys`` and ``x``, on the device of
     ``ys[-1]``; unbatched input gives 0-dim tensors; ``logits=True`` returns the pre-sigmoid
     scores (``sigmoid`` of them is the oracle's output) for a stable BCE-with-logits;
-    ``fast_math`` is the module docstring's speed switch (CUDA only).
+    ``fast_math`` is the module docstring's speed switch.
 
     Examples
     --------
@@ -382,10 +391,10 @@ def discriminator_forward(
     x_pyramid, ys, batched = _check_discriminator_inputs(x, ys, config, like=like)
     dtype = _promoted([*ys, *(x_pyramid if config.conditional_d else [])])
     weights = {k: v.to(dtype) for k, v in weights.items()}
-    fast = _use_fast_math(fast_math, ys[-1])
-    if fast:
+    plan = _plan(fast_math, ys[-1])
+    if plan.channels_last:
         weights = {k: _layout(v, True) for k, v in weights.items()}
-    out = _run_discriminator(weights, x_pyramid, ys, config, logits=logits, fast=fast,
+    out = _run_discriminator(weights, x_pyramid, ys, config, logits=logits, plan=plan,
                              dtype=dtype, out_dtype=dtype)
     return out if batched else [s[0] for s in out]
 
@@ -408,10 +417,10 @@ class _Scale(nn.Module):
 class _Twin(nn.Module):
     """Shared by G and D: the config, the ``fast_math`` switch, the weights as a dict."""
 
-    def __init__(self, config: NetworkConfig, fast_math: bool):
+    def __init__(self, config: NetworkConfig, fast_math: bool | FastMath):
         super().__init__()
         self.config = _check_config(config)
-        self.fast_math = bool(fast_math)
+        self.fast_math = fast_math
         self.scales = nn.ModuleList()
 
     def _weights(self) -> Weights:
@@ -430,17 +439,18 @@ class _Twin(nn.Module):
             return conv.parametrizations.weight.original
         return conv.weight
 
-    def _prepare(self, t: torch.Tensor) -> bool:
-        """Whether ``fast_math`` applies to ``t``; if so, put the conv weights in channels_last.
+    def _prepare(self, t: torch.Tensor) -> FastMath:
+        """What ``fast_math`` does for ``t``; for channels_last, the conv weights are put in it.
 
         Done once, in place (the Parameter objects are kept, so an optimizer built earlier
         still holds them).  Call ``model.to(memory_format=torch.channels_last)`` yourself before
         wrapping the model in DDP or ``torch.compile``.
         """
-        fast = _use_fast_math(self.fast_math, t) and self._anchor().dtype != torch.float64
-        if fast and not self._anchor().is_contiguous(memory_format=torch.channels_last):
+        plan = OFF if self._anchor().dtype == torch.float64 else _plan(self.fast_math, t)
+        if plan.channels_last and not self._anchor().is_contiguous(
+                memory_format=torch.channels_last):
             self.to(memory_format=torch.channels_last)
-        return fast
+        return plan
 
 
 class MultiScaleGenerator(_Twin):
@@ -455,9 +465,9 @@ class MultiScaleGenerator(_Twin):
     Parameters
     ----------
     config : NetworkConfig
-    fast_math : bool
-        The speed switch (also an attribute): on CUDA, channels_last + bf16 autocast; the
-        outputs stay in the input dtype.  No-op on the CPU.
+    fast_math : bool or fast.devices.FastMath
+        The speed switch (also an attribute; module docstring): ``True`` = channels_last + bf16
+        autocast on the input's device; the outputs stay in the input dtype.
 
     Differences from the oracle: computes in the parameters' dtype and returns the input's;
     ``forward(x, pad=True)`` pads-then-crops sizes not divisible by ``2^(N-1)`` (see
@@ -470,7 +480,7 @@ class MultiScaleGenerator(_Twin):
     [(2, 3, 4, 4), (2, 3, 8, 8), (2, 3, 16, 16), (2, 3, 32, 32)]
     """
 
-    def __init__(self, config: NetworkConfig, *, fast_math: bool = False):
+    def __init__(self, config: NetworkConfig, *, fast_math: bool | FastMath = False):
         super().__init__(config, fast_math)
         config = self.config
         for k in range(config.n_scales):
@@ -487,9 +497,9 @@ class MultiScaleGenerator(_Twin):
         """:math:`\\hat Y_0, \\dots, \\hat Y_{N-1}` for ``x`` ``(B, m, C, H, W)`` (or unbatched)."""
         anchor = self._anchor()
         x, batched = _check_clip(x, self.config, like=anchor)
-        fast = self._prepare(x)
+        plan = self._prepare(x)
         preds = _run_generator(self._weights(), x.to(anchor.dtype), self.config, pad=pad,
-                               fast=fast, out_dtype=x.dtype)
+                               plan=plan, out_dtype=x.dtype)
         return preds if batched else [p[0] for p in preds]
 
     def predict(self, x, n: int, *, pad: bool = False) -> torch.Tensor:
@@ -500,9 +510,9 @@ class MultiScaleGenerator(_Twin):
         n = _check_positive_int(n, "n")
         anchor = self._anchor()
         window, batched = _check_clip(x, self.config, like=anchor)
-        fast = self._prepare(window)
+        plan = self._prepare(window)
         out = _run_predict(self._weights(), window.to(anchor.dtype), n, self.config, pad=pad,
-                           fast=fast).to(window.dtype)
+                           plan=plan).to(window.dtype)
         return out if batched else out[0]
 
 
@@ -515,7 +525,7 @@ class MultiScaleDiscriminator(_Twin):
     Parameters
     ----------
     config : NetworkConfig
-    fast_math : bool
+    fast_math : bool or fast.devices.FastMath
         The speed switch, as in :class:`MultiScaleGenerator`.
 
     Differences from the oracle: computes in the parameters' dtype and returns the promoted
@@ -531,7 +541,7 @@ class MultiScaleDiscriminator(_Twin):
     [(2,), (2,), (2,), (2,)]
     """
 
-    def __init__(self, config: NetworkConfig, *, fast_math: bool = False):
+    def __init__(self, config: NetworkConfig, *, fast_math: bool | FastMath = False):
         super().__init__(config, fast_math)
         config = self.config
         shapes = discriminator_weight_shapes(config)
@@ -548,9 +558,9 @@ class MultiScaleDiscriminator(_Twin):
         anchor = self._anchor()
         x_pyramid, ys, batched = _check_discriminator_inputs(x, ys, self.config, like=anchor)
         out_dtype = _promoted([*ys, *(x_pyramid if self.config.conditional_d else [])])
-        fast = self._prepare(ys[-1])
+        plan = self._prepare(ys[-1])
         out = _run_discriminator(self._weights(), x_pyramid, ys, self.config, logits=logits,
-                                 fast=fast, dtype=anchor.dtype, out_dtype=out_dtype)
+                                 plan=plan, dtype=anchor.dtype, out_dtype=out_dtype)
         return out if batched else [s[0] for s in out]
 
     def logits(self, x, ys: Sequence) -> list[torch.Tensor]:

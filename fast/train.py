@@ -54,7 +54,7 @@ from torch import nn
 from fast.checkpoint import (CheckpointError, latest_checkpoint, list_checkpoints, load_checkpoint,
                              load_state, rng_state, save_checkpoint, set_rng_state)
 from fast.config import TrainConfig, config_from_dict, save_config
-from fast.devices import resolve_device
+from fast.devices import FastMath, resolve_device, resolve_fast_math
 from fast.losses import (aggregate_adversarial, discriminator_loss, gdl_loss, generator_adversarial_loss, lp_loss,
                          smoothed_labels)
 from fast.metrics import psnr, sharpness_difference
@@ -291,15 +291,18 @@ def critic_names(cfg: TrainConfig) -> list[tuple[str, str]]:
     return names + ([("blur", "blur")] if cfg.blur_detector else [])
 
 
-def build_critics(cfg: TrainConfig, device) -> list[Critic]:
+def build_critics(cfg: TrainConfig, device, fast_math: FastMath | None = None) -> list[Critic]:
     """The critics, each a multi-scale discriminator with its own optimiser (built after G, in
-    order, from the run's seeded torch generator: their initial weights differ)."""
+    order, from the run's seeded torch generator: their initial weights differ); ``fast_math``:
+    the plan (default: ``cfg.fast_math`` resolved for ``device``)."""
+    if fast_math is None:
+        fast_math = resolve_fast_math(cfg.fast_math, device)
     critics = []
     for name, kind in critic_names(cfg):
         net = cfg.discriminator_config()
         if kind == "blur":  # D2 judges a frame alone: is it sharp?
             net = dataclasses.replace(net, conditional_d=False)
-        d = MultiScaleDiscriminator(net, fast_math=cfg.fast_math).to(device)
+        d = MultiScaleDiscriminator(net, fast_math=fast_math).to(device)
         if cfg.d_spectral_norm:
             spectral_normalise(d)
         critics.append(Critic(name, d, make_optimizer(cfg.d_optimizer, d.parameters(), cfg.d_lr,
@@ -592,12 +595,15 @@ class Trainer:
             for warning in config_warnings(cfg):
                 print(f"sharpvid: warning: {warning}", file=sys.stderr)
         self.net = cfg.generator_config()
+        self.fast_math = resolve_fast_math(cfg.fast_math, self.device)
+        if self.dist.main and self.fast_math.notice:
+            print(f"sharpvid: notice: {self.fast_math.notice}", file=sys.stderr)
 
         torch.manual_seed(cfg.seed)
-        self.g = MultiScaleGenerator(self.net, fast_math=cfg.fast_math).to(self.device)
+        self.g = MultiScaleGenerator(self.net, fast_math=self.fast_math).to(self.device)
         self.g_opt = make_optimizer(cfg.g_optimizer, self.g.parameters(), cfg.g_lr, cfg.g_momentum,
                                     (cfg.adam_beta1, cfg.adam_beta2))
-        self.critics = build_critics(cfg, self.device)
+        self.critics = build_critics(cfg, self.device, self.fast_math)
         if cfg.init_d2:
             init_blur_detector(self.critics[-1], cfg.init_d2)
         vgg = load_vgg19(cfg, self.device) if cfg.lam_perc > 0 else None
@@ -636,10 +642,10 @@ class Trainer:
 
     # -- set-up ---------------------------------------------------------------------------------
     def _wrap_for_training(self) -> None:
-        """DDP over ranks, channels_last before wrapping (CUDA fast_math), torch.compile."""
-        channels_last = self.cfg.fast_math and self.device.type == "cuda"
+        """DDP over ranks, channels_last before wrapping (when the fast-math plan says so),
+        torch.compile."""
         modules = [self.g] + [c.module for c in self.critics]
-        if channels_last:
+        if self.fast_math.channels_last:
             for module in modules:
                 module.to(memory_format=torch.channels_last)
         g_train: nn.Module = self.g

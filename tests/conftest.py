@@ -36,3 +36,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def cpu_without_native_bf16(monkeypatch):
+    """Every test sees a CPU without native bf16, whatever CPU runs the suite: ``fast_math =
+    "auto"`` then means float32 (channels_last) here as on the CI machine, so the float32
+    tolerances hold on an AVX512-BF16 or AMX CPU too.  The bf16 path is tested explicitly
+    (``fast_math=True`` on the networks, or a test that patches the flags back in:
+    tests/test_fast_math.py).  Subprocesses (the DDP and CLI-in-a-subprocess tests) see the
+    real CPU."""
+    import fast.devices
+
+    monkeypatch.setattr(fast.devices, "cpu_flags",
+                        lambda path="/proc/cpuinfo": frozenset({"fma", "avx2"}))

@@ -11,7 +11,6 @@ many to draw element by element), with one test on hypothesis-drawn frames at a 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import doctest
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from hypothesis.extra import numpy as hnp
 from scipy.special import expit
 
 import fast.networks as Fn
+from fast.devices import OFF, FastMath
 import reference.networks as R
 from equivalence import TOLERANCES, Twin, check_same_error, check_twin
 from strategies import PIXELS
@@ -112,7 +112,7 @@ def _rounded(weights: dict, dtype: torch.dtype) -> dict:
     return {k: torch.from_numpy(v).to(dtype).double().numpy() for k, v in weights.items()}
 
 
-def _twin(case: Case, dtype, device, *, fast_math: bool = False) -> Twin:
+def _twin(case: Case, dtype, device, *, fast_math: bool | FastMath = False) -> Twin:
     """The oracle once, twice over; the functional twin and the loaded module against it."""
     cfg = case.config
     kw = dict(fast_math=fast_math)
@@ -267,29 +267,6 @@ def test_module_computes_in_its_dtype_and_returns_the_input_dtype():
     assert all(p.dtype == torch.float64 for p in d(torch.zeros(2, 4, 3, 32, 32), ys))
 
 
-def test_fast_math_is_a_no_op_on_the_cpu():
-    torch.manual_seed(0)
-    g, d = Fn.MultiScaleGenerator(TINY), Fn.MultiScaleDiscriminator(TINY)
-    x = torch.rand(2, 4, 3, 32, 32) * 2 - 1
-    ys = Fn.frame_pyramid(x[:, -1], 4)
-    with torch.no_grad():
-        plain = g(x) + d(x, ys, logits=True)
-        g.fast_math = d.fast_math = True
-        fast = g(x) + d(x, ys, logits=True)
-    for a, b in zip(plain, fast):
-        torch.testing.assert_close(a, b, rtol=0, atol=0)
-    assert all(p.is_contiguous() for p in (*g.parameters(), *d.parameters()))
-
-
-@pytest.fixture
-def emulate_cuda_fast_math(monkeypatch):
-    """Run the fast_math branch on the CPU (bf16 CPU autocast, channels_last) to test its code."""
-    monkeypatch.setattr(Fn, "_use_fast_math",
-                        lambda on, t: bool(on) and t.dtype != torch.float64)
-    monkeypatch.setattr(Fn, "_autocast", lambda fast: torch.autocast("cpu", dtype=torch.bfloat16)
-                        if fast else contextlib.nullcontext())
-
-
 FAST_MATH_CASES = [c for c in CASES if c.id in {
     "G-tiny-32", "G-tiny-tf-rules-leaky", "predict-tiny", "D-tiny-conditional",
     "D-tiny-unconditional-leaky-x-none", "G-authors_small-32", "D-authors_small"}]
@@ -298,12 +275,56 @@ FAST_MATH_CASES = [c for c in CASES if c.id in {
 BF16 = {torch.float32: TOLERANCES[torch.bfloat16]}
 
 
+def _outputs(fast_math, dtype=torch.float32):
+    """G's and D's outputs (logits) for one fixed input, under ``fast_math``."""
+    torch.manual_seed(0)
+    g = Fn.MultiScaleGenerator(TINY, fast_math=fast_math).to(dtype)
+    d = Fn.MultiScaleDiscriminator(TINY, fast_math=fast_math).to(dtype)
+    x = (torch.rand(2, 4, 3, 32, 32) * 2 - 1).to(dtype)
+    with torch.no_grad():
+        return g, d, g(x) + d(x, Fn.frame_pyramid(x[:, -1], 4), logits=True)
+
+
 @pytest.mark.parametrize("case", FAST_MATH_CASES, ids=[c.id for c in FAST_MATH_CASES])
-def test_fast_math_branch_emulated_on_the_cpu(case, emulate_cuda_fast_math):
+def test_cpu_fast_math_matches_oracle_in_bf16_tolerance(case):
+    """The CPU's bf16 path (what `fast_math` gives a CPU with native bf16) runs in CI: emulated
+    on a CPU without, the same numbers up to rounding."""
     _check_case(dataclasses.replace(case, tolerance=BF16), 0, torch.float32, fast_math=True)
     module = Fn.MultiScaleGenerator(case.config, fast_math=True)
-    module(torch.zeros(1, 4, 3, 8, 8))
+    out = module(torch.zeros(1, 4, 3, 8, 8))
+    assert all(o.dtype == torch.float32 for o in out)  # the input dtype, not bfloat16
     assert module.scales[0].convs[0].weight.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("case", FAST_MATH_CASES, ids=[c.id for c in FAST_MATH_CASES])
+def test_channels_last_float32_plan_matches_oracle_in_float32_tolerance(case):
+    """A CPU without native bf16 gets float32 in channels_last: the float32 tolerance holds."""
+    _check_case(case, 0, torch.float32, fast_math=FastMath(channels_last=True))
+
+
+def test_fast_math_plans_do_what_they_say_on_the_cpu():
+    _, _, plain = _outputs(False)
+    g, d, bf16 = _outputs(True)
+    _, _, layout = _outputs(FastMath(channels_last=True))
+    # bf16 really ran: its outputs differ from float32's by more than float32 rounding ...
+    assert max((a - b).abs().max().item() for a, b in zip(plain, bf16)) > 1e-4
+    # ... while channels_last alone keeps float32's numbers up to summation order
+    for a, b in zip(plain, layout):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    assert all(p.dtype == torch.float32 for p in (*g.parameters(), *d.parameters()))
+    # float64 input (the oracle checks) ignores the switch: exactly the plain path
+    _, _, plain64 = _outputs(False, torch.float64)
+    _, _, fast64 = _outputs(True, torch.float64)
+    for a, b in zip(plain64, fast64):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_fast_math_off_keeps_nchw_and_the_numbers():
+    g, d, plain = _outputs(False)
+    _, _, off = _outputs(OFF)
+    for a, b in zip(plain, off):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert all(p.is_contiguous() for p in (*g.parameters(), *d.parameters()))
 
 
 # ------------------------------------------------------------------------------ errors

@@ -29,3 +29,12 @@ def check_writable(out: Path) -> None:
         raise CommandError(f"{out}: cannot be created ({existing} is not a folder)")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise CommandError(f"{out}: cannot write ({existing} is not writable)")
+
+
+def add_fast_math_flag(parser) -> None:
+    """``--fast-math auto|on|off`` of ``evaluate`` and ``predict`` (default: the run's own
+    ``fast_math``; :func:`fast.devices.resolve_fast_math` says what each does on a device)."""
+    parser.add_argument("--fast-math", choices=("auto", "on", "off"), default=None,
+                        help="the networks' speed switch: bf16 autocast + channels_last where the "
+                             "device has native bf16, float32 channels_last on other CPUs (auto); "
+                             "off = float32 NCHW (default: the run's own fast_math)")

@@ -23,7 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fast.commands import CommandError, check_writable
+from fast.commands import CommandError, add_fast_math_flag, check_writable
 
 EXAMPLES = __doc__.split("\n\n")[1]
 
@@ -56,6 +56,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--batch", type=int, default=8, metavar="B",
                    help="clips of one frame size predicted together (default 8)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:K")
+    add_fast_math_flag(p)
     p.add_argument("--deblur", choices=("natural", "text"), default=None,
                    help="also score the prediction after blind deblurring: natural (Xu 2013) or "
                         "text (Pan 2014)")
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             frame_range=args.frame_range, every=args.every, videos=args.videos,
             batch=args.batch, device=args.device, deblur=args.deblur,
             kernel_size=args.kernel_size, pictures=args.pictures,
-            mask_threshold=args.mask_threshold, progress=True)
+            mask_threshold=args.mask_threshold, progress=True, fast_math=args.fast_math)
     except (CheckpointError, DataError, DeviceError, ev.EvaluateError, ImageError) as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
@@ -114,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"sharpvid: warning: {message}", file=sys.stderr)
     source = meta["evaluation"]["source"]
     print(f"evaluated {len(result['videos'])} video(s) of {source} with {meta['checkpoint']} "
-          f"(step {meta['step']}): m = {result['m']} inputs, n = {result['n']} predicted")
+          f"(step {meta['step']}): m = {result['m']} inputs, n = {result['n']} predicted; "
+          f"{meta['evaluation']['fast_math']}")
     print(ev.format_table(result))
     print(f"wrote {args.out / 'metrics.json'}, {args.out / 'metrics.csv'}"
           + (f" and {len(result['samples'])} picture(s) in {args.out / 'pictures'}"

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fast.commands import CommandError
+from fast.commands import CommandError, add_fast_math_flag
 
 EXAMPLES = __doc__.split("\n\n")[1]
 
@@ -62,6 +62,7 @@ def add_parser(subparsers) -> None:
                         "the end")
     p.add_argument("--device", default="auto",
                    help="auto (CUDA if present, the default), cpu, cuda or cuda:K")
+    add_fast_math_flag(p)
     p.add_argument("--gif-duration", type=int, default=250, metavar="MS",
                    help="display time of each GIF frame in milliseconds (default 250)")
     p.set_defaults(func=run)
@@ -239,7 +240,7 @@ def run(args: argparse.Namespace) -> int:
     except DeviceError as exc:
         raise CommandError(str(exc)) from None
     try:
-        generator, _, state = load_generator(args.checkpoint, device)
+        generator, _, state = load_generator(args.checkpoint, device, args.fast_math)
     except CheckpointError as exc:
         raise CommandError(str(exc)) from None
     m, channels = generator.config.in_frames, generator.config.channels
@@ -250,7 +251,10 @@ def run(args: argparse.Namespace) -> int:
     first, frames = _read_window(video, args.input, m, args.start)
     _check_out(args.out)
 
-    print(f"predict: {state['path']} (step {state['step']}, m={m}) on {device}; input frames "
+    if generator.fast_math.notice:
+        print(f"sharpvid: notice: {generator.fast_math.notice}", file=sys.stderr)
+    print(f"predict: {state['path']} (step {state['step']}, m={m}) on {device} "
+          f"({generator.fast_math.summary}); input frames "
           f"{first}..{first + m - 1} of {video.num_frames} ({video.width}x{video.height}x"
           f"{video.channels}) -> {args.frames} frame(s)", file=sys.stderr)
     if video.channels == 1 and channels == 3:
