@@ -90,9 +90,9 @@ class TrainConfig:
     d_activation: str = ""
     # The networks' speed switch (fast.devices.resolve_fast_math): "auto" = bf16 autocast +
     # channels_last convolutions where the device computes bf16 natively (CUDA from Ampere; a
-    # CPU with AVX512-BF16 or AMX), float32 in channels_last on other CPUs (faster than NCHW
-    # there; emulated bf16 is slower); "on" = the same, with a notice where bf16 is not native;
-    # "off" = float32 NCHW everywhere.  true/false mean on/off.  Losses and metrics stay float32.
+    # CPU with AVX512-BF16 or AMX), float32 elsewhere (emulated bf16 is slower); "on" = the
+    # same, with a one-line notice on a CPU without native bf16; "off" = float32 everywhere.
+    # true/false mean on/off.  The pyramids, losses and metrics stay float32.
     fast_math: bool | str = "auto"
     # torch.compile the generator and discriminator steps (mode below); off by default.
     compile: bool = False

@@ -120,9 +120,11 @@ def resolve_fast_math(setting: str | bool, device: torch.device,
     - ``off``: float32, NCHW: the numbers of the oracle-checked float32 path.
     - ``on`` / ``auto`` where the device has native bf16 (:func:`native_bf16`): bf16 autocast
       and channels_last.
-    - A CPU without native bf16: float32 in channels_last (measured faster than NCHW on an AVX2
-      CPU, benchmarks/RESULTS.md; emulated bf16 is 5-20x slower there); ``on`` also gets a
-      notice saying why it is not bf16.
+    - A CPU without native bf16: float32 NCHW, as ``off``; ``on`` also gets a notice saying
+      why.  Measured on a 2-core AVX2 EPYC (benchmarks/RESULTS.md): emulated bf16 runs the
+      convolutions 5-20x slower, and channels_last alone, though faster for single large
+      convolutions, made whole training steps slower (paper config -15 to -20 %, demo at its
+      64x64 patches -3 %).
     - CUDA without native bf16 (before Ampere): ``auto`` keeps float32, ``on`` runs bf16 anyway.
     """
     if isinstance(setting, bool):
@@ -136,13 +138,11 @@ def resolve_fast_math(setting: str | bool, device: torch.device,
     if native:
         return FastMath(channels_last=True, bf16=True,
                         summary=f"bf16 autocast + channels_last ({evidence})")
-    if device.type == "cuda":
-        if setting == "on":
-            return FastMath(channels_last=True, bf16=True,
-                            summary=f"bf16 autocast + channels_last, emulated ({evidence})")
-        return FastMath(channels_last=True, summary=f"float32 + channels_last ({evidence})")
-    plan = FastMath(channels_last=True, summary=f"float32 + channels_last ({evidence})")
-    if setting == "on":
+    if device.type == "cuda" and setting == "on":
+        return FastMath(channels_last=True, bf16=True,
+                        summary=f"bf16 autocast + channels_last, emulated ({evidence})")
+    plan = FastMath(summary=f"float32 ({evidence})")
+    if setting == "on" and device.type == "cpu":
         return dataclasses.replace(plan, notice=f"fast_math on asked for, but {evidence}: "
-                                                f"float32 (channels_last) instead")
+                                                f"float32 instead")
     return plan
