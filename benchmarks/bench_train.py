@@ -50,7 +50,8 @@ fast math).  "x f32" is a row's steps/s over the float32 row of the same config,
 Ceiling, per precision (float32, bfloat16), measured in the same run: the best of
 (a) a large square matmul (MKL on the CPU; 2048 x 2048 on the CPU, 8192 x 8192 on CUDA),
 (b) one convolution at the largest layer shape of the configs benchmarked (batch 8, NCHW and
-channels_last; oneDNN on the CPU), each the best group of 10 over max(2 s, ``--min-time``), and
+channels_last; oneDNN on the CPU), each the best timed group (10 calls, fewer when a call is
+slow) over max(2 s, ``--min-time``), and
 (c) on the CPU, the theoretical cores x clock x FLOPs/cycle where they can be read (clock:
 cpufreq's maximum, else /proc/cpuinfo's MHz; FLOPs/cycle: 2 FMA units x vector lanes x 2 for
 float32 (AVX-512 16 lanes, AVX2/FMA 8, else 4); bf16 twice that with AVX512-BF16, 2,048 with AMX,
@@ -209,24 +210,34 @@ def timed_rate(fn, sync, *, warmup: int, min_time: float, min_calls: int) -> tup
     return n / (time.perf_counter() - start), n
 
 
-def matmul_peak(device: torch.device, dtype: torch.dtype, size: int, min_time: float) -> float:
-    """FLOP/s of ``size x size`` matmuls in ``dtype`` (2 size^3 each): the best of timed
-    groups of 10 over ``min_time`` seconds (at least 3 groups), after one warm-up group."""
-    a = torch.randn(size, size, device=device).to(dtype)
-    b = torch.randn(size, size, device=device).to(dtype)
-    out = torch.empty(size, size, device=device, dtype=dtype)
+def best_rate(fn, flops: float, device: torch.device, min_time: float) -> float:
+    """FLOP/s of ``fn`` (``flops`` per call): the best timed group over ``min_time`` seconds (at
+    least 3 groups) after one warm-up call; a group is 10 calls, or as many as take about 0.2 s
+    when a call is slow (an emulated-bf16 convolution can take seconds)."""
     sync = synchronizer(device)
-    best, groups, start = 0.0, -1, time.perf_counter()
+    sync()
+    t0 = time.perf_counter()
+    fn()
+    sync()
+    per_group = max(1, min(10, int(0.2 / max(time.perf_counter() - t0, 1e-9))))
+    best, groups, start = 0.0, 0, time.perf_counter()
     while groups < 3 or time.perf_counter() - start < min_time:
         sync()
         t0 = time.perf_counter()
-        for _ in range(10):
-            torch.mm(a, b, out=out)
+        for _ in range(per_group):
+            fn()
         sync()
-        if groups >= 0:  # group -1 is the warm-up
-            best = max(best, 10 * 2 * size**3 / (time.perf_counter() - t0))
+        best = max(best, per_group * flops / (time.perf_counter() - t0))
         groups += 1
     return best
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype, size: int, min_time: float) -> float:
+    """FLOP/s of ``size x size`` matmuls in ``dtype`` (2 size^3 each), by :func:`best_rate`."""
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+    out = torch.empty(size, size, device=device, dtype=dtype)
+    return best_rate(lambda: torch.mm(a, b, out=out), 2 * size**3, device, min_time)
 
 
 def largest_conv(names) -> tuple[str, tuple, int]:
@@ -251,26 +262,15 @@ def largest_conv(names) -> tuple[str, tuple, int]:
 def conv_peak(device: torch.device, dtype: torch.dtype, shape, side: int, channels_last: bool,
               min_time: float, batch: int = 8) -> float:
     """FLOP/s of one 'same' convolution of weight ``shape`` on ``batch`` x C_in x side x side in
-    ``dtype`` (oneDNN on the CPU), in NCHW or channels_last: the best timed group of 10."""
+    ``dtype`` (oneDNN on the CPU), in NCHW or channels_last, by :func:`best_rate`."""
     c_out, c_in, k, _ = shape
     x = torch.randn(batch, c_in, side, side, device=device).to(dtype)
     w = torch.randn(*shape, device=device).to(dtype)
     if channels_last:
         x, w = (t.contiguous(memory_format=torch.channels_last) for t in (x, w))
-    flops = batch * conv_flops(shape, side, side)
-    sync = synchronizer(device)
-    best, groups, start = 0.0, -1, time.perf_counter()
     with torch.no_grad():
-        while groups < 3 or time.perf_counter() - start < min_time:
-            sync()
-            t0 = time.perf_counter()
-            for _ in range(10):
-                torch.nn.functional.conv2d(x, w, padding=(k - 1) // 2)
-            sync()
-            if groups >= 0:
-                best = max(best, 10 * flops / (time.perf_counter() - t0))
-            groups += 1
-    return best
+        return best_rate(lambda: torch.nn.functional.conv2d(x, w, padding=(k - 1) // 2),
+                         batch * conv_flops(shape, side, side), device, min_time)
 
 
 def cpu_clock_hz() -> tuple[float | None, str]:
