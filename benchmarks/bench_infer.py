@@ -67,8 +67,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import cpu_model  # noqa: E402
+from bench_train import num, synchronizer, timed_rate  # noqa: E402
 
 from fast import cli  # noqa: E402
 from fast.config import ConfigError, load_config  # noqa: E402
@@ -87,34 +89,8 @@ FORCED = FastMath(channels_last=True, bf16=True,
 
 
 # ---------------------------------------------------------------------------------------------
-# Timing
+# Options
 # ---------------------------------------------------------------------------------------------
-
-
-def synchronizer(device: torch.device):
-    """What waits for the device's queued work: ``torch.cuda.synchronize`` on CUDA, else nothing."""
-    return torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-
-
-def timed_rate(fn, sync, *, warmup: int, min_time: float, min_calls: int) -> tuple[float, int]:
-    """Calls/s of ``fn()`` over at least ``min_time`` s and ``min_calls`` calls, after
-    ``warmup`` calls; ``sync()`` (CUDA: synchronize) before starting and stopping the clock."""
-    for _ in range(warmup):
-        fn()
-    sync()
-    n, start = 0, time.perf_counter()
-    while n < min_calls or time.perf_counter() - start < min_time:
-        fn()
-        n += 1
-    sync()
-    return n / (time.perf_counter() - start), n
-
-
-def num(x: float) -> str:
-    """3 significant figures, no exponent: 0.0312, 5.91, 703, 3,348."""
-    if x >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.3g}" if x >= 1e-3 else f"{x:.1e}"
 
 
 def parse_size(text: str) -> tuple[int, int]:
