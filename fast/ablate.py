@@ -200,7 +200,10 @@ def train_variant(cfg, run_dir: Path, *, force: bool, progress: bool) -> tuple[s
                                 f"to train it again, or another --out")
     start = time.monotonic()
     trainer = Trainer(cfg, run_dir, resume=resume, force=force and not resume, progress=progress)
-    trainer.fit()
+    try:
+        trainer.fit()
+    finally:
+        trainer.close()  # the run folder's lock goes with it
     if trainer.step_no < cfg.steps:
         raise Interrupted(f"stopped at step {trainer.step_no} of {run_dir} (saved)")
     seconds = time.monotonic() - start

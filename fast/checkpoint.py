@@ -18,8 +18,10 @@ code.  Every failure is a one-line :class:`CheckpointError` naming the file.
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,58 @@ _NAME = re.compile(r"^step-(\d+)\.pt$")
 
 class CheckpointError(Exception):
     """A checkpoint that cannot be written or used; the message names the file."""
+
+
+class RunFolderBusy(CheckpointError):
+    """Another process holds the run folder's lock (:class:`RunLock`)."""
+
+
+LOCK_NAME = ".sharpvid.lock"
+
+
+class RunLock:
+    """One writer per run folder: an advisory ``flock`` on ``RUN/.sharpvid.lock``, held for the
+    life of a run (``sharpvid train``, each variant of ``sharpvid ablate``, ``sharpvid
+    pretrain-blur-detector``), with the holder's PID written in the file for the message.
+
+    The operating system drops the lock when its process ends, however it ends, so a lock file
+    left by a killed process is not a lock: the next run takes it.  Where ``fcntl`` does not
+    exist (Windows) nothing is locked.
+    """
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir)
+        self._file = None
+
+    def acquire(self) -> "RunLock":
+        """Take the lock, or raise :class:`RunFolderBusy` naming the holder's PID."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return self
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        f = open(self.run_dir / LOCK_NAME, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            pid = f.read().strip() or "unknown"
+            f.close()
+            raise RunFolderBusy(f"{self.run_dir}: another sharpvid process (PID {pid}) is "
+                                f"writing this run folder; wait for it to end or stop it, or "
+                                f"give another folder") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        self._file = f
+        return self
+
+    def release(self) -> None:
+        """Let go (closing the file drops the lock); idempotent."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def checkpoint_dir(run_dir: Path) -> Path:
@@ -115,9 +169,19 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     """A checkpoint's dict (``torch.load(weights_only=True)``), or a one-line CheckpointError."""
     path = resolve(path)
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # a foreign pickle's protocol: the error says enough
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # truncated zip, not a torch file, unpickling refused ...
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = str(exc).strip()
+        if "weights_only" in text or isinstance(exc, pickle.UnpicklingError):
+            # torch's message advises weights_only=False: never tell a user to unpickle a file
+            # of unknown origin; a sharpvid checkpoint holds tensors and plain values only
+            raise CheckpointError(f"{path}: not a sharpvid checkpoint (it holds Python objects "
+                                  f"a checkpoint never contains; it was not unpickled)") from None
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        if isinstance(exc, (KeyError, EOFError)) or len(reason) < 8:  # torch's bare "101"
+            reason = f"not a torch file, or a truncated one: {type(exc).__name__} {reason}"
         raise CheckpointError(f"{path}: not a readable checkpoint ({reason[:200]})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a sharpvid checkpoint (expected format {FORMAT})")

@@ -39,8 +39,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _join_spaced_overrides(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``--steps 100`` -> ``--steps=100`` for every config key (``--key value``, the spelling
+    every other option takes) of a command that takes overrides, so the value is not read as
+    the CONFIG positional or left out; options the command itself has are left to argparse."""
+    from fast.config import _field_types
+
+    command = next((a for a in argv if not a.startswith("-")), None)
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    child = sub.choices.get(command) if sub is not None and command else None
+    if child is None or not child.get_default("accepts_overrides"):
+        return argv
+    own = {s for action in child._actions for s in action.option_strings}
+    keys = set(_field_types())
+    out, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        key = arg[2:].replace("-", "_")
+        if (arg.startswith("--") and "=" not in arg and arg not in own
+                and (key in keys or key.startswith("net.")) and i + 1 < len(argv)
+                and not argv[i + 1].startswith("--")):
+            out.append(f"{arg}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = _join_spaced_overrides(parser, list(sys.argv[1:] if argv is None else argv))
     args, extra = parser.parse_known_args(argv)
     if extra:
         if not getattr(args, "accepts_overrides", False) or not all(

@@ -364,6 +364,9 @@ def _coerce(key: str, value, tp, *, from_text: bool):
             raise ConfigError(f"{key} must be a list, got {value!r}")
         args = typing.get_args(tp)
         if args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ConfigError(f"{key} must be a list of {len(args)} values, "
+                                  f"got {list(value)!r}")
             return tuple(_coerce(key, v, a, from_text=False) for v, a in zip(value, args))
         inner = args[0] if args else None
         return tuple(v if inner is None else _coerce(key, v, inner, from_text=False) for v in value)

@@ -51,8 +51,9 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from fast.checkpoint import (CheckpointError, latest_checkpoint, list_checkpoints, load_checkpoint,
-                             load_state, rng_state, save_checkpoint, set_rng_state)
+from fast.checkpoint import (CheckpointError, RunLock, latest_checkpoint, list_checkpoints,
+                             load_checkpoint, load_state, rng_state, save_checkpoint,
+                             set_rng_state)
 from fast.config import TrainConfig, config_from_dict, save_config
 from fast.devices import FastMath, resolve_device, resolve_fast_math
 from fast.losses import (aggregate_adversarial, discriminator_loss, gdl_loss, generator_adversarial_loss, lp_loss,
@@ -578,11 +579,13 @@ class Trainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.dist, self.device = init_distributed(cfg.device)
-        problem, self._clear = None, False
-        if self.dist.main:
+        problem, self._clear, self._lock = None, False, RunLock(self.run_dir)
+        if self.dist.main:  # rank 0 writes the run folder: it holds the lock
             try:
+                self._lock.acquire()
                 self._clear = check_run_dir(self.run_dir, resume=resume, force=force)
-            except TrainError as exc:
+            except (TrainError, CheckpointError) as exc:
+                self._lock.release()
                 problem = str(exc)
         if self.dist.world > 1:  # every rank stops with rank 0's one-line error
             holder = [problem]
@@ -629,16 +632,17 @@ class Trainer:
             raise
 
     def close(self) -> None:
-        """Let go of what holds the process group: the DDP (or compiled) wrappers, the batch
-        stream and the last rollout's graph.  The plain modules, their weights and the
-        optimisers stay, so a closed trainer still saves, evaluates and predicts; training again
-        needs a new one.  ``sharpvid train`` calls it on every way out, before
+        """Let go of what holds the process group (the DDP or compiled wrappers, the batch
+        stream, the last rollout's graph) and of the run folder's lock.  The plain modules,
+        their weights and the optimisers stay, so a closed trainer still evaluates and
+        predicts; training again needs a new one.  ``sharpvid train`` calls it on every way out, before
         :func:`shutdown_distributed`."""
         self.g_train = self.g
         for critic in self.critics:
             critic.train_module = None
         self._batches = None
         self._last_rollout = None
+        self._lock.release()
 
     # -- set-up ---------------------------------------------------------------------------------
     def _wrap_for_training(self) -> None:

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
     from fast.blur_detector import (checkpoint_state, load_images, pretrain_blur_detector,
                                     print_table)
-    from fast.checkpoint import CheckpointError, save_checkpoint
+    from fast.checkpoint import CheckpointError, RunLock, save_checkpoint
     from fast.config import ConfigError, load_config, with_overrides
     from fast.devices import DeviceError, resolve_device
     from fast.imageio import _atomic_write
@@ -106,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         if cfg.patch != 32:
             raise CommandError(f"the blur detector is pretrained on 32x32 images: the config's "
                                f"patch must be 32, got {cfg.patch} (--patch=32)")
+        lock = RunLock(out).acquire()  # one writer per folder, released when the process ends
         if _holds_run(out) and not args.force:
             raise CommandError(f"{out} holds another run; use --force to overwrite it, or "
                                f"another --out")
@@ -134,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         text = json.dumps({**pretrain, "checkpoint": str(path), "config": cfg.to_dict()},
                           indent=2) + "\n"
         _atomic_write(out / "metrics.json", lambda tmp: Path(tmp).write_text(text))
+        lock.release()
     except (ConfigError, DataError, CheckpointError, DeviceError) as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
