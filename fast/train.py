@@ -526,6 +526,20 @@ def clear_run_dir(run_dir: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _skipped(bad: list[str], critics: bool = True) -> str:
+    """Which update a step's non-finite values skipped: the D step and the G step are checked
+    apart (D's runs first), so a non-finite critic loss skips the critics' update while G's,
+    computed from finite values against the unchanged critics, lands, and the other way round."""
+    if not critics:
+        return "update skipped"
+    g_bad = any(name.startswith("g/") for name in bad)
+    d_bad = any(not name.startswith("g/") for name in bad)
+    if g_bad and d_bad:
+        return "no update landed"
+    return "G's update skipped (the critics' landed)" if g_bad else \
+        "the critics' update skipped (G's landed)"
+
+
 class _StopRequest:
     """Ctrl-C / SIGTERM: the first one asks the loop to finish its step, save and exit 0; a
     second Ctrl-C aborts at once (the checkpoints on disk are whole either way)."""
@@ -728,7 +742,8 @@ class Trainer:
         """Checkpoint the current step (rank 0); earlier ones beyond ``keep_checkpoints`` go.
         A failed write (CheckpointError) stops every rank with rank 0's one-line error, rather
         than leaving the others waiting in the next collective."""
-        self.restores = 0  # a new state to go back to
+        if not self.bad_steps:  # a new good state to go back to; a save after a bad step is not
+            self.restores = 0   # one, or nan_max_restores could never be reached
         path, problem = None, None
         if self.dist.main:
             try:
@@ -1038,11 +1053,11 @@ class Trainer:
                 while self.step_no < cfg.steps:
                     values = self.step()
                     s = self.step_no
-                    if "bad" in values:  # nothing reached the weights; say which term went bad
+                    if "bad" in values:  # the update(s) with a non-finite value were skipped
                         log.write({"step": s, "kind": "nonfinite", "terms": values["bad"]})
                         if self.dist.main:
                             print(f"sharpvid: step {s}: non-finite {', '.join(values['bad'])}; "
-                                  f"update skipped", file=sys.stderr)
+                                  f"{_skipped(values['bad'], bool(self.critics))}", file=sys.stderr)
                         if self.bad_steps >= cfg.nan_patience and s < cfg.steps:
                             self._recover(log)
                             continue

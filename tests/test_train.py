@@ -242,6 +242,38 @@ def test_persistent_nonfinite_losses_lower_the_rates_then_give_up(tmp_path):
     assert checkpoint.load_checkpoint(tmp_path / "run")["step"] == 2  # the good state stays
 
 
+def test_a_checkpoint_saved_at_a_bad_step_does_not_reset_the_restore_limit(tmp_path):
+    """nan_patience 2, a checkpoint every step: the bad step below the patience is saved, and
+    that save must not count as a new good state, or every restore would start a fresh count
+    and a run that is NaN for good would train on to its last step."""
+    trainer = Trainer(tiny("checkpoint_every=1", "nan_patience=2", "nan_max_restores=2",
+                           steps=12), tmp_path / "run", progress=False)
+    good = trainer.terms[0].fn
+    trainer.terms[0].fn = lambda r, sc: good(r, sc) * (float("nan") if trainer.step_no >= 2 else 1)
+    with pytest.raises(TrainError, match="after 2 restores"):
+        trainer.fit()
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len([d for d in lines if d["kind"] == "restore"]) == 2
+
+
+def test_a_partly_nonfinite_step_skips_only_the_nonfinite_update(tmp_path, capsys):
+    """D's values non-finite, G's finite: D's update is skipped, G's lands (it was computed
+    from finite values against the unchanged critic), and the message says which."""
+    trainer = Trainer(tiny(steps=1), tmp_path / "run", progress=False)
+    critic = trainer.critics[0]
+    d_before = {k: v.clone() for k, v in critic.module.state_dict().items()}
+    g_before = {k: v.clone() for k, v in trainer.g.state_dict().items()}
+    original = trainer._critic_loss
+    trainer._critic_loss = lambda c, fake: (lambda loss, acc: (loss * float("nan"), acc))(
+        *original(c, fake))
+    trainer.fit()
+    for k, v in critic.module.state_dict().items():
+        torch.testing.assert_close(v, d_before[k], rtol=0, atol=0)
+    assert any(not torch.equal(v, g_before[k]) for k, v in trainer.g.state_dict().items())
+    err = capsys.readouterr().err
+    assert "step 1: non-finite d/loss" in err and "the critics' update skipped (G's landed)" in err
+
+
 def _wait_for(path: Path, text: str, proc, timeout: float = 120.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
