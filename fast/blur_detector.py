@@ -315,7 +315,7 @@ def build_blur_detector(cfg, device="cpu"):
     spectral-normalised with ``d_spectral_norm`` (so its checkpoint fits such a run's D2)."""
     from fast.devices import resolve_fast_math
     from fast.networks import MultiScaleDiscriminator
-    from fast.train import spectral_normalise
+    from fast.training.optim import spectral_normalise
 
     net = dataclasses.replace(cfg.discriminator_config(), conditional_d=False)
     plan = resolve_fast_math(cfg.fast_math, device)
@@ -433,7 +433,7 @@ def pretrain_blur_detector(cfg, images_train, images_test, *, steps: int, batch:
     from fast.imageio import Progress
     from fast.losses import discriminator_loss
     from fast.pyramid import frame_pyramid
-    from fast.train import make_optimizer, scheduled_lr
+    from fast.training.optim import make_optimizer, scheduled_lr
     from fast.video.clips import to_model
 
     if cfg.patch != IMAGE_SIZE:

@@ -248,7 +248,7 @@ def _e(x) -> str:
 
 
 def _html_table(rows: list[dict], frame: int) -> str:
-    from fast.ablate import TABLE_COLUMNS, best_in_column, cell_text
+    from fast.ablation_tables import TABLE_COLUMNS, best_in_column, cell_text
 
     rows = [r for r in rows if r["frame"] == frame]
     best = {c: best_in_column(rows, c) for c in TABLE_COLUMNS}
@@ -266,7 +266,7 @@ def _html_table(rows: list[dict], frame: int) -> str:
 
 def page(summary: dict, clips: list[dict], plots: list[tuple[str, str]] | None) -> str:
     """``report.html``'s text."""
-    from fast.ablate import describe, describe_critics
+    from fast.ablation_tables import describe, describe_critics
 
     ev = summary["evaluation"]
     parts = [

@@ -42,7 +42,7 @@ import shutil
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -54,13 +54,13 @@ from torch import nn
 from fast.checkpoint import (CheckpointError, RunLock, latest_checkpoint, list_checkpoints,
                              load_checkpoint, load_state, rng_state, save_checkpoint,
                              set_rng_state)
-from fast.config import TrainConfig, config_from_dict, save_config
+from fast.config import TrainConfig, save_config
 from fast.devices import FastMath, resolve_device, resolve_fast_math
 from fast.losses import (aggregate_adversarial, discriminator_loss, gdl_loss, generator_adversarial_loss, lp_loss,
                          smoothed_labels)
-from fast.metrics import psnr, sharpness_difference
 from fast.networks import MultiScaleDiscriminator, MultiScaleGenerator
 from fast.pyramid import frame_pyramid
+from fast.training.optim import make_optimizer, scheduled_lr, spectral_normalise  # noqa: F401
 from fast.video.clips import ClipConfig, ClipLoader, ClipSampler, test_clip, to_model
 from fast.video.sources import DataError, open_source, parse_frame_range
 
@@ -313,17 +313,6 @@ def build_critics(cfg: TrainConfig, device, fast_math: FastMath | None = None) -
     return critics
 
 
-def spectral_normalise(module: nn.Module) -> nn.Module:
-    """Spectral normalisation (Miyato et al. 2018) of every conv and linear layer of a critic,
-    through torch's parametrisation: the layer computes with W / σ(W), σ estimated by one power
-    iteration per forward in training mode; the state dict keeps W and the iteration's vectors."""
-    from torch.nn.utils.parametrizations import spectral_norm
-
-    for layer in [m for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]:
-        spectral_norm(layer)
-    return module
-
-
 def init_blur_detector(critic: Critic, path) -> None:
     """Load only D2's weights from a checkpoint (a pretraining or a training one), naming any
     mismatched tensors; G and the other critics keep their initial weights."""
@@ -336,7 +325,7 @@ def init_blur_detector(critic: Critic, path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Optimisers and learning-rate schedules
+# Config warnings
 # ---------------------------------------------------------------------------------------------
 
 
@@ -350,23 +339,6 @@ def config_warnings(cfg: TrainConfig) -> list[str]:
                                 f"target above 1 is unbounded below and rewards D for "
                                 f"saturating (the seed's range; one-sided [0.7, 1] is the default)")
     return warnings
-
-
-def make_optimizer(kind: str, params, lr: float, momentum: float, betas) -> torch.optim.Optimizer:
-    if kind == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum)
-    return torch.optim.Adam(params, lr=lr, betas=betas)
-
-
-def scheduled_lr(kind: str, lr0: float, lr1: float, step: int, steps: int) -> float:
-    """The rate at ``step`` of ``steps``: constant ``lr0``, or from ``lr0`` at step 0 to ``lr1``
-    at the last step, geometrically (``exponential``) or linearly."""
-    if kind == "constant" or steps <= 1:
-        return lr0
-    t = min(step, steps - 1) / (steps - 1)
-    if kind == "exponential":
-        return lr0 * (lr1 / lr0) ** t
-    return lr0 + (lr1 - lr0) * t
 
 
 # ---------------------------------------------------------------------------------------------

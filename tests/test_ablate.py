@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fast import ablate, cli, report
+from fast import ablate, ablation_tables, cli, report
 from fast.config import load_config
 
 EVAL = "synthetic:seed=1,videos=2,frames=10,height=40,width=40"
@@ -87,31 +87,31 @@ def test_describe_and_train_command():
 
 def test_best_in_column_skips_nan_and_ties():
     rows = [{"means": {"c": x}} for x in (1.0, math.nan, 3.0, 3.0, -math.inf)]
-    assert ablate.best_in_column(rows, "c") == {2, 3}
-    assert ablate.best_in_column([{"means": {"c": math.nan}}], "c") == set()
+    assert ablation_tables.best_in_column(rows, "c") == {2, 3}
+    assert ablation_tables.best_in_column([{"means": {"c": math.nan}}], "c") == set()
 
 
 def test_with_intervals_only_a_separated_best_is_bold():
     rows = [{"means": {"c": m}, "ci": {"c": h}} for m, h in ((1.0, 0.1), (2.0, 0.4), (2.5, 0.2))]
-    assert ablate.best_in_column(rows, "c") == set()  # 2.5 - 0.2 < 2.0 + 0.4: they overlap
+    assert ablation_tables.best_in_column(rows, "c") == set()  # 2.5 - 0.2 < 2.0 + 0.4: they overlap
     rows[1]["ci"]["c"] = 0.1
-    assert ablate.best_in_column(rows, "c") == {2}
+    assert ablation_tables.best_in_column(rows, "c") == {2}
     rows[2]["ci"]["c"] = math.nan  # a missing interval (one value) is not a separation
-    assert ablate.best_in_column(rows, "c") == set()
-    assert ablate.cell_text(rows[1], "c") == "2.00 ± 0.10"
-    assert ablate.cell_text(rows[2], "c") == "2.50"
+    assert ablation_tables.best_in_column(rows, "c") == set()
+    assert ablation_tables.cell_text(rows[1], "c") == "2.00 ± 0.10"
+    assert ablation_tables.cell_text(rows[2], "c") == "2.50"
 
 
 def test_interval_is_students_t_over_finite_values():
     from scipy import stats
 
     x = [1.0, 2.0, 4.0, math.nan]
-    mean, half = ablate.interval(x)
+    mean, half = ablation_tables.interval(x)
     assert mean == pytest.approx(7 / 3)
     assert half == pytest.approx(stats.t.ppf(0.975, 2) * np.std([1, 2, 4], ddof=1) / math.sqrt(3))
-    assert math.isnan(ablate.interval([3.0])[1])
-    assert ablate.interval([1.0, math.inf])[0] == math.inf
-    assert math.isnan(ablate.interval([1.0, math.inf])[1])
+    assert math.isnan(ablation_tables.interval([3.0])[1])
+    assert ablation_tables.interval([1.0, math.inf])[0] == math.inf
+    assert math.isnan(ablation_tables.interval([1.0, math.inf])[1])
 
 
 def test_seeds_train_each_variant_k_times_and_the_tables_carry_intervals(tmp_path):

@@ -195,7 +195,7 @@ print("bce(0.9, 1) =", round(reference.losses.bce(np.array([0.9]), 1.0), 4),
 # same command and `paper`.
 
 # %%
-from fast import ablate
+from fast import ablate, ablation_tables
 
 steps = size(300, 3)
 variants = ["l2", "gdl", "adv_gdl", "two_d", "stabilised"] if not SMALL else ["l2", "two_d"]
@@ -207,7 +207,7 @@ summary = ablate.run_ablation(
                 "frame_range": None, "frames": 2, "every": None, "videos": None, "batch": 8,
                 "deblur": "natural", "kernel_size": 9, "pictures": 1, "mask_threshold": 0.05},
     command=f"tutorial 06: tiny, {steps} steps", progress=False, crop=0)
-print(ablate.markdown_table(summary["rows"], 1))
+print(ablation_tables.markdown_table(summary["rows"], 1))
 grid = sorted((OUT / "ablation").glob("grid-*.png"))[0]
 from PIL import Image  # noqa: E402  (the grid is a PNG written by the runner; show it again here)
 

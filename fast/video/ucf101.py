@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fast.video.sources import DataError, Source
+from fast.video.base import DataError, Source
 
 #: Videos in the official testlist01.txt, and the authors' stride over it.
 TESTLIST01_SIZE = 3783
