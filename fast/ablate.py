@@ -77,7 +77,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("gdl", "ℓp + gradient difference loss (Eq. 5), no adversary", ("gdl",)),
     Variant("adv", "ℓp + adversarial D (Eqs. 3-4), no GDL (the paper's Adv)", ("adv",)),
     Variant("adv_gdl", "ℓp + GDL + adversarial D: the paper's model (Eq. 6)", ("adv", "gdl")),
-    Variant("adv_gdl_perc", "adv_gdl + VGG19 perceptual loss (relu5_4; needs --vgg19-weights)",
+    Variant("adv_gdl_perc", "adv_gdl + VGG19 perceptual loss (relu5_4; needs --vgg19_weights)",
             ("adv", "gdl", "perc")),
     Variant("two_d", "adv_gdl + blur detector D2 (real vs blurred real frames), D1 and D2 "
                      "averaged (the seed)", ("adv", "gdl"), {"blur_detector": True}),
@@ -411,9 +411,9 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
     for name, cfg in configs.items():  # what would stop a later variant stops now
         if cfg.lam_perc > 0 and not cfg.vgg19_weights:
             raise AblationError(f"variant {name} uses the perceptual loss: give torchvision's "
-                                f"VGG19 weights with --vgg19-weights FILE (vgg19-dcbb9e9d.pth)")
+                                f"VGG19 weights with --vgg19_weights FILE (vgg19-dcbb9e9d.pth)")
         if cfg.vgg19_weights and cfg.lam_perc > 0 and not Path(cfg.vgg19_weights).is_file():
-            raise AblationError(f"{cfg.vgg19_weights}: no such file (--vgg19-weights)")
+            raise AblationError(f"{cfg.vgg19_weights}: no such file (--vgg19_weights)")
     span = evaluation["frame_range"]  # the evaluation data opens (metadata only) before training
     TestClips(evaluation["data"], base.m, evaluation["frames"],
               frame_range=parse_frame_range(span) if span else None,

@@ -5,7 +5,7 @@ second critic to Mathieu, Couprie & LeCun 2016 (arXiv:1511.05440): a multi-scale
 that judges one frame alone, sharp (1) or blurred (0), and rewards G when G's frames look sharp
 (:class:`fast.train.Critic`, ``kind="blur"``).  Its first step trains D2 *before* the adversarial
 run, on 32x32 images (10,000 CIFAR-10 images in the seed): each sharp image is a positive, the same
-image blurred a negative.  ``sharpvid train --init-d2 CHECKPOINT`` then starts from those weights.
+image blurred a negative.  ``sharpvid train --init_d2 CHECKPOINT`` then starts from those weights.
 
 - :func:`read_cifar10` decodes the CIFAR-10 "python version" batches; :func:`source_images` crops
   32x32 images out of any video source (:func:`fast.video.sources.open_source`).
@@ -489,7 +489,7 @@ def pretrain_blur_detector(cfg, images_train, images_test, *, steps: int, batch:
 
 
 def checkpoint_state(cfg, d2, pretrain: dict) -> dict:
-    """What ``sharpvid train --init-d2`` reads: ``config``, ``kind = "blur-detector"``,
+    """What ``sharpvid train --init_d2`` reads: ``config``, ``kind = "blur-detector"``,
     ``critics = {"blur": D2's weights}`` (on the CPU) and the ``pretrain`` record; no
     generator."""
     return {"config": cfg.to_dict(), "kind": "blur-detector",

@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _join_spaced_overrides(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     """``--steps 100`` -> ``--steps=100`` for every config key (``--key value``, the spelling
     every other option takes) of a command that takes overrides, so the value is not read as
-    the CONFIG positional or left out; options the command itself has are left to argparse."""
+    the CONFIG positional or left out; options the command itself has are left to argparse.
+    A key may be spelt with hyphens (``--init-d2``): :func:`fast.config.parse_overrides` reads
+    it as ``init_d2``, the one form ``--help`` and ``--list-keys`` show."""
     from fast.config import _field_types
 
     command = next((a for a in argv if not a.startswith("-")), None)

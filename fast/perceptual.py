@@ -308,7 +308,7 @@ def load_vgg19_weights(path, upto: str = "relu5_4") -> Weights:
         raise PerceptualError(
             f"VGG19 weights file {where!r} not found: the perceptual loss needs torchvision's "
             f"ImageNet VGG19 checkpoint {VGG19_CHECKPOINT} ({VGG19_CHECKPOINT_URL}, 548 MB); "
-            "download it yourself, place it anywhere and pass it as --vgg19-weights FILE "
+            "download it yourself, place it anywhere and pass it as --vgg19_weights FILE "
             "(sharpvid downloads nothing)"
         )
     if os.path.isdir(where):

@@ -223,7 +223,7 @@ def load_vgg19(cfg: TrainConfig, device) -> nn.Module:
     if not cfg.vgg19_weights:
         raise TrainError(f"lam_perc > 0 needs VGG19 weights: torchvision's ImageNet checkpoint "
                          f"{VGG19_CHECKPOINT}, downloaded by you (sharpvid downloads nothing), "
-                         f"given as --vgg19-weights FILE")
+                         f"given as --vgg19_weights FILE")
     names = [name for name, _ in cfg.perc_layers]
     deepest = max(names, key=VGG19_LAYERS.index)
     weights = load_vgg19_weights(cfg.vgg19_weights, deepest)

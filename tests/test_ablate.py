@@ -321,7 +321,7 @@ def test_the_perceptual_variant_runs_with_a_weights_file(tmp_path):
     vgg = _vgg_file(tmp_path / "vgg19.pth")
     out = tmp_path / "abl"
     status, stdout, err = run_cli("ablate", "tiny", "--variants", "adv_gdl_perc", *FAST,
-                                  '--perc_layers=[["relu2_2", 1.0]]', "--vgg19-weights", vgg,
+                                  '--perc_layers=[["relu2_2", 1.0]]', "--vgg19_weights", vgg,
                                   "--deblur", "none", "--out", out)
     assert status == 0, err
     records = report.read_log(out / "runs" / "adv_gdl_perc" / "metrics.jsonl")
@@ -332,7 +332,7 @@ def test_the_perceptual_variant_runs_with_a_weights_file(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["tiny", "--variants", "adv_gdl_perc"], "variant adv_gdl_perc uses the perceptual loss"),
     (["tiny", "--variants", "l2,nope"], "unknown variant 'nope'"),
-    (["tiny", "--variants", "adv_gdl_perc", "--vgg19-weights", "missing.pth"],
+    (["tiny", "--variants", "adv_gdl_perc", "--vgg19_weights", "missing.pth"],
      "missing.pth: no such file"),
     (["tiny", "--steps", "0"], "--steps must be >= 1"),
     (["tiny", "--kernel-size", "4"], "--kernel-size must be an odd integer"),

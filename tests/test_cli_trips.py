@@ -113,3 +113,11 @@ def test_a_second_train_in_a_busy_run_folder_is_one_line_naming_the_holder(tmp_p
     assert json.loads((run / "config.json").read_text())["steps"] == 1
     status, out, err = run_cli("train", "--resume", run, "--steps=2", "--quiet")
     assert status == 0, err
+
+
+@pytest.mark.parametrize("spelling", [["--vgg19_weights", "w.pth"], ["--vgg19-weights", "w.pth"],
+                                      ["--vgg19-weights=w.pth"], ["--vgg19_weights=w.pth"]])
+def test_every_key_takes_hyphens_or_underscores(tmp_path, spelling):
+    status, out, err = run_cli(*TRAIN, "--steps", "1", *spelling, "--out", tmp_path / "run")
+    assert status == 0, err
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["vgg19_weights"] == "w.pth"

@@ -400,7 +400,7 @@ def test_load_vgg19_weights_errors_are_one_line(tmp_path):
 def test_load_vgg19_weights_missing_path_says_where_to_get_the_file(tmp_path):
     msg = _message(tmp_path / "nowhere" / "vgg19.pth")
     assert "vgg19.pth" in msg and "not found" in msg
-    assert "vgg19-dcbb9e9d.pth" in msg and "--vgg19-weights FILE" in msg
+    assert "vgg19-dcbb9e9d.pth" in msg and "--vgg19_weights FILE" in msg
     assert "downloads nothing" in msg
     assert "is a directory" in _message(tmp_path)
 

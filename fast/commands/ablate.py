@@ -5,7 +5,7 @@ terms and critics, and compare them (tables, pictures, ``report.html``).
     sharpvid ablate tiny --variants l2,gdl,adv_gdl --steps 100 --out runs/ablate-tiny
     sharpvid ablate demo --seeds 3 --out runs/ablate-demo       # means with 95 % intervals
     sharpvid ablate demo --variants adv_gdl_perc --steps 600 --out runs/ablate-demo \\
-        --vgg19-weights vgg19-dcbb9e9d.pth                      # one more row, the rest reused
+        --vgg19_weights vgg19-dcbb9e9d.pth                      # one more row, the rest reused
     sharpvid ablate paper --variants l2,gdl,adv_gdl,two_d --steps 100000 --data=data/ucf-train \\
         --val_data=data/ucf-test --eval-data data/ucf-test --every 10 --out runs/ablate-paper
     sharpvid ablate --list-variants
@@ -89,9 +89,9 @@ def add_parser(subparsers) -> None:
                         "resolution (default 256; 0 = the whole frame)")
     p.add_argument("--mask-threshold", type=float, default=0.05, metavar="X",
                    help="moving area: |frame difference| > X in [-1, 1] units (default 0.05)")
-    p.add_argument("--vgg19-weights", default=None, metavar="FILE",
+    p.add_argument("--vgg19_weights", default=None, metavar="FILE",
                    help="torchvision's VGG19 checkpoint, for adv_gdl_perc")
-    p.add_argument("--init-d2", default=None, metavar="CHECKPOINT",
+    p.add_argument("--init_d2", default=None, metavar="CHECKPOINT",
                    help="initialise the blur detector of the two_d variants from a "
                         "sharpvid pretrain-blur-detector checkpoint")
     p.add_argument("--list-variants", action="store_true",

@@ -199,17 +199,26 @@ def _open_video(spec: str):
     return source[0]
 
 
+def _problems(video) -> str:
+    """The video's recorded problems, '; '-joined, each without the path it starts with (the
+    message that quotes them names the input once)."""
+    prefix = f"{video.source}: "
+    return "; ".join(p[len(prefix):] if p.startswith(prefix) else p for p in video.problems)
+
+
 def _read_window(video, spec: str, m: int, start: int | None) -> tuple[int, np.ndarray]:
     """``(first, frames)``: the m frames of the window, read alone (a long video is not
     decoded whole).  A video file that turns out shorter than its header said is read again
-    with its true length."""
+    with its true length; what went wrong is then a warning on stderr, one line a problem, or
+    part of the one-line error when the window still cannot be read."""
     from fast.video.sources import DataError
 
     for _ in range(2):
         try:
             first = window_start(video.num_frames, m, start)
         except ValueError as exc:
-            raise CommandError(f"{spec}: {exc}") from None
+            why = f" ({_problems(video)})" if video.problems else ""
+            raise CommandError(f"{spec}: {exc}{why}") from None
         try:
             frames = video.read(first, first + m)
         except DataError as exc:
@@ -217,8 +226,10 @@ def _read_window(video, spec: str, m: int, start: int | None) -> tuple[int, np.n
         except ValueError as exc:  # a range the (corrected) video no longer has
             raise CommandError(f"{spec}: {exc}") from None
         if len(frames) == m:
+            for problem in video.problems:
+                print(f"sharpvid: warning: {problem}", file=sys.stderr)
             return first, frames
-    raise CommandError(f"{spec}: {'; '.join(video.problems) or 'frames missing'}")
+    raise CommandError(f"{spec}: {_problems(video) or 'frames missing'}")
 
 
 def run(args: argparse.Namespace) -> int:

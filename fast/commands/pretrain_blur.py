@@ -3,7 +3,7 @@
     sharpvid pretrain-blur-detector tiny --out runs/d2-tiny                # synthetic world, CPU
     sharpvid pretrain-blur-detector paper --data cifar10:data/cifar-10-batches-py --out runs/d2
     sharpvid pretrain-blur-detector paper --data a.avi --d_optimizer=adam --d_lr=1e-4 --out runs/d2v
-    sharpvid train paper --blur_detector=true --init-d2 runs/d2 --out runs/paper-d2
+    sharpvid train paper --blur_detector=true --init_d2 runs/d2 --out runs/paper-d2
 
 D2 learns to call 32x32 images sharp and the same images blurred (the config's blurs, as
 training with blur_detector applies them: Gaussian of variance blur_variance, median or bilateral,
@@ -13,7 +13,7 @@ shipped config (tiny, demo, paper, tf) or a .toml/.json file, with ``--key=value
 for ``sharpvid train`` (its ``patch`` must be 32).  ``--data`` is ``cifar10:DIR`` (the CIFAR-10
 python batches; the seed used its first 10,000 images, held out: ``test_batch``) or any video
 source (random 32x32 crops of random frames; held out: other videos).  ``--out`` receives
-``checkpoints/step-N.pt`` (D2's weights for ``sharpvid train --init-d2``) and ``metrics.json``
+``checkpoints/step-N.pt`` (D2's weights for ``sharpvid train --init_d2``) and ``metrics.json``
 (held-out accuracy per blur).
 """
 
@@ -106,13 +106,13 @@ def run(args: argparse.Namespace) -> int:
         if cfg.patch != 32:
             raise CommandError(f"the blur detector is pretrained on 32x32 images: the config's "
                                f"patch must be 32, got {cfg.patch} (--patch=32)")
-        lock = RunLock(out).acquire()  # one writer per folder, released when the process ends
         if _holds_run(out) and not args.force:
             raise CommandError(f"{out} holds another run; use --force to overwrite it, or "
                                f"another --out")
         device = resolve_device(cfg.device)
         train, test, held_from = load_images(args.data, args.images, args.held_out,
                                              seed=cfg.seed)
+        lock = RunLock(out).acquire()  # one writer per folder (made now: bad input makes none)
         if not args.quiet:
             print(f"pretraining D2 ({cfg.network}, unconditional) on {len(train)} images of "
                   f"{args.data} on {device}: {args.steps} steps of {cfg.batch} sharp + "
@@ -143,5 +143,5 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{where}: cannot write ({exc.strerror or exc})") from None
     print_table(metrics["accuracy"], metrics["held_out"], metrics["overall_by_scale"])
     print(f"D2 saved in {path}; train with it: sharpvid train {args.config} "
-          f"--blur_detector=true --init-d2 {out}")
+          f"--blur_detector=true --init_d2 {out}")
     return 0

@@ -46,11 +46,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--force", action="store_true",
                    help="start over in a run folder that holds another run (removes its "
                         "checkpoints, metrics and samples)")
-    p.add_argument("--init-d2", default=None, metavar="CHECKPOINT",
+    p.add_argument("--init_d2", default=None, metavar="CHECKPOINT",
                    help="initialise only the blur detector D2 from this checkpoint (sharpvid "
                         "pretrain-blur-detector --out DIR); needs --blur_detector=true "
                         "(the config key init_d2; --freeze_d2=true keeps it fixed)")
-    p.add_argument("--vgg19-weights", default=None, metavar="FILE",
+    p.add_argument("--vgg19_weights", default=None, metavar="FILE",
                    help="torchvision's ImageNet VGG19 checkpoint (vgg19-dcbb9e9d.pth) for the "
                         "perceptual loss (--lam_perc > 0); nothing is downloaded")
     p.add_argument("--list-keys", action="store_true", help="print every config key and exit")

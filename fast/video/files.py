@@ -1,9 +1,9 @@
 """Videos on disk: folders of frames (Pillow) and video files (PyAV, the ``video`` extra).
 
-Both give the same :class:`~fast.video.sources.Video` interface: a name, a frame count, a frame
+Both give the same :class:`~fast.video.base.Video` interface: a name, a frame count, a frame
 shape, and ``read(start, stop)`` returning uint8 ``(T, H, W, C)``.  Opening a video checks it
 (readable, one frame size, enough frames) so a bad file fails before any work starts with a
-one-line :class:`~fast.video.sources.DataError` that names it.
+one-line :class:`~fast.video.base.DataError` that names it.
 
 Video files are decoded with FFmpeg's threads (``thread_type="AUTO"``) and a frame range is
 reached by seeking to the key frame before it (``container.seek``) and decoding forward from
@@ -11,10 +11,20 @@ there, never from the start of the file, when the container has timestamps.  Fra
 frame whose presentation time is ``start_time + i / fps``.  A file whose decoding stops early
 (truncated, corrupt) gives the frames that could be read and records what went wrong in
 ``Video.problems``.
+
+A *sparse* (variable-frame-rate) file is different: its frames do not sit at every ``1 / fps``
+step (an AVI whose header counts 444 frames, only 68 of them with data, at timestamps 0, 11,
+17, 24, ... in units of 1 / fps; an MP4 or MKV written with timestamps that skip).  Opening a
+file checks its timestamps against the ``1 / fps`` grid, from the container's index when that
+lists every frame (AVI, MP4), else by demuxing the packets once (no pixels decoded).  A sparse
+file's frames are its packets with data, frame ``i`` is the ``i``-th of them in presentation
+order (:func:`_packet_times`), and a read seeks to the key frame before its first frame.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from fractions import Fraction
 from pathlib import Path
@@ -23,7 +33,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from fast.imageio import IMAGE_SUFFIXES, _atomic_write
-from fast.video.sources import DataError, Video
+from fast.video.base import DataError, Video
 
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv", ".flv")
 VIDEO_EXTRA = "pip install 'sharpvid[video]'"
@@ -117,9 +127,11 @@ def _av_errors(av):
 class VideoFile(Video):
     """One video file decoded with PyAV (FFmpeg bundled in its wheels); RGB frames.
 
-    The frame count is the container's when it states one, else counted by decoding once
-    (demuxing only, no pixel conversion).  ``problems`` lists what went wrong while reading
-    (a truncated file, say): the frames before the failure are still returned.
+    The frame count is the container's when it states one and the timestamps are regular, else
+    the packets with data, counted by demuxing once (no pixel conversion): a sparse file's
+    frames are its decodable ones, in presentation order (``_times`` holds their timestamps).
+    ``problems`` lists what went wrong while reading (a truncated file, say): the frames before
+    the failure are still returned.
     """
 
     def __init__(self, path: str | Path, name: str | None = None):
@@ -139,9 +151,16 @@ class VideoFile(Video):
                 self._rate = Fraction(rate) if rate else None
                 self._time_base = Fraction(stream.time_base) if stream.time_base else None
                 self._t0 = _first_pts(container, stream)
-                count = stream.frames
-                if not count or count <= 0:
-                    count = sum(1 for packet in container.demux(stream) if packet.size)
+                # a sparse stream's frame timestamps, in presentation order, and seek targets
+                self._times = self._seek_to = None
+                count = stream.frames if stream.frames and stream.frames > 0 else 0
+                step = self._rate * self._time_base if self._rate and self._time_base else None
+                if not (step and _index_is_regular(stream, step, count)):
+                    packets, times, seek_to = _packet_times(container, stream)
+                    if step and times and not _on_grid(times, step):
+                        self._times, self._seek_to, count = times, seek_to, len(times)
+                    elif not count:
+                        count = packets
         except DataError:
             raise
         except self._errors as exc:
@@ -151,10 +170,17 @@ class VideoFile(Video):
         super().__init__(name or path.stem, str(path), int(count), int(h), int(w), 3)
 
     def _index(self, frame) -> int:
-        """The frame number of a decoded frame, from its timestamp: (pts - t0) · time_base · fps."""
+        """The frame number of a decoded frame, from its timestamp: (pts - t0) · time_base · fps,
+        or for a sparse stream its place among the frames' timestamps."""
+        if self._times is not None:
+            return bisect.bisect_left(self._times, frame.pts)
         return int(round(float((frame.pts - self._t0) * self._time_base * self._rate)))
 
-    def _decode(self, start: int, stop: int, seek: bool) -> list[np.ndarray]:
+    def _decode(self, start: int, stop: int, seek: bool) -> tuple[list[np.ndarray], int]:
+        """``(frames, end)``: frames ``start:stop``, and 1 + the last frame number decoded (the
+        true end of a file that stops before ``stop``).  A seek after which nothing decodes
+        (past the end of a truncated file) raises :class:`_SeekMissed`: from the start, the
+        decoding sees where the file ends."""
         av = _av()
         frames: list[np.ndarray] = []
         with av.open(str(self.path)) as container:
@@ -162,9 +188,12 @@ class VideoFile(Video):
             stream.thread_type = "AUTO"
             use_pts = self._rate is not None and self._time_base is not None
             if seek:
-                target = self._t0 + int(start / (self._rate * self._time_base))
+                if self._times is not None:
+                    target = self._seek_to[start]
+                else:
+                    target = self._t0 + int(start / (self._rate * self._time_base))
                 container.seek(target, stream=stream, backward=True, any_frame=False)
-            counter = 0
+            counter = end = 0
             try:
                 for frame in container.decode(stream):
                     if use_pts and frame.pts is not None:
@@ -174,6 +203,7 @@ class VideoFile(Video):
                     else:
                         i = counter
                     counter += 1
+                    end = max(end, i + 1)
                     if seek and not frames and i > start:
                         raise _SeekMissed
                     if i < start:
@@ -192,22 +222,27 @@ class VideoFile(Video):
                     f"{self.path}: decoding stopped at frame {start + len(frames)} of "
                     f"{self.num_frames} ({_first_line(exc)}); using the frames read"
                 )
-        return frames
+            else:
+                if seek and not counter:  # nothing after the seek: past the end, or lost
+                    raise _SeekMissed
+        return frames, end
 
     def _read(self, start: int, stop: int) -> np.ndarray:
         seekable = start > 0 and self._rate is not None and self._time_base is not None
         try:
-            frames = self._decode(start, stop, seek=seekable)
+            frames, end = self._decode(start, stop, seek=seekable)
         except _SeekMissed:  # the container could not land before `start`: decode from 0
-            frames = self._decode(start, stop, seek=False)
+            frames, end = self._decode(start, stop, seek=False)
         except self._errors as exc:
             raise DataError(f"{self.path}: cannot decode ({_first_line(exc)})") from None
         if len(frames) < stop - start:  # a short file: what could be read
+            true_end = start + len(frames) if frames else min(end, start)
             if not self.problems:
+                said = "its packets say" if self._times is not None else "its header says"
                 self.problems.append(
-                    f"{self.path}: ends at frame {start + len(frames)} although its header says "
+                    f"{self.path}: ends at frame {true_end} although {said} "
                     f"{self.num_frames} frames (truncated?); using the frames read")
-            self.num_frames = start + len(frames)
+            self.num_frames = true_end
         if not frames:
             return np.empty((0, self.height, self.width, 3), np.uint8)
         return np.stack(frames)
@@ -224,6 +259,58 @@ def _first_pts(container, stream) -> int:
     if first is None:
         return stream.start_time or 0
     return first
+
+
+def _on_grid(times: list[int], step: Fraction) -> bool:
+    """Whether sorted timestamps are consecutive frames: (t - t_0) · time_base · fps = 0, 1, ...
+
+    ``step`` is time_base · fps.  Rounded to the nearest frame, as :meth:`VideoFile._index` does.
+    """
+    step = float(step)
+    return all(round((t - times[0]) * step) == k for k, t in enumerate(times))
+
+
+def _index_is_regular(stream, step: Fraction, count: int) -> bool:
+    """Whether the container's index, read when the file was opened, lists ``count`` frames with
+    data on the regular grid: then no demuxing is needed.  AVI and MP4 index every frame (by
+    decoding timestamp, which is as regular as the presentation one); MKV indexes key frames
+    only, and PyAV before 14 has no ``index_entries``: both fall through to demuxing."""
+    entries = getattr(stream, "index_entries", None)
+    if not count or entries is None:
+        return False
+    times = sorted(entry.timestamp for entry in entries if entry.size)
+    return len(times) == count and _on_grid(times, step)
+
+
+def _packet_times(container, stream) -> tuple[int, list[int] | None, list[int] | None]:
+    """``(packets, times, seek_to)``: the count of packets with data; the presentation
+    timestamps of those the decoder outputs (not flagged discard), in presentation order; and
+    ``seek_to[k]``, the timestamp to seek to for reading from frame ``k`` on: the earliest
+    decoding timestamp of frames ``k, k+1, ...`` (with B-frames, a later frame is decoded before
+    frame ``k``, and a container's index counts decoding time).  Both None when a packet has no
+    timestamp.  Demuxing only: no pixels are decoded.
+
+    Convention: a packet without a presentation timestamp counts by its decoding timestamp
+    (AVI stores only those; without B-frames they are the same), and the reverse.
+    """
+    packets, stamps, timed = 0, [], True
+    for packet in container.demux(stream):
+        if not packet.size:
+            continue  # the demuxer's final flush packet; an AVI's empty "drop frame" chunk
+        packets += 1
+        if getattr(packet, "is_discard", False):
+            continue
+        pts = packet.pts if packet.pts is not None else packet.dts
+        if pts is None:
+            timed = False
+            continue
+        stamps.append((pts, packet.dts if packet.dts is not None else pts))
+    if not timed or not stamps:
+        return packets, None, None
+    stamps.sort()
+    times = [pts for pts, _ in stamps]
+    seek_to = list(itertools.accumulate(reversed([dts for _, dts in stamps]), min))[::-1]
+    return packets, times, seek_to
 
 
 class _SeekMissed(Exception):
