@@ -46,6 +46,8 @@ resolves it here: bf16 autocast + channels_last where the device has native bf16
 float32 path, and the fast rows are then skipped as duplicates unless ``--force-bf16`` measures
 emulated bf16 anyway); ``float32-cl`` measures float32 in channels_last alone (the layout half of
 fast math).  "x f32" is a row's steps/s over the float32 row of the same config, λ_adv and batch.
+Emulated bf16 is slow: on a 2-core AVX2 CPU the demo step takes 9x float32's, and one paper step
+several minutes, so keep ``--force-bf16`` to the small configs there.
 
 Ceiling, per precision (float32, bfloat16), measured in the same run: the best of
 (a) a large square matmul (MKL on the CPU; 2048 x 2048 on the CPU, 8192 x 8192 on CUDA),
