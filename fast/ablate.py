@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fast.ablation_tables import (PAPER_SWITCHES, critic_accuracy, describe,
+from fast.ablation_tables import (CRITICS_NOTE, PAPER_SWITCHES, critic_accuracy, describe,
                                   describe_critics, difference_table, differences,
                                   markdown_table, summary_rows, table_csv)
 
@@ -325,9 +325,7 @@ def markdown(summary: dict) -> str:
     lines += ["## Variants", "", "Every variant also sets the others of "
               + ", ".join(f"`{k}`" for k in ("lam_adv", "lam_gdl", "lam_perc", *PAPER_SWITCHES))
               + " to 0 or the paper's value (`sharpvid ablate --list-variants`).", "",
-              "Critics' accuracy: the mean over the last 20 % of training of each critic's share "
-              "of real (sharp) and of generated (blurred) samples it classified right; near 0.5 "
-              "(or 1 and 0) it is at chance and has given G no signal yet.", "",
+              CRITICS_NOTE, "",
               "| variant | what it adds | sets | critics' accuracy | train it alone |",
               "| --- | --- | --- | --- | --- |"]
     for v in summary["variants"]:

@@ -43,6 +43,12 @@ def critic_accuracy(records: list[dict], steps: int, tail: float = 0.2) -> dict[
             for prefix, values in out.items()}
 
 
+#: What the critics' accuracy column means (ablation.md and report.html say it in these words).
+CRITICS_NOTE = ("Critics' accuracy: the mean over the last 20 % of training of each critic's "
+                "share of real (sharp) and of generated (blurred) samples it classified right; "
+                "near 0.5 (or 1 and 0) it is at chance and has given G no signal yet.")
+
+
 def describe_critics(critics: dict[str, dict]) -> str:
     """``"d: real 0.52 / fake 0.49"`` per critic, or ``"-"`` without one."""
     names = {"d": "D", "d_blur": "D2 (blur)"}

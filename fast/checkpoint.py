@@ -18,7 +18,6 @@ code.  Every failure is a one-line :class:`CheckpointError` naming the file.
 from __future__ import annotations
 
 import os
-import pickle
 import re
 import tempfile
 import warnings
@@ -44,19 +43,26 @@ class RunFolderBusy(CheckpointError):
 LOCK_NAME = ".sharpvid.lock"
 
 
+#: The run folders this process holds, by resolved path: [open lock file, holders].  One
+#: process is one writer: a second Trainer on the same folder in the same process (a notebook,
+#: a test, a tutorial building a new trainer for a resumed run) shares the lock.
+_HELD: dict[Path, list] = {}
+
+
 class RunLock:
     """One writer per run folder: an advisory ``flock`` on ``RUN/.sharpvid.lock``, held for the
     life of a run (``sharpvid train``, each variant of ``sharpvid ablate``, ``sharpvid
     pretrain-blur-detector``), with the holder's PID written in the file for the message.
 
     The operating system drops the lock when its process ends, however it ends, so a lock file
-    left by a killed process is not a lock: the next run takes it.  Where ``fcntl`` does not
-    exist (Windows) nothing is locked.
+    left by a killed process is not a lock: the next run takes it.  The writer is a process:
+    holders in one process share the lock (:data:`_HELD`), the last release drops it.  Where
+    ``fcntl`` does not exist (Windows) nothing is locked.
     """
 
     def __init__(self, run_dir: Path):
         self.run_dir = Path(run_dir)
-        self._file = None
+        self._key: Path | None = None
 
     def acquire(self) -> "RunLock":
         """Take the lock, or raise :class:`RunFolderBusy` naming the holder's PID."""
@@ -64,7 +70,14 @@ class RunLock:
             import fcntl
         except ImportError:  # pragma: no cover - Windows
             return self
+        if self._key is not None:
+            return self
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        key = self.run_dir.resolve()
+        if key in _HELD:  # this process holds it already
+            _HELD[key][1] += 1
+            self._key = key
+            return self
         f = open(self.run_dir / LOCK_NAME, "a+", encoding="utf-8")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -79,14 +92,26 @@ class RunLock:
         f.truncate()
         f.write(f"{os.getpid()}\n")
         f.flush()
-        self._file = f
+        _HELD[key] = [f, 1]
+        self._key = key
         return self
 
+    def __del__(self):  # a holder dropped without release() (a trainer never closed)
+        try:
+            self.release()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
     def release(self) -> None:
-        """Let go (closing the file drops the lock); idempotent."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Let go (the last holder in this process closes the file, which drops the lock);
+        idempotent."""
+        key, self._key = self._key, None
+        held = _HELD.get(key) if key is not None else None
+        if held is not None:
+            held[1] -= 1
+            if held[1] == 0:
+                held[0].close()
+                del _HELD[key]
 
 
 def checkpoint_dir(run_dir: Path) -> Path:
@@ -174,14 +199,18 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
             state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # truncated zip, not a torch file, unpickling refused ...
         text = str(exc).strip()
-        if "weights_only" in text or isinstance(exc, pickle.UnpicklingError):
+        if "Unsupported global" in text:
             # torch's message advises weights_only=False: never tell a user to unpickle a file
             # of unknown origin; a sharpvid checkpoint holds tensors and plain values only
             raise CheckpointError(f"{path}: not a sharpvid checkpoint (it holds Python objects "
                                   f"a checkpoint never contains; it was not unpickled)") from None
-        reason = text.splitlines()[0] if text else type(exc).__name__
-        if isinstance(exc, (KeyError, EOFError)) or len(reason) < 8:  # torch's bare "101"
-            reason = f"not a torch file, or a truncated one: {type(exc).__name__} {reason}"
+        if "Weights only load failed" in text:  # junk bytes: keep torch's reason, not its advice
+            detail = text.partition("WeightsUnpickler error:")[2].strip().splitlines()
+            reason = f"not a torch file: {detail[0] if detail else 'unreadable'}"
+        else:
+            reason = text.splitlines()[0] if text else type(exc).__name__
+            if isinstance(exc, (KeyError, EOFError)) or len(reason) < 8:  # torch's bare "101"
+                reason = f"not a torch file, or a truncated one: {type(exc).__name__} {reason}"
         raise CheckpointError(f"{path}: not a readable checkpoint ({reason[:200]})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a sharpvid checkpoint (expected format {FORMAT})")

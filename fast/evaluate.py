@@ -51,7 +51,6 @@ import csv
 import io
 import json
 import math
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -528,8 +527,11 @@ def write_metrics(result: dict, out: str | Path, meta: dict | None = None) -> li
     return list(texts)
 
 
-def _safe_stem(name: str, taken: set[str]) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "video"
+def _unique_stem(name: str, taken: set[str]) -> str:
+    """:func:`fast.imageio.safe_stem` of ``name``, made unique among ``taken`` (``-2``, ...)."""
+    from fast.imageio import safe_stem
+
+    stem = safe_stem(name, "video")
     unique, k = stem, 2
     while unique in taken:
         unique, k = f"{stem}-{k}", k + 1
@@ -548,7 +550,7 @@ def save_pictures(result: dict, folder: str | Path) -> list[Path]:
     taken: set[str] = set()
     m = result["m"]
     for s in result["samples"]:
-        stem = _safe_stem(s["name"], taken)
+        stem = _unique_stem(s["name"], taken)
         last = s["inputs"][-1:].expand_as(s["targets"])
         columns = {f"input {m}": last, "generated": s["model"]}
         if "model+deblur" in s:

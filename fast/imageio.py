@@ -68,6 +68,14 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return arr[None] if arr.ndim == 2 else np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
+def safe_stem(name: str, fallback: str = "file") -> str:
+    """``name`` as a file-name stem: every run of other characters than letters, digits, ``.``,
+    ``_`` and ``-`` becomes ``_``; ``fallback`` when nothing is left."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or fallback
+
+
 def _atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)``, then rename the finished file over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)

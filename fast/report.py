@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from fast import figures
-from fast.imageio import _atomic_write
+from fast.imageio import _atomic_write, safe_stem
 
 #: The training curves plotted: file stem -> (title, y label, the metrics.jsonl keys to draw).
 #: A key ending in ``/loss`` matches every critic (``d/loss``, ``d_d1/loss``, ``d_blur/loss``).
@@ -93,10 +92,6 @@ def _marked(frames: np.ndarray) -> np.ndarray:
     return out
 
 
-def _stem(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "clip"
-
-
 def write_pictures(variants: list[dict], out: Path, *, crop: int = 256) -> list[dict]:
     """The grid PNG of every picture clip and a GIF per clip and variant; returns, per clip,
     ``name``, ``grid`` (relative path), ``gifs`` (variant -> relative path), ``window``."""
@@ -105,7 +100,7 @@ def write_pictures(variants: list[dict], out: Path, *, crop: int = 256) -> list[
     taken: set[str] = set()
     for i in range(count):
         first = variants[0]["samples"][i]
-        stem = _stem(first["name"])
+        stem = safe_stem(first["name"], "clip")
         while stem in taken:
             stem += "_"
         taken.add(stem)
@@ -130,7 +125,7 @@ def write_pictures(variants: list[dict], out: Path, *, crop: int = 256) -> list[
                     [_rgb(x), _marked(_model(s["model+deblur"], window))])
             frames = [figures.comparison_grid({k: p[t:t + 1] for k, p in panels.items()},
                                               max_rows=1) for t in range(m + n)]
-            rel = f"gifs/{stem}-{_stem(v['name'])}.gif"
+            rel = f"gifs/{stem}-{safe_stem(v['name'], 'clip')}.gif"
             figures.save_gif(out / rel, frames, duration_ms=250)
             gifs[v["name"]] = rel
         clips.append({"name": first["name"], "grid": grid_rel, "gifs": gifs, "window": window})
@@ -266,7 +261,7 @@ def _html_table(rows: list[dict], frame: int) -> str:
 
 def page(summary: dict, clips: list[dict], plots: list[tuple[str, str]] | None) -> str:
     """``report.html``'s text."""
-    from fast.ablation_tables import describe, describe_critics
+    from fast.ablation_tables import CRITICS_NOTE, describe, describe_critics
 
     ev = summary["evaluation"]
     parts = [
@@ -289,10 +284,8 @@ def page(summary: dict, clips: list[dict], plots: list[tuple[str, str]] | None) 
     ]
     for j in range(1, summary["n"] + 1):
         parts += [f"<h2>Frame {j}</h2>", _html_table(summary["rows"], j)]
-    parts.append("<h2>Variants</h2><p class='note'>Critics' accuracy: over the last 20 % of "
-                 "training, each critic's share of real (sharp) and of generated (blurred) samples "
-                 "classified right; near 0.5 (or 1 and 0) it is at chance and has given G no "
-                 "signal yet.</p><table><tr><th>variant</th><th>what it adds</th><th>sets</th>"
+    parts.append(f"<h2>Variants</h2><p class='note'>{html.escape(CRITICS_NOTE)}</p>"
+                 "<table><tr><th>variant</th><th>what it adds</th><th>sets</th>"
                  "<th>critics' accuracy</th><th>training</th><th>train it alone</th></tr>")
     for v in summary["variants"]:
         sets = describe(v["overrides"])

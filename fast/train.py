@@ -230,10 +230,12 @@ def load_vgg19(cfg: TrainConfig, device) -> nn.Module:
     return VGG19Features(names, weights).to(device)
 
 
-def adversarial_term(mode: str, lam: float) -> Callable:
+def adversarial_term(mode: str, temperature: float) -> Callable:
     """L^G_adv (Eq. 4) against every critic (each averaged over predicted frames), aggregated by
-    :func:`fast.losses.aggregate_adversarial`: mean (the seed), max or GMAN's softmax."""
-    return lambda _, adversarial: aggregate_adversarial(list(adversarial.values()), mode, lam)
+    :func:`fast.losses.aggregate_adversarial`: mean (the seed), max or GMAN's softmax at
+    ``temperature`` (the config's ``gman_lambda``)."""
+    return lambda _, adversarial: aggregate_adversarial(list(adversarial.values()), mode,
+                                                        temperature)
 
 
 def generator_loss_terms(cfg: TrainConfig, critics: list["Critic"], vgg=None) -> list[LossTerm]:
@@ -471,13 +473,18 @@ def truncate_log(path: Path, step: int) -> None:
     _atomic_write(path, lambda tmp: Path(tmp).write_text("".join(k + "\n" for k in kept)))
 
 
+def _check_resumable(run_dir: Path) -> None:
+    """A run to resume has its ``config.json``; else the one-line error."""
+    if not (run_dir / "config.json").is_file():
+        raise TrainError(f"{run_dir}: no run to resume (config.json missing)")
+
+
 def check_run_dir(run_dir: Path, *, resume: bool, force: bool) -> bool:
     """Refuse an output folder holding another run unless resuming or forcing; whether an old
     run is there to clear (with ``force``; :func:`clear_run_dir` does it once training starts)."""
     if resume:
-        if not (run_dir / "config.json").is_file():
-            raise TrainError(f"{run_dir}: no run to resume (config.json missing)")
-        return
+        _check_resumable(run_dir)
+        return False
     holds_run = (run_dir / "config.json").exists() or bool(list_checkpoints(run_dir))
     if holds_run and not force:
         raise TrainError(f"{run_dir} holds another run; use --resume {run_dir} to continue it, "
@@ -748,7 +755,8 @@ class Trainer:
     def _next_clip(self) -> torch.Tensor:
         return next(self._batches)
 
-    def _grad_norm(self, params) -> torch.Tensor:
+    def _clip_grad_norm(self, params) -> torch.Tensor:
+        """The gradients' total norm (logged), clipped to ``grad_clip`` when it is > 0."""
         clip = self.cfg.grad_clip if self.cfg.grad_clip > 0 else math.inf
         return torch.nn.utils.clip_grad_norm_(list(params), clip, foreach=True)
 
@@ -841,7 +849,7 @@ class Trainer:
             critic.optimizer.zero_grad(set_to_none=True)
         total.backward()
         for critic in trained:
-            values[f"{self._prefix(critic)}/grad_norm"] = self._grad_norm(
+            values[f"{self._prefix(critic)}/grad_norm"] = self._clip_grad_norm(
                 critic.module.parameters())
         logged = self._host(values)
         bad = [k for k, v in logged.items() if not math.isfinite(v)]
@@ -873,7 +881,7 @@ class Trainer:
             values.update({f"g/adv_{name}": v for name, v in adversarial.items()})
         self.g_opt.zero_grad(set_to_none=True)
         total.backward()
-        values["g/grad_norm"] = self._grad_norm(self.g.parameters())
+        values["g/grad_norm"] = self._clip_grad_norm(self.g.parameters())
         logged = self._host(values)
         bad = [k for k, v in logged.items() if not math.isfinite(v)]
         if not bad:
@@ -1085,19 +1093,10 @@ class Trainer:
         return " ".join(parts)
 
 
-def train(cfg: TrainConfig, run_dir, **kwargs) -> Trainer:
-    """Build a :class:`Trainer` and run it to ``cfg.steps``; returns the trainer."""
-    trainer = Trainer(cfg, run_dir, **kwargs)
-    trainer.fit()
-    return trainer
-
-
 def resume_config(run_dir: Path, overrides: dict | None = None) -> TrainConfig:
     """The config of the run in ``run_dir``, with ``overrides`` (e.g. more ``steps``)."""
     from fast.config import read_config, with_overrides
 
-    path = Path(run_dir) / "config.json"
-    if not path.is_file():
-        raise TrainError(f"{run_dir}: no run to resume (config.json missing)")
-    cfg = read_config(path)
+    _check_resumable(Path(run_dir))
+    cfg = read_config(Path(run_dir) / "config.json")
     return with_overrides(cfg, overrides) if overrides else cfg

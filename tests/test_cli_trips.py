@@ -63,54 +63,72 @@ def test_a_pickle_that_is_not_a_checkpoint_is_named_so_and_never_advised_to_unpi
         assert "weights_only" not in err and "torch.load" not in err and "Warning" not in err
 
 
-def test_run_lock_is_one_writer_and_a_dead_holder_holds_nothing(tmp_path):
+def _holder(run: Path) -> subprocess.Popen:
+    """Another process that takes the run folder's lock and keeps it until killed."""
+    proc = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; sys.path.insert(0, sys.argv[1]);"
+        "from fast.checkpoint import RunLock; lock = RunLock(sys.argv[2]).acquire();"
+        "print('held', flush=True); time.sleep(120)"), str(Path(__file__).parents[1]), str(run)],
+        stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def _free_within(run: Path, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            RunLock(run).acquire().release()
+            return
+        except RunFolderBusy:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+def test_run_lock_is_one_writer_process_and_a_dead_holder_holds_nothing(tmp_path):
     run = tmp_path / "run"
     first = RunLock(run).acquire()
     assert (run / LOCK_NAME).read_text() == f"{os.getpid()}\n"
-    with pytest.raises(RunFolderBusy, match=rf"^{run}: another sharpvid process \(PID "
-                                            rf"{os.getpid()}\) is writing this run folder"):
-        RunLock(run).acquire()
+    second = RunLock(run).acquire()  # the same process: shared, not refused
     first.release()
-    RunLock(run).acquire().release()
+    probe = subprocess.run([sys.executable, "-c", (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from fast.checkpoint import RunLock, RunFolderBusy\n"
+        "try:\n    RunLock(sys.argv[2]).acquire()\nexcept RunFolderBusy as e:\n    print(e)"),
+        str(Path(__file__).parents[1]), str(run)], capture_output=True, text=True)
+    assert f"another sharpvid process (PID {os.getpid()}) is writing this run folder" in \
+        probe.stdout  # still held by `second`
+    second.release()
     # a process killed while holding the lock leaves the file, not the lock
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; sys.path.insert(0, sys.argv[1]);"
-        "from fast.checkpoint import RunLock; lock = RunLock(sys.argv[2]).acquire();"
-        "print('held', flush=True); time.sleep(60)"), str(Path(__file__).parents[1]), str(run)],
-        stdout=subprocess.PIPE, text=True)
+    holder = _holder(run)
     try:
-        assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(RunFolderBusy, match=f"PID {holder.pid}"):
+        with pytest.raises(RunFolderBusy, match=rf"^{run}: another sharpvid process \(PID "
+                                                rf"{holder.pid}\) is writing this run folder"):
             RunLock(run).acquire()
     finally:
         holder.kill()
         holder.wait()
     assert (run / LOCK_NAME).read_text().strip() == str(holder.pid)  # the file stays ...
-    deadline = time.monotonic() + 10
-    while True:  # ... but the OS dropped the lock with its process
-        try:
-            RunLock(run).acquire().release()
-            break
-        except RunFolderBusy:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    _free_within(run)  # ... but the OS dropped the lock with its process
 
 
 def test_a_second_train_in_a_busy_run_folder_is_one_line_naming_the_holder(tmp_path):
     run = tmp_path / "run"
     status, _, err = run_cli(*TRAIN, "--steps=1", "--out", run)
     assert status == 0, err
-    lock = RunLock(run).acquire()  # as a first `sharpvid train --resume` still training would
+    holder = _holder(run)  # as a first `sharpvid train --resume` still training would
     try:
         status, out, err = run_cli("train", "--resume", run, "--steps=2", "--quiet")
     finally:
-        lock.release()
+        holder.kill()
+        holder.wait()
     assert status == 2
-    assert err == (f"sharpvid: error: {run}: another sharpvid process (PID {os.getpid()}) is "
+    assert err == (f"sharpvid: error: {run}: another sharpvid process (PID {holder.pid}) is "
                    f"writing this run folder; wait for it to end or stop it, or give another "
                    f"folder\n")
     # nothing of the first run was touched: its checkpoint and config are as they were
     assert json.loads((run / "config.json").read_text())["steps"] == 1
+    _free_within(run)
     status, out, err = run_cli("train", "--resume", run, "--steps=2", "--quiet")
     assert status == 0, err
 
