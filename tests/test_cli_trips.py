@@ -55,7 +55,7 @@ def test_a_pickle_that_is_not_a_checkpoint_is_named_so_and_never_advised_to_unpi
     text = tmp_path / "text.pt"
     text.write_text("hello")
     for path, expected in ((garbage, "not a sharpvid checkpoint (it holds Python objects"),
-                           (raw, "not a sharpvid checkpoint (it holds Python objects"),
+                           (raw, "not a readable checkpoint (not a torch file: "),
                            (text, "not a readable checkpoint (not a torch file")):
         status, out, err = run_cli("evaluate", path, "--data", DATA, "--out", tmp_path / "e")
         assert status == 2 and err.count("\n") == 1, err
