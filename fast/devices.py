@@ -133,15 +133,15 @@ def resolve_fast_math(setting: str | bool, device: torch.device,
         raise ValueError(f"fast_math must be one of {FAST_MATH_SETTINGS}, got {setting!r}")
     device = torch.device(device)
     if setting == "off":
-        return FastMath(summary="float32 (fast_math off)")
+        return FastMath(summary="float32: fast_math off")
     native, evidence = native_bf16(device, flags)
     if native:
         return FastMath(channels_last=True, bf16=True,
-                        summary=f"bf16 autocast + channels_last ({evidence})")
+                        summary=f"bf16 autocast + channels_last: {evidence}")
     if device.type == "cuda" and setting == "on":
         return FastMath(channels_last=True, bf16=True,
-                        summary=f"bf16 autocast + channels_last, emulated ({evidence})")
-    plan = FastMath(summary=f"float32 ({evidence})")
+                        summary=f"bf16 autocast + channels_last, emulated: {evidence}")
+    plan = FastMath(summary=f"float32: {evidence}")
     if setting == "on" and device.type == "cpu":
         return dataclasses.replace(plan, notice=f"fast_math on asked for, but {evidence}: "
                                                 f"float32 instead")

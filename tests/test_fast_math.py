@@ -59,7 +59,7 @@ def test_native_bf16_cpu_gets_bf16_and_channels_last(flags, evidence):
 def test_cpu_without_native_bf16_keeps_float32_and_on_says_why():
     auto = resolve_fast_math("auto", CPU, AVX2)
     assert not auto and auto.notice == ""
-    assert auto.summary.startswith("float32 (this CPU has no native bf16")
+    assert auto.summary.startswith("float32: this CPU has no native bf16")
     on = resolve_fast_math("on", CPU, AVX2)
     assert not on
     assert on.notice.startswith("fast_math on asked for, but this CPU has no native bf16 (no "
@@ -73,7 +73,7 @@ def test_off_is_float32_nchw_everywhere():
     for flags in (AVX2, SAPPHIRE):
         for setting in ("off", False):
             plan = resolve_fast_math(setting, CPU, flags)
-            assert not plan and plan.summary == "float32 (fast_math off)"
+            assert not plan and plan.summary == "float32: fast_math off"
     with pytest.raises(ValueError, match="fast_math must be one of"):
         resolve_fast_math("fast", CPU, AVX2)
 
@@ -116,7 +116,7 @@ def test_train_start_line_names_the_plan_and_on_gets_a_one_line_notice(tmp_path)
                                "--val_every=0", "--fast_math=on", "--out", tmp_path / "run",
                                "--quiet")
     assert status == 0, err
-    assert "(float32 (this CPU has no native bf16" in out.splitlines()[0]
+    assert "; float32: this CPU has no native bf16 (no" in out.splitlines()[0]
     notices = [line for line in err.splitlines() if "notice" in line]
     assert notices == ["sharpvid: notice: fast_math on asked for, but this CPU has no native "
                        "bf16 (no avx512_bf16, amx_bf16 or bf16 flag in /proc/cpuinfo): float32 "
@@ -124,7 +124,7 @@ def test_train_start_line_names_the_plan_and_on_gets_a_one_line_notice(tmp_path)
     status, out, err = run_cli("train", "tiny", f"--data={DATA}", "--steps=1", "--sample_every=0",
                                "--val_every=0", "--fast_math=off", "--out", tmp_path / "off",
                                "--quiet")
-    assert status == 0 and "(float32 (fast_math off))" in out and "notice" not in err
+    assert status == 0 and "; float32: fast_math off; run folder" in out and "notice" not in err
 
 
 def test_bf16_training_on_a_native_bf16_cpu_stays_near_float32_and_saves_float32(
@@ -160,9 +160,9 @@ def test_evaluate_and_predict_take_fast_math_and_say_which(tmp_path):
                                "--frames", "1", "--out", tmp_path / "eval", "--pictures", "0",
                                "--fast-math", "off")
     assert status == 0, err
-    assert "float32 (fast_math off)" in out
+    assert "float32: fast_math off" in out
     meta = json.loads((tmp_path / "eval" / "metrics.json").read_text())
-    assert meta["evaluation"]["fast_math"] == "float32 (fast_math off)"
+    assert meta["evaluation"]["fast_math"] == "float32: fast_math off"
     status, out, err = run_cli("evaluate", run, "--data", DATA, "--frame-range", "0.5:1",
                                "--frames", "1", "--out", tmp_path / "eval2", "--pictures", "0",
                                "--fast-math", "on")
@@ -172,7 +172,7 @@ def test_evaluate_and_predict_take_fast_math_and_say_which(tmp_path):
     status, out, err = run_cli("predict", run, "synthetic:videos=1,frames=8,height=32,width=32",
                                "--out", tmp_path / "pred", "--fast-math", "off")
     assert status == 0, err
-    assert "on cpu (float32 (fast_math off))" in err and "notice" not in err
+    assert "on cpu; float32: fast_math off; input frames" in err and "notice" not in err
     with pytest.raises(SystemExit) as exc:
         run_cli("predict", run, "x", "--out", tmp_path / "p2", "--fast-math", "fast")
     assert exc.value.code == 2

@@ -264,8 +264,8 @@ def run(args: argparse.Namespace) -> int:
 
     if generator.fast_math.notice:
         print(f"sharpvid: notice: {generator.fast_math.notice}", file=sys.stderr)
-    print(f"predict: {state['path']} (step {state['step']}, m={m}) on {device} "
-          f"({generator.fast_math.summary}); input frames "
+    print(f"predict: {state['path']} (step {state['step']}, m={m}) on {device}; "
+          f"{generator.fast_math.summary}; input frames "
           f"{first}..{first + m - 1} of {video.num_frames} ({video.width}x{video.height}x"
           f"{video.channels}) -> {args.frames} frame(s)", file=sys.stderr)
     if video.channels == 1 and channels == 3:

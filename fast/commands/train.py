@@ -114,8 +114,8 @@ def run(args: argparse.Namespace) -> int:
         main = trainer.dist.main
         if main:
             print(f"training {cfg.network} (lam_adv={cfg.lam_adv}) on {cfg.data} on "
-                  f"{trainer.device} ({trainer.fast_math.summary}) from step {trainer.step_no} "
-                  f"to {cfg.steps}; run folder {run_dir}", flush=True)
+                  f"{trainer.device} from step {trainer.step_no} to {cfg.steps}; "
+                  f"{trainer.fast_math.summary}; run folder {run_dir}", flush=True)
         status = trainer.fit()
         finished = True
     except (ConfigError, DataError, CheckpointError, DeviceError, TrainError, ImageError,
