@@ -121,10 +121,10 @@ def resolve_fast_math(setting: str | bool, device: torch.device,
     - ``on`` / ``auto`` where the device has native bf16 (:func:`native_bf16`): bf16 autocast
       and channels_last.
     - A CPU without native bf16: float32 NCHW, as ``off``; ``on`` also gets a notice saying
-      why.  Measured on a 2-core AVX2 EPYC (benchmarks/RESULTS.md): emulated bf16 runs the
-      convolutions 5-20x slower, and channels_last alone, though faster for single large
-      convolutions, made whole training steps slower (paper config -15 to -20 %, demo at its
-      64x64 patches -3 %).
+      why.  Measured on a 2-core AVX2 EPYC (benchmarks/RESULTS.md, 2026-12-02): emulated bf16
+      trained the demo at 0.13x float32 (single convolutions 5-20x slower), and channels_last
+      alone, though faster for single large convolutions, made whole training steps slower
+      for the paper config (-8 to -20 %) and for the demo at its 64x64 patches (-3 %).
     - CUDA without native bf16 (before Ampere): ``auto`` keeps float32, ``on`` runs bf16 anyway.
     """
     if isinstance(setting, bool):
