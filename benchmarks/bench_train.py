@@ -607,7 +607,8 @@ def main(argv=None) -> int:
                  f"{num(row['d_gflop_per_sample']) if adversarial else '-'}",
                  num(row["steps_per_s"]), num(row["samples_per_s"]), num(row["gflop_per_step"]),
                  *([num(row["torch_gflop_per_step"])] if args.check_flops else []),
-                 num(row["gflop_per_s"]), f"{row['fraction']:.1%} {'bf16' if row['dtype'] == 'bfloat16' else 'f32'}",
+                 num(row["gflop_per_s"]),
+                 f"{row['fraction']:.1%} {'bf16' if row['dtype'] == 'bfloat16' else 'f32'}",
                  "-" if row["speedup"] is None else f"{row['speedup']:.2f}",
                  "; ".join(label for label, _ in row["targets"]) or "-",
                  "; ".join("pass" if ok else "miss" for _, ok in row["targets"]) or "-"]

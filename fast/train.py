@@ -628,8 +628,8 @@ class Trainer:
         """Let go of what holds the process group (the DDP or compiled wrappers, the batch
         stream, the last rollout's graph) and of the run folder's lock.  The plain modules,
         their weights and the optimisers stay, so a closed trainer still evaluates and
-        predicts; training again needs a new one.  ``sharpvid train`` calls it on every way out, before
-        :func:`shutdown_distributed`."""
+        predicts; training again needs a new one.  ``sharpvid train`` calls it on every way
+        out, before :func:`shutdown_distributed`."""
         self.g_train = self.g
         for critic in self.critics:
             critic.train_module = None
