@@ -358,6 +358,15 @@ class Dist:
     def main(self) -> bool:
         return self.rank == 0
 
+    def from_main(self, value):
+        """Rank 0's ``value`` on every rank (a picklable object; the others' is ignored): rank
+        0 decides what concerns the run folder, and every rank acts on the same decision."""
+        if self.world <= 1:
+            return value
+        holder = [value]
+        dist.broadcast_object_list(holder, src=0)
+        return holder[0]
+
 
 def init_distributed(device_spec: str) -> tuple[Dist, torch.device]:
     """torchrun's environment -> the process group (NCCL on CUDA, gloo on the CPU) and the device."""
@@ -580,10 +589,7 @@ class Trainer:
             except (TrainError, CheckpointError) as exc:
                 self._lock.release()
                 problem = str(exc)
-        if self.dist.world > 1:  # every rank stops with rank 0's one-line error
-            holder = [problem]
-            dist.broadcast_object_list(holder, src=0)
-            problem = holder[0]
+        problem = self.dist.from_main(problem)  # every rank stops with rank 0's one-line error
         if problem:
             raise on_every_rank(TrainError(problem))
         self.progress = progress and self.dist.main
@@ -730,11 +736,9 @@ class Trainer:
                                        keep=self.cfg.keep_checkpoints)
             except CheckpointError as exc:
                 problem = exc
-        if self.dist.world > 1:
-            holder = [None if problem is None else str(problem)]
-            dist.broadcast_object_list(holder, src=0)
-            if holder[0] is not None and problem is None:
-                problem = CheckpointError(holder[0])
+        message = self.dist.from_main(None if problem is None else str(problem))
+        if message is not None and problem is None:
+            problem = CheckpointError(message)
         if problem is not None:
             raise on_every_rank(problem)
         return path
@@ -976,10 +980,7 @@ class Trainer:
     def _recover(self, log: RunLog) -> None:
         """``nan_patience`` bad steps in a row: back to the last checkpoint, rates scaled down."""
         path = latest_checkpoint(self.run_dir) if self.dist.main else None
-        if self.dist.world > 1:
-            holder = [str(path) if path else None]
-            dist.broadcast_object_list(holder, src=0)
-            path = holder[0]
+        path = self.dist.from_main(str(path) if path else None)
         if path is None:
             raise on_every_rank(TrainError(f"{self.cfg.nan_patience} non-finite steps in a row "
                                            f"and no checkpoint to restore"))
@@ -1011,21 +1012,20 @@ class Trainer:
 
         cfg = self.cfg
         if self.dist.main:
-            if getattr(self, "_clear", False):
+            if self._clear:
                 clear_run_dir(self.run_dir)
                 self._clear = False
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.run_dir / "config.json")
             truncate_log(self.run_dir / "metrics.jsonl", self.step_no)
-        first = [not list_checkpoints(self.run_dir)] if self.dist.main else [None]
-        if self.dist.world > 1:  # save() is collective: every rank calls it, or none
-            dist.broadcast_object_list(first, src=0)
-        if first[0]:
+        # save() is collective: every rank calls it, or none
+        first = self.dist.from_main(not list_checkpoints(self.run_dir) if self.dist.main else None)
+        if first:
             self.save()  # step 0: the guard always has a state to go back to
         log = RunLog(self.run_dir, cfg, self.dist.main, self.step_no)
         bar = Progress(cfg.steps, "train", unit="steps", done=self.step_no, every=1.0) \
             if self.progress else None
-        samples = cfg.batch * self.dist.world * (2 if self.critics else 1)
+        clips_per_step = cfg.batch * self.dist.world * (2 if self.critics else 1)
         self._tick = (time.monotonic(), self.step_no)
         t_start, s_start = self._tick
         try:
@@ -1042,7 +1042,7 @@ class Trainer:
                             self._recover(log)
                             continue
                     else:
-                        self._log_step(log, values, s, samples)
+                        self._log_step(log, values, s, clips_per_step)
                         if self.val and cfg.val_every and s % cfg.val_every == 0:
                             log.write({"step": s, "kind": "val", **self.validate()})
                         if self.dist.main and cfg.sample_every and s % cfg.sample_every == 0:
@@ -1052,7 +1052,7 @@ class Trainer:
                         self.save()
                     if bar is not None:
                         elapsed = time.monotonic() - t_start
-                        rate = (s - s_start) * samples / max(elapsed, 1e-9)
+                        rate = (s - s_start) * clips_per_step / max(elapsed, 1e-9)
                         bar.step(f"{rate:,.0f} samples/s | {self._summary(values)}")
                     if self._stop_everywhere(bool(stop.requested)):
                         if not saved:
@@ -1066,14 +1066,14 @@ class Trainer:
             log.close()
         return 0
 
-    def _log_step(self, log: RunLog, values: dict, s: int, samples: int) -> None:
+    def _log_step(self, log: RunLog, values: dict, s: int, clips_per_step: int) -> None:
         if s % self.cfg.log_every and s != self.cfg.steps:
             return
         now = time.monotonic()
         rate = (s - self._tick[1]) / max(now - self._tick[0], 1e-9)
         self._tick = (now, s)
         log.write({"step": s, "kind": "train", "time": time.time(), **values,
-                   "steps_per_s": rate, "samples_per_s": rate * samples})
+                   "steps_per_s": rate, "samples_per_s": rate * clips_per_step})
 
     def _write_samples_or_warn(self) -> None:
         """Pictures are a view of training, not its state: a failure to write them is a warning."""
