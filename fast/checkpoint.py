@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -244,8 +245,9 @@ def load_generator(path: str | Path, device="cpu", fast_math: str | None = None)
     Returns ``(generator, config, state)``: a :class:`fast.networks.MultiScaleGenerator` in eval
     mode on ``device``, the :class:`fast.config.TrainConfig`, and the checkpoint's dict.
     ``fast_math`` (auto | on | off; default the run's own setting) is resolved for ``device``
-    (:func:`fast.devices.resolve_fast_math`); the plan is ``generator.fast_math``.  The weights
-    load as saved (float32) whatever the plan.
+    (:func:`fast.devices.resolve_fast_math`); the plan is ``generator.fast_math``, and its
+    notice (on asked for where bf16 is not native) goes to stderr here, once for ``evaluate``
+    and ``predict`` alike.  The weights load as saved (float32) whatever the plan.
     """
     from fast.config import ConfigError, config_from_dict
     from fast.devices import resolve_fast_math
@@ -261,6 +263,8 @@ def load_generator(path: str | Path, device="cpu", fast_math: str | None = None)
     except ConfigError as exc:
         raise CheckpointError(str(exc)) from None
     plan = resolve_fast_math(cfg.fast_math if fast_math is None else fast_math, device)
+    if plan.notice:
+        print(f"sharpvid: notice: {plan.notice}", file=sys.stderr)
     g = MultiScaleGenerator(cfg.generator_config(), fast_math=plan)
     load_state(g, state["generator"], "generator", where)
     return g.to(device).eval(), cfg, state

@@ -51,7 +51,6 @@ import csv
 import io
 import json
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -424,8 +423,8 @@ def evaluate_checkpoint(checkpoint, data: str | None, out, *, frames: int = 2,
     frames in ``samples``) and the ``meta`` written into ``metrics.json`` (``checkpoint``, ``step``,
     ``evaluation`` with these arguments, ``train_config``).  ``fast_math`` (auto | on | off;
     default the run's own) is the generator's speed switch on ``device``; the plan it resolved
-    to is ``meta["evaluation"]["fast_math"]``, and a ``notice`` (on asked for where bf16 is not
-    native) goes to stderr.  Raises the one-line errors of the
+    to is ``meta["evaluation"]["fast_math"]`` (:func:`fast.checkpoint.load_generator` prints its
+    notice).  Raises the one-line errors of the
     parts: CheckpointError, DataError, DeviceError, EvaluateError, ImageError (OSError for a
     failed write).
     """
@@ -435,8 +434,6 @@ def evaluate_checkpoint(checkpoint, data: str | None, out, *, frames: int = 2,
 
     device = resolve_device(device)
     generator, cfg, state = load_generator(checkpoint, device, fast_math)
-    if generator.fast_math.notice:
-        print(f"sharpvid: notice: {generator.fast_math.notice}", file=sys.stderr)
     data, frame_range = held_out_data(cfg, data, frame_range)
     span = parse_frame_range(frame_range) if frame_range else None
     clips = TestClips(data, cfg.m, frames, frame_range=span, every=every, videos=videos)

@@ -35,8 +35,8 @@ Differences from the oracle
   * ``fast_math`` (the one speed switch): ``True`` or a :class:`fast.devices.FastMath` plan.
     ``True`` puts the activations and the conv weights in ``channels_last`` and runs the
     convolutions and FC layers under ``torch.autocast(device, dtype=torch.bfloat16)`` on the
-    input's device, CUDA or CPU; a plan may ask for channels_last alone (float32: what
-    :func:`fast.devices.resolve_fast_math` picks on a CPU without native bf16).  The pyramids,
+    input's device, CUDA or CPU; a plan may ask for channels_last alone (float32, which
+    ``benchmarks/bench_train.py`` measures as ``float32-cl``).  The pyramids,
     each scale's output (the Laplacian sum or copy step, tanh, the logits) and the returned
     tensors stay in the input dtype.  For float64 input it is a no-op.  Which plan a device gets
     is decided once, in :func:`fast.devices.resolve_fast_math`, not here.

@@ -176,3 +176,15 @@ def test_evaluate_and_predict_take_fast_math_and_say_which(tmp_path):
     with pytest.raises(SystemExit) as exc:
         run_cli("predict", run, "x", "--out", tmp_path / "p2", "--fast-math", "fast")
     assert exc.value.code == 2
+
+
+def test_the_flag_offers_the_configs_settings():
+    import argparse
+
+    from fast.commands import add_fast_math_flag
+    from fast.devices import FAST_MATH_SETTINGS
+
+    parser = argparse.ArgumentParser()
+    add_fast_math_flag(parser)
+    flag = next(a for a in parser._actions if "--fast-math" in a.option_strings)
+    assert tuple(flag.choices) == FAST_MATH_SETTINGS

@@ -34,7 +34,9 @@ def check_writable(out: Path) -> None:
 def add_fast_math_flag(parser) -> None:
     """``--fast-math auto|on|off`` of ``evaluate`` and ``predict`` (default: the run's own
     ``fast_math``; :func:`fast.devices.resolve_fast_math` says what each does on a device)."""
+    # fast.devices.FAST_MATH_SETTINGS, spelt out: the parser must not import torch (tested)
     parser.add_argument("--fast-math", choices=("auto", "on", "off"), default=None,
                         help="the networks' speed switch: bf16 autocast + channels_last where the "
-                             "device has native bf16, float32 channels_last on other CPUs (auto); "
-                             "off = float32 NCHW (default: the run's own fast_math)")
+                             "device has native bf16, float32 elsewhere (auto); on = the same, "
+                             "with a notice where bf16 is not native; off = float32 (default: "
+                             "the run's own fast_math)")

@@ -262,8 +262,6 @@ def run(args: argparse.Namespace) -> int:
     first, frames = _read_window(video, args.input, m, args.start)
     _check_out(args.out)
 
-    if generator.fast_math.notice:
-        print(f"sharpvid: notice: {generator.fast_math.notice}", file=sys.stderr)
     print(f"predict: {state['path']} (step {state['step']}, m={m}) on {device}; "
           f"{generator.fast_math.summary}; input frames "
           f"{first}..{first + m - 1} of {video.num_frames} ({video.width}x{video.height}x"
