@@ -34,7 +34,7 @@ the fast rows bf16 autocast + channels_last whatever the device (emulated where 
 **Evaluate** (a second table).  In a temporary folder: test clips prepared by the project's own
 command (``sharpvid prepare synthetic:videos=V,frames=12,height=H,width=W --split test
 --frames m+1``, ``--eval-videos``, ``--eval-size``), a run folder holding the step-0 checkpoint
-of an untrained demo generator (a :class:`fast.train.Trainer` with ``steps = 0``: ``fit`` writes
+of an untrained demo generator (a :class:`fast.training.loop.Trainer` with ``steps = 0``: ``fit`` writes
 the config and the step-0 checkpoint, the format ``sharpvid evaluate`` reads), then
 :func:`fast.evaluate.evaluate_checkpoint` with ``frames=1, pictures=0`` timed like a prediction
 call (``fast_math`` "off", then "auto").  clips/s = the clips it scored
@@ -78,7 +78,7 @@ from fast.devices import (DeviceError, FastMath, native_bf16, resolve_device,  #
                           resolve_fast_math)
 from fast.evaluate import evaluate_checkpoint  # noqa: E402
 from fast.networks import MultiScaleGenerator  # noqa: E402
-from fast.train import Trainer  # noqa: E402
+from fast.training.loop import Trainer  # noqa: E402
 
 CONFIGS = ("demo", "paper")
 SIZES = "240x320,576x768"      # UCF101's frames, and a larger frame

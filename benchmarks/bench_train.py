@@ -11,8 +11,8 @@ For every network config (``--configs``: tiny, demo, authors_small, paper; tf al
 (0.05: a D step then a G step, Algorithm 1; 0: the G step alone, the ℓ2 + GDL baseline) and
 batch (``--batches``, default the paper's 8 and ``--large-batch``: 256 on CUDA, 32 on the CPU,
 where one adversarial step of the paper's networks on 256 clips takes about 4 minutes), one
-:class:`fast.train.Trainer` is built exactly as ``sharpvid train`` builds it (the config's
-optimisers, optional ``torch.compile``) and :meth:`~fast.train.Trainer.step`
+:class:`fast.training.loop.Trainer` is built exactly as ``sharpvid train`` builds it (the config's
+optimisers, optional ``torch.compile``) and :meth:`~fast.training.loop.Trainer.step`
 is timed: ``--warmup`` steps first, then steps until ``--min-time`` seconds have passed (at least
 ``--min-steps``), with ``torch.cuda.synchronize()`` around the timed loop on CUDA.  Data: a pool
 of synthetic clips drawn once and served in turn (:class:`ClipPool`), so the only data work in a
@@ -92,7 +92,7 @@ from _machine import cpu_model  # noqa: E402
 from fast.config import load_config  # noqa: E402
 from fast.devices import (ON, DeviceError, FastMath, cpu_flags, native_bf16,  # noqa: E402
                           resolve_device, resolve_fast_math)
-from fast.train import Trainer  # noqa: E402
+from fast.training.loop import Trainer  # noqa: E402
 from fast.video.clips import ClipConfig, ClipSampler  # noqa: E402
 from fast.video.sources import open_source  # noqa: E402
 from reference.networks import (NetworkConfig, _scale_side,  # noqa: E402

@@ -10,8 +10,8 @@ For each precision (``float32``: ``fast_math=off``; ``fast``: ``fast_math=auto``
 :func:`fast.devices.resolve_fast_math` resolves it here; skipped as a duplicate where that is
 float32, unless ``--force-bf16`` runs emulated bf16), the ``--config`` (demo) is trained exactly
 as ``sharpvid train`` builds it (its data, schedules and step count; nothing is written but the
-run folder in a temporary directory) by :meth:`fast.train.Trainer.step`, and every
-``--val-every`` steps :meth:`~fast.train.Trainer.validate` scores the run's held-out clips
+run folder in a temporary directory) by :meth:`fast.training.loop.Trainer.step`, and every
+``--val-every`` steps :meth:`~fast.training.loop.Trainer.validate` scores the run's held-out clips
 (``val_data`` / ``val_frame_range``: the sample clips' last 20 %, never trained on) for G and for
 copy-last-frame.  The clock counts training steps only (validation time is printed beside it:
 ``sharpvid train`` validates every ``val_every`` = 300 steps, far less often).  It stops at the
@@ -46,7 +46,7 @@ from bench_train import row_plan, use_plan  # noqa: E402
 
 from fast.config import load_config  # noqa: E402
 from fast.devices import native_bf16, resolve_device  # noqa: E402
-from fast.train import Trainer  # noqa: E402
+from fast.training.loop import Trainer  # noqa: E402
 
 
 def gains(values: dict) -> dict:

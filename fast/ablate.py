@@ -2,7 +2,7 @@
 predictions sharper without losing PSNR, on held-out real frames?
 
 Every variant is the same training config (network, data, optimisers, steps, seed) with one set of
-loss terms and critics switched on or off, trained with :class:`fast.train.Trainer` into
+loss terms and critics switched on or off, trained with :class:`fast.training.loop.Trainer` into
 ``OUT/runs/<variant>`` and evaluated as ``sharpvid evaluate`` does
 (:func:`fast.evaluate.evaluate_checkpoint`) into ``OUT/runs/<variant>/eval``.  The comparison
 (:func:`summary_rows`) goes to ``OUT/ablation.md``, ``OUT/ablation.csv`` and ``OUT/ablation.json``;
@@ -169,7 +169,7 @@ def train_variant(cfg, run_dir: Path, *, force: bool, progress: bool) -> tuple[s
     config is reused or resumed either way)."""
     from fast.checkpoint import list_checkpoints
     from fast.config import ConfigError, read_config
-    from fast.train import Trainer
+    from fast.training.loop import Trainer
 
     resume = False
     if (run_dir / "config.json").is_file():
@@ -218,14 +218,14 @@ def _timing(run_dir: Path) -> dict:
 
 
 def _record_timing(run_dir: Path, **values) -> None:
-    from fast.imageio import _atomic_write
+    from fast.imageio import atomic_write
 
     text = json.dumps({**_timing(run_dir), **values}) + "\n"
-    _atomic_write(run_dir / TIMING, lambda tmp: Path(tmp).write_text(text))
+    atomic_write(run_dir / TIMING, lambda tmp: Path(tmp).write_text(text))
 
 
 def _from_json(x):
-    """Inverse of :func:`fast.evaluate._json_value`: null -> NaN, "inf" -> inf."""
+    """Inverse of :func:`fast.imageio.strict_json`: null -> NaN, "inf" -> inf."""
     if x is None:
         return math.nan
     if isinstance(x, str) and x in ("inf", "-inf"):
@@ -244,7 +244,7 @@ def save_samples(result: dict, path: Path) -> None:
     """The evaluation's picture clips as 8-bit arrays (``name``, ``inputs``, ``targets``,
     ``model`` and ``model+deblur`` of each), for the report; written atomically."""
     from fast.figures import to_bytes
-    from fast.imageio import _atomic_write
+    from fast.imageio import atomic_write
 
     arrays = {}
     for i, s in enumerate(result["samples"]):
@@ -257,7 +257,7 @@ def save_samples(result: dict, path: Path) -> None:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **arrays)
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
 def load_samples(path: Path) -> list[dict]:
@@ -336,21 +336,21 @@ def markdown(summary: dict) -> str:
 
 
 def summary_json(summary: dict) -> str:
-    from fast.evaluate import _json_value
+    from fast.imageio import strict_json
 
-    return json.dumps(_json_value({"format": FORMAT, **summary}), indent=1,
+    return json.dumps(strict_json({"format": FORMAT, **summary}), indent=1,
                       allow_nan=False) + "\n"
 
 
 def write_tables(summary: dict, out: Path) -> list[Path]:
     """``ablation.md``, ``ablation.csv``, then ``ablation.json`` (last: it says the ablation is
     complete), each atomically."""
-    from fast.imageio import _atomic_write
+    from fast.imageio import atomic_write
 
     texts = {out / "ablation.md": markdown(summary), out / "ablation.csv": table_csv(
         summary["rows"]), out / "ablation.json": summary_json(summary)}
     for path, text in texts.items():
-        _atomic_write(path, lambda tmp, text=text: Path(tmp).write_text(text))
+        atomic_write(path, lambda tmp, text=text: Path(tmp).write_text(text))
     return list(texts)
 
 

@@ -4,9 +4,16 @@ Differences from the oracle: torch tensors on any device, all frames and channel
 (depthwise ``conv2d`` for the Gaussian, ``unfold`` windows for the median and bilateral filters).
 Borders (reflect-101, ``F.pad(mode="reflect")``), σ² = ``variance`` and the bilateral range
 distance (Euclidean over channels) are the oracle's.
+
+Beyond the oracle: :data:`BLURS` names the three, and :func:`blur` / :func:`blurred` blur frames
+by name as a training config sizes them (``blur_size``, ``blur_variance``): the blur detector
+D2's negatives, in its pretraining (:mod:`fast.blur_detector`) and in adversarial training's D
+step (:mod:`fast.training.step`).
 """
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -71,3 +78,64 @@ def bilateral_blur(
     dist2 = ((x_q - x_p) ** 2).sum(dim=1, keepdim=True)  # ‖x_p − x_q‖²: (N, 1, K, H, W)
     wgt = spatial * torch.exp(-dist2 / (2.0 * sigma_color**2))
     return ((wgt * x_q).sum(dim=2) / wgt.sum(dim=2)).reshape(np.shape(x))
+
+
+#: The three reference blurs, in the order a blur index names them.
+BLURS = ("gaussian", "median", "bilateral")
+
+
+# ---------------------------------------------------------------------------------------------
+# The blur detector's negatives: blurred images, by name
+# ---------------------------------------------------------------------------------------------
+
+
+def blur(images: torch.Tensor, name: str, cfg) -> torch.Tensor:
+    """``images`` ``(B, C, H, W)`` in [-1, 1], all blurred by the blur ``name`` of :data:`BLURS`
+    (``cfg.blur_size`` wide; the Gaussian of variance ``cfg.blur_variance``)."""
+    if name == "gaussian":
+        return gaussian_blur(images, cfg.blur_size, cfg.blur_variance)
+    if name == "median":
+        return median_blur(images, cfg.blur_size)
+    return bilateral_blur(images, cfg.blur_size)
+
+
+def blurred(images: torch.Tensor, kinds: Sequence, cfg) -> torch.Tensor:
+    """Each image blurred by its own blur (:func:`blur`): ``kinds[i]`` names one of :data:`BLURS`
+    (or indexes it).
+
+    Parameters
+    ----------
+    images : Tensor
+        ``(B, C, H, W)`` in [-1, 1].
+    kinds : sequence of str or int
+        One blur per image: ``"gaussian"`` (variance ``cfg.blur_variance``), ``"median"`` or
+        ``"bilateral"``, or their indices 0, 1, 2; every one ``cfg.blur_size`` wide.
+    cfg : TrainConfig
+        Gives the blurs' size and the Gaussian's variance.
+
+    Returns
+    -------
+    Tensor
+        ``(B, C, H, W)``, same dtype and device.
+
+    Examples
+    --------
+    >>> from fast.config import load_config
+    >>> x = torch.zeros(2, 3, 32, 32)
+    >>> blurred(x, ["median", 2], load_config("tiny")).shape
+    torch.Size([2, 3, 32, 32])
+    """
+    names = [BLURS[k] if not isinstance(k, str) else k for k in kinds]
+    if len(names) != len(images):
+        raise ValueError(f"one blur per image: {len(names)} for {len(images)} images")
+    unknown = sorted(set(names) - set(BLURS))
+    if unknown:
+        raise ValueError(f"unknown blur {unknown[0]!r}; choose from {BLURS}")
+    out = torch.empty_like(images)
+    for name in BLURS:
+        idx = [i for i, k in enumerate(names) if k == name]
+        if not idx:
+            continue
+        sel = torch.as_tensor(idx, device=images.device)
+        out.index_copy_(0, sel, blur(images.index_select(0, sel), name, cfg))
+    return out

@@ -3,14 +3,14 @@
 The seed (Akilesh B, *Towards sharper video predictions beyond traditional loss functions*) adds a
 second critic to Mathieu, Couprie & LeCun 2016 (arXiv:1511.05440): a multi-scale discriminator D2
 that judges one frame alone, sharp (1) or blurred (0), and rewards G when G's frames look sharp
-(:class:`fast.train.Critic`, ``kind="blur"``).  Its first step trains D2 *before* the adversarial
+(:class:`fast.training.critics.Critic`, ``kind="blur"``).  Its first step trains D2 *before* the adversarial
 run, on 32x32 images (10,000 CIFAR-10 images in the seed): each sharp image is a positive, the same
 image blurred a negative.  ``sharpvid train --init_d2 CHECKPOINT`` then starts from those weights.
 
 - :func:`read_cifar10` decodes the CIFAR-10 "python version" batches; :func:`source_images` crops
   32x32 images out of any video source (:func:`fast.video.sources.open_source`).
-- :func:`blur` applies one of the three reference blurs (:mod:`fast.blur`); :func:`blurred` one
-  per image.
+- :func:`fast.blur.blurred` applies one of the three reference blurs per image (the
+  negatives; adversarial training's D step blurs with :func:`fast.blur.blur`).
 - :func:`pretrain_blur_detector` trains D2 with the loss of Eq. 3 (real = sharp, fake = blurred,
   :func:`fast.losses.discriminator_loss`, summed over scales) and the run's D optimiser, then
   measures it on held-out images (:func:`blur_accuracy`).
@@ -20,7 +20,7 @@ Convention
 - Images are uint8 ``(N, 3, 32, 32)`` on the host and float in [-1, 1] on the device (the authors'
   ``x * 2 / 255 - 1``, :func:`fast.video.clips.to_model`).
 - The blurs are the training config's, as adversarial training with ``blur_detector`` applies
-  them (:func:`blur` serves both): the ``blur_size`` x ``blur_size`` Gaussian of variance
+  them (:func:`fast.blur.blur` serves both): the ``blur_size`` x ``blur_size`` Gaussian of variance
   ``blur_variance`` (5x5 of variance 5 by default), median and bilateral filter (σ_space 1.5,
   σ_colour 0.2 in [-1, 1] units), each chosen with probability 1/3 per sample.
 - D2 calls an image sharp when the mean over scales of its probabilities is > 0.5.  The overall
@@ -33,8 +33,6 @@ Convention
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import pickle
 import sys
 from pathlib import Path
@@ -43,11 +41,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from fast.blur import bilateral_blur, gaussian_blur, median_blur
+from fast.blur import BLURS, blurred
 from fast.video.sources import DataError
 
-#: The three reference blurs, in the order a blur index names them.
-BLURS = ("gaussian", "median", "bilateral")
 #: Side of the images D2 is pretrained on (CIFAR-10's, and the paper's training patch).
 IMAGE_SIZE = 32
 CIFAR10_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -248,79 +244,16 @@ def load_images(data: str, n: int, n_test: int, *, seed: int = 0
 
 
 # ---------------------------------------------------------------------------------------------
-# The negatives: blurred images
-# ---------------------------------------------------------------------------------------------
-
-
-def blur(images: torch.Tensor, name: str, cfg) -> torch.Tensor:
-    """``images`` ``(B, C, H, W)`` in [-1, 1], all blurred by the blur ``name`` of :data:`BLURS`
-    (``cfg.blur_size`` wide; the Gaussian of variance ``cfg.blur_variance``)."""
-    if name == "gaussian":
-        return gaussian_blur(images, cfg.blur_size, cfg.blur_variance)
-    if name == "median":
-        return median_blur(images, cfg.blur_size)
-    return bilateral_blur(images, cfg.blur_size)
-
-
-def blurred(images: torch.Tensor, kinds: Sequence, cfg) -> torch.Tensor:
-    """Each image blurred by its own blur (:func:`blur`): ``kinds[i]`` names one of :data:`BLURS`
-    (or indexes it).
-
-    Parameters
-    ----------
-    images : Tensor
-        ``(B, C, H, W)`` in [-1, 1].
-    kinds : sequence of str or int
-        One blur per image: ``"gaussian"`` (variance ``cfg.blur_variance``), ``"median"`` or
-        ``"bilateral"``, or their indices 0, 1, 2; every one ``cfg.blur_size`` wide.
-    cfg : TrainConfig
-        Gives the blurs' size and the Gaussian's variance.
-
-    Returns
-    -------
-    Tensor
-        ``(B, C, H, W)``, same dtype and device.
-
-    Examples
-    --------
-    >>> from fast.config import load_config
-    >>> x = torch.zeros(2, 3, 32, 32)
-    >>> blurred(x, ["median", 2], load_config("tiny")).shape
-    torch.Size([2, 3, 32, 32])
-    """
-    names = [BLURS[k] if not isinstance(k, str) else k for k in kinds]
-    if len(names) != len(images):
-        raise ValueError(f"one blur per image: {len(names)} for {len(images)} images")
-    unknown = sorted(set(names) - set(BLURS))
-    if unknown:
-        raise ValueError(f"unknown blur {unknown[0]!r}; choose from {BLURS}")
-    out = torch.empty_like(images)
-    for name in BLURS:
-        idx = [i for i, k in enumerate(names) if k == name]
-        if not idx:
-            continue
-        sel = torch.as_tensor(idx, device=images.device)
-        out.index_copy_(0, sel, blur(images.index_select(0, sel), name, cfg))
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
 # D2: build, train, measure
 # ---------------------------------------------------------------------------------------------
 
 
 def build_blur_detector(cfg, device="cpu"):
-    """D2 as :func:`fast.train.build_critics` builds it: a :class:`fast.networks.
-    MultiScaleDiscriminator` of ``cfg.discriminator_config()`` with ``conditional_d=False``,
-    spectral-normalised with ``d_spectral_norm`` (so its checkpoint fits such a run's D2)."""
-    from fast.devices import resolve_fast_math
-    from fast.networks import MultiScaleDiscriminator
-    from fast.training.optim import spectral_normalise
+    """D2 as adversarial training builds it (:func:`fast.training.critics.build_discriminator`,
+    ``kind="blur"``), so its checkpoint fits such a run's D2."""
+    from fast.training.critics import build_discriminator
 
-    net = dataclasses.replace(cfg.discriminator_config(), conditional_d=False)
-    plan = resolve_fast_math(cfg.fast_math, device)
-    d2 = MultiScaleDiscriminator(net, fast_math=plan).to(device)
-    return spectral_normalise(d2) if cfg.d_spectral_norm else d2
+    return build_discriminator(cfg, "blur", device)
 
 
 def _check_images(images, what: str) -> np.ndarray:
@@ -390,7 +323,7 @@ def pretrain_blur_detector(cfg, images_train, images_test, *, steps: int, batch:
         The run D2 is for: its network (``network``, ``net``, ``d_activation``; ``patch`` must be
         32), its Gaussian blur (``blur_size``, ``blur_variance``) and its D optimiser
         (``d_optimizer``, ``d_lr``, ``d_lr_final``, ``d_lr_schedule``, ``d_momentum``, Adam's
-        betas).
+        betas, ``grad_clip``).
     images_train, images_test : ndarray
         uint8 ``(N, 3, 32, 32)``: the training images and the held-out ones.
     steps : int
@@ -412,7 +345,8 @@ def pretrain_blur_detector(cfg, images_train, images_test, *, steps: int, batch:
         "bilateral", "overall"}, "overall_by_scale", "held_out": N_test, "steps", "batch",
         "final_loss", "skipped_steps"}``: the held-out accuracies of :func:`blur_accuracies`
         (and each scale's alone, coarse to fine) and the mean loss of the last (up to) 50 steps;
-        steps with a non-finite loss are skipped (not applied).
+        a step with a non-finite loss or gradient norm is skipped (not applied): each step ends
+        in adversarial training's D update (:func:`fast.training.step.update`).
 
     Notes
     -----
@@ -431,9 +365,11 @@ def pretrain_blur_detector(cfg, images_train, images_test, *, steps: int, batch:
     """
     from fast.devices import resolve_device
     from fast.imageio import Progress
-    from fast.losses import discriminator_loss
     from fast.pyramid import frame_pyramid
-    from fast.training.optim import make_optimizer, scheduled_lr
+    from fast.training.critics import judge, make_d_optimizer
+    from fast.training.dist import Dist
+    from fast.training.optim import scheduled_lr, set_lr
+    from fast.training.step import update
     from fast.video.clips import to_model
 
     if cfg.patch != IMAGE_SIZE:
@@ -446,37 +382,32 @@ def pretrain_blur_detector(cfg, images_train, images_test, *, steps: int, batch:
     device = resolve_device(device)
     torch.manual_seed(seed)
     d2 = build_blur_detector(cfg, device)
-    n_scales = d2.config.n_scales
-    opt = make_optimizer(cfg.d_optimizer, d2.parameters(), cfg.d_lr, cfg.d_momentum,
-                         (cfg.d_adam_beta1, cfg.d_adam_beta2))
+    opt = make_d_optimizer(cfg, d2.parameters())
     bar = Progress(steps, "pretrain D2", unit="steps", every=1.0) if progress else None
     losses: list[float] = []
     skipped = 0
     d2.train()
     for k in range(steps):
-        for group in opt.param_groups:
-            group["lr"] = scheduled_lr(cfg.d_lr_schedule, cfg.d_lr, cfg.d_lr_final, k, steps)
+        set_lr(opt, scheduled_lr(cfg.d_lr_schedule, cfg.d_lr, cfg.d_lr_final, k, steps))
         rng = np.random.default_rng([seed, k])
         idx = rng.integers(len(images_train), size=batch)
         kinds = rng.integers(len(BLURS), size=batch).tolist()
         sharp = to_model(images_train[idx], device)  # (M, 3, 32, 32)
         blurry = blurred(sharp, kinds, cfg)
-        scores = d2.logits(None, frame_pyramid(torch.cat([sharp, blurry]), n_scales))  # (2M,)
-        d_real, d_fake = [s[:batch] for s in scores], [s[batch:] for s in scores]
-        # Eq. (3): sharp -> 1, blurred -> 0, from the logits as in training
-        loss = discriminator_loss(d_real, d_fake, logits=True)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        value = float(loss.detach())
-        if math.isfinite(value):
-            opt.step()
-            losses.append(value)
-        else:
+        pyramid = frame_pyramid(torch.cat([sharp, blurry]), d2.config.n_scales)
+        scores = d2.logits(None, pyramid)  # (2M,) per scale
+        # Eq. (3): sharp -> 1, blurred -> 0, from the logits, and training's D update
+        loss, acc_real, acc_fake = judge([s[:batch] for s in scores], [s[batch:] for s in scores])
+        logged, bad = update(loss, [("d", d2, opt)],
+                             {"d/loss": loss, "d/acc_real": acc_real, "d/acc_fake": acc_fake},
+                             grad_clip=cfg.grad_clip, dist=Dist())
+        if bad:
             skipped += 1
+        else:
+            losses.append(logged["d/loss"])
         if bar is not None:
-            acc = (sum(float((r > 0).float().mean()) for r in d_real)  # logit > 0: p > 0.5
-                   + sum(float((f < 0).float().mean()) for f in d_fake)) / (2 * n_scales)
-            bar.step(f"loss {value:.4g} batch acc {acc:.2f}")
+            bar.step(f"loss {logged['d/loss']:.4g} batch acc "
+                     f"{(logged['d/acc_real'] + logged['d/acc_fake']) / 2:.2f}")
     d2.eval()
     accuracy, by_scale = blur_accuracies(d2, images_test, cfg, device=device)
     tail = losses[-50:]

@@ -547,10 +547,10 @@ def with_overrides(cfg: TrainConfig, changes: dict) -> TrainConfig:
 
 def save_config(cfg: TrainConfig, path: Path) -> None:
     """The resolved config as JSON (read back by :func:`read_config`), written atomically."""
-    from fast.imageio import _atomic_write
+    from fast.imageio import atomic_write
 
     text = json.dumps(cfg.to_dict(), indent=2, sort_keys=False) + "\n"
-    _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))
+    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))
 
 
 def read_config(path: Path) -> TrainConfig:

@@ -59,6 +59,7 @@ import numpy as np
 import torch
 
 from fast import metrics
+from fast.imageio import strict_json
 from fast.video.sources import DataError
 
 FORMAT = "sharpvid-evaluate/1"
@@ -282,23 +283,34 @@ def _check_clip(clip: TestClip, length: int, channels: int | None) -> None:
 
 
 @torch.inference_mode()
+def predict_and_score(generator, x: torch.Tensor, m: int, n: int, *, deblur: str | None = None,
+                      kernel_size: int = 9, mask_threshold: float = 0.05):
+    """Clips ``x`` ``(B, m + n, C, H, W)`` in [-1, 1]: the n frames predicted by the generator,
+    by copy-last-frame (and with ``deblur``, the generator's deblurred), and every score of
+    :data:`COLUMNS` for each (:func:`frame_metrics`).  Returns ``(preds, scores)``: method ->
+    ``(B, n, C, H, W)``, and method -> column -> ``(B, n)``.  Evaluation and training's
+    validation both score this way."""
+    inputs, targets = x[:, :m], x[:, m:]
+    preds = {"model": generator.predict(inputs, n, pad=True).to(x.dtype),
+             "copy_last": inputs[:, -1:].expand_as(targets)}
+    if deblur is not None:
+        preds["model+deblur"] = deblur_frames(preds["model"], deblur, kernel_size)
+    prev = torch.cat([inputs[:, -1:], targets[:, :-1]], dim=1)  # the real frame before each target
+    scores = {method: frame_metrics(p, targets, prev, mask_threshold=mask_threshold)
+              for method, p in preds.items()}
+    return preds, scores
+
+
 def _evaluate_batch(generator, frames: np.ndarray, m: int, n: int, device, deblur: str | None,
                     kernel_size: int, mask_threshold: float):
     """One batch of same-size clips uint8 ``(B, T, C, H, W)``: predictions and scores."""
     from fast.video.clips import to_model
 
     x = to_model(frames[:, : m + n], device)            # (B, m + n, C, H, W) in [-1, 1]
-    inputs, targets = x[:, :m], x[:, m:]
-    preds = {"model": generator.predict(inputs, n, pad=True).to(x.dtype)}
-    preds["copy_last"] = inputs[:, -1:].expand_as(targets)
-    if deblur is not None:
-        preds["model+deblur"] = deblur_frames(preds["model"], deblur, kernel_size)
-    prev = torch.cat([inputs[:, -1:], targets[:, :-1]], dim=1)  # the real frame before each target
-    scores = {method: {c: v.double().cpu().numpy()                 # (B, n) each
-                       for c, v in frame_metrics(p, targets, prev,
-                                                 mask_threshold=mask_threshold).items()}
-              for method, p in preds.items()}
-    return x, preds, scores
+    preds, scores = predict_and_score(generator, x, m, n, deblur=deblur, kernel_size=kernel_size,
+                                      mask_threshold=mask_threshold)
+    return x, preds, {method: {c: v.double().cpu().numpy() for c, v in by_column.items()}
+                      for method, by_column in scores.items()}  # (B, n) each
 
 
 def evaluate(generator, clips: Iterable[TestClip], n: int = 2, *, m: int | None = None,
@@ -475,26 +487,12 @@ def summarise(videos: list[dict], methods: list[str], n: int) -> tuple[dict, dic
 
 
 # ------------------------------------------------------------------ output
-def _json_value(x):
-    """Strict JSON: NaN -> null, +-inf -> "inf" / "-inf"."""
-    if isinstance(x, float):
-        if math.isnan(x):
-            return None
-        if math.isinf(x):
-            return "inf" if x > 0 else "-inf"
-    if isinstance(x, dict):
-        return {k: _json_value(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_value(v) for v in x]
-    return x
-
-
 def metrics_json(result: dict, meta: dict | None = None) -> str:
     """The ``metrics.json`` text: ``meta`` (the evaluation's config, checkpoint, ...), then the
     result without its samples.  Strict JSON: NaN is null, infinities are "inf"."""
     body = {"format": FORMAT, **(meta or {}), "conventions": CONVENTIONS,
             **{k: v for k, v in result.items() if k != "samples"}}
-    return json.dumps(_json_value(body), indent=1, allow_nan=False) + "\n"
+    return json.dumps(strict_json(body), indent=1, allow_nan=False) + "\n"
 
 
 def metrics_csv(result: dict) -> str:
@@ -514,13 +512,13 @@ def metrics_csv(result: dict) -> str:
 def write_metrics(result: dict, out: str | Path, meta: dict | None = None) -> list[Path]:
     """``out/metrics.csv`` then ``out/metrics.json`` (last: its presence says the evaluation
     is complete), each written atomically."""
-    from fast.imageio import _atomic_write
+    from fast.imageio import atomic_write
 
     out = Path(out)
     texts = {out / "metrics.csv": metrics_csv(result),
              out / "metrics.json": metrics_json(result, meta)}
     for path, text in texts.items():
-        _atomic_write(path, lambda tmp, text=text: Path(tmp).write_text(text))
+        atomic_write(path, lambda tmp, text=text: Path(tmp).write_text(text))
     return list(texts)
 
 

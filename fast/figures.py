@@ -47,7 +47,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from fast.imageio import ImageError, _atomic_write
+from fast.imageio import ImageError, atomic_write
 
 #: Width of the white lines between grid cells, in pixels.
 SEP = 2
@@ -257,7 +257,7 @@ def comparison_grid(columns: Mapping[str, object], *, max_rows: int = 4) -> np.n
     arrays = {name: _as_float(v, f"columns[{name!r}]", 4) for name, v in columns.items()}
     sizes = {name: a.shape[-2:] for name, a in arrays.items()}
     if len(set(sizes.values())) > 1:
-        raise ValueError(f"comparison_grid needs images of one size, got "
+        raise ValueError("comparison_grid needs images of one size, got "
                          + ", ".join(f"{n}: {h}x{w}" for n, (h, w) in sizes.items()))
     rows = min(max_rows, *(a.shape[0] for a in arrays.values()))
     return _grid(list(arrays), [_u8(a[:rows]) for a in arrays.values()])
@@ -555,7 +555,7 @@ def save_png(path: str | os.PathLike, image_u8: np.ndarray) -> None:
     path = Path(path)
     img = _pil_image(path, image_u8)
     try:
-        _atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
+        atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
     except OSError as exc:
         raise ImageError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
@@ -606,6 +606,6 @@ def save_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], *, duration_
         raise ImageError(f"{path}: frames differ in size: {sorted({img.size for img in images})}")
     data = _gif_bytes(images, int(duration_ms), loop)
     try:
-        _atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
     except OSError as exc:
         raise ImageError(f"{path}: cannot write ({exc.strerror or exc})") from None

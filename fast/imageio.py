@@ -10,6 +10,7 @@ Pixels: :func:`read_image` returns float32 in [0, 1], shape ``(C, H, W)`` with C
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
@@ -76,7 +77,21 @@ def safe_stem(name: str, fallback: str = "file") -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or fallback
 
 
-def _atomic_write(path: Path, write) -> None:
+def strict_json(x):
+    """Strict JSON: NaN -> null, +-inf -> "inf" / "-inf"."""
+    if isinstance(x, float):
+        if math.isnan(x):
+            return None
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+    if isinstance(x, dict):
+        return {k: strict_json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [strict_json(v) for v in x]
+    return x
+
+
+def atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)``, then rename the finished file over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -109,7 +124,7 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     u8 = np.round(np.clip(np.nan_to_num(arr), 0.0, 1.0) * 255.0).astype(np.uint8)
     fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
     try:
-        _atomic_write(path, lambda tmp: Image.fromarray(u8).save(tmp, format=fmt))
+        atomic_write(path, lambda tmp: Image.fromarray(u8).save(tmp, format=fmt))
     except OSError as exc:
         raise ImageError(f"{path}: cannot write ({exc.strerror or exc})") from None
 

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -233,16 +233,28 @@ def generator_forward(
     return preds if batched else [p[0] for p in preds]
 
 
+def recursion(predict_next: Callable[[torch.Tensor], list[torch.Tensor]], window: torch.Tensor,
+              n: int) -> Iterator[tuple[torch.Tensor, list[torch.Tensor]]]:
+    """The authors' recursion (:func:`reference.networks.predict_frames`): ``(window,
+    pyramid)`` for each of n future frames, ``pyramid = predict_next(window)`` (coarse to fine)
+    and each frame's finest prediction sliding into the next window.  Prediction keeps the
+    finest frames (:func:`predict_frames`), training every window and scale
+    (:func:`fast.training.objectives.rollout`)."""
+    for j in range(n):  # a loop over future frames only: each needs the previous one
+        pyramid = predict_next(window)
+        yield window, pyramid
+        if j + 1 < n:
+            window = torch.cat([window[:, 1:], pyramid[-1][:, None]], dim=1)  # slide by one frame
+
+
 def _run_predict(weights: Weights, window: torch.Tensor, n: int, config: NetworkConfig, *,
                  pad: bool, plan: FastMath) -> torch.Tensor:
-    """The recursion of ``predict_frames`` on a checked ``(B, m, C, H, W)`` window."""
-    frames = []
-    for _ in range(n):  # a loop over future frames only: each needs the previous one
-        y_hat = _run_generator(weights, window, config, pad=pad, plan=plan,
-                               out_dtype=window.dtype)[-1]  # (B, C, H, W)
-        frames.append(y_hat)
-        window = torch.cat([window[:, 1:], y_hat[:, None]], dim=1)  # slide by one frame
-    return torch.stack(frames, dim=1)  # (B, n, C, H, W)
+    """:func:`recursion` of the generator on a checked ``(B, m, C, H, W)`` window: the finest
+    frames ``(B, n, C, H, W)``."""
+    def predict_next(w):
+        return _run_generator(weights, w, config, pad=pad, plan=plan, out_dtype=w.dtype)
+
+    return torch.stack([pyr[-1] for _, pyr in recursion(predict_next, window, n)], dim=1)
 
 
 def predict_frames(

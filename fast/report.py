@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from fast import figures
-from fast.imageio import _atomic_write, safe_stem
+from fast.imageio import atomic_write, safe_stem
 
 #: The training curves plotted: file stem -> (title, y label, the metrics.jsonl keys to draw).
 #: A key ending in ``/loss`` matches every critic (``d/loss``, ``d_d1/loss``, ``d_blur/loss``).
@@ -215,7 +215,7 @@ def write_plots(variants: list[dict], out: Path) -> list[tuple[str, str]] | None
         fig.tight_layout()
         rel = f"plots/{stem}.png"
         (out / "plots").mkdir(parents=True, exist_ok=True)
-        _atomic_write(out / rel, lambda tmp: fig.savefig(tmp, format="png"))
+        atomic_write(out / rel, lambda tmp: fig.savefig(tmp, format="png"))
         plt.close(fig)
         written.append((title, rel))
     return written
@@ -334,5 +334,5 @@ def write_report(summary: dict, variants: list[dict], out: Path, *, crop: int = 
         print(f"sharpvid: note: {PLOTS_HINT}", file=sys.stderr)
     path = out / "report.html"
     text = page(summary, clips, plots)
-    _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return path

@@ -291,7 +291,7 @@ def test_a_folder_with_another_config_is_refused_then_forced(tmp_path):
 
 
 def test_an_interrupted_ablation_resumes(tmp_path, monkeypatch):
-    from fast.train import Trainer
+    from fast.training.loop import Trainer
 
     out = tmp_path / "abl"
     stop_at = {"step": 2}

@@ -18,7 +18,8 @@ import torch
 
 from fast.checkpoint import load_checkpoint
 from fast.config import load_config
-from fast.train import Trainer, training_clips
+from fast.training.loop import Trainer
+from fast.training.data import training_clips
 from fast.video.clips import StreamUnion
 
 DATA = "synthetic:videos=3,frames=12,height=32,width=32"

@@ -64,7 +64,7 @@ def _strip_fences(text: str) -> str:
 
 
 def _resolve(dotted: str):
-    """``fast.train.Trainer.step`` -> the object (longest importable module, then attributes)."""
+    """``fast.training.loop.Trainer.step`` -> the object (longest importable module, then attributes)."""
     parts = dotted.split(".")
     for i in range(len(parts), 0, -1):
         try:
@@ -321,9 +321,9 @@ def test_reproducing_test_split_is_the_authors_379_videos():
 
 def test_architecture_step_order_and_light_cli():
     """architecture.md: the D step runs before the G step; `sharpvid --help` loads no torch."""
-    from fast.train import Trainer
+    from fast.training.step import train_step
 
-    source = inspect.getsource(Trainer.step)
+    source = inspect.getsource(train_step)
     assert source.index("discriminator_step") < source.index("generator_step")
     text = _read("architecture.md")
     assert text.index("**D step**") < text.index("**G step**") < text.index("**Guard, log")

@@ -15,7 +15,7 @@ import fast.devices as devices
 from fast.checkpoint import load_generator
 from fast.config import ConfigError, config_from_dict, load_config
 from fast.devices import cpu_flags, native_bf16, resolve_fast_math
-from fast.train import Trainer
+from fast.training.loop import Trainer
 from test_train import DATA, run_cli, tiny, train_lines
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

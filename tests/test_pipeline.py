@@ -9,8 +9,6 @@ import io
 import json
 from pathlib import Path
 
-import pytest
-
 from fast import cli
 from videodata import mini_ucf101, moving_square, needs_av, write_frames, write_video
 

@@ -17,9 +17,9 @@ import torch
 
 import fast.blur_detector
 from fast import cli
-from fast.blur import bilateral_blur, gaussian_blur, median_blur
-from fast.blur_detector import (BLURS, blur_accuracy, blurred, build_blur_detector, load_images,
-                                read_cifar10, source_images)
+from fast.blur import BLURS, bilateral_blur, blurred, gaussian_blur, median_blur
+from fast.blur_detector import (blur_accuracy, build_blur_detector, load_images, read_cifar10,
+                                source_images)
 from fast.checkpoint import FORMAT, load_state
 from fast.config import config_from_dict, load_config
 

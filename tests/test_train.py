@@ -19,12 +19,16 @@ import pytest
 import torch
 
 import fast.checkpoint as checkpoint
+import fast.training.step
 import reference.losses as ref_losses
 import reference.networks as ref_net
 from fast import cli
 from fast.config import load_config
 from fast.networks import to_reference_weights
-from fast.train import TrainError, Trainer, scheduled_lr
+from fast.training.critics import instance_noise
+from fast.training.errors import TrainError
+from fast.training.loop import Trainer
+from fast.training.optim import scheduled_lr
 from fast.video.clips import to_model
 from reference.pyramid import frame_pyramid
 from videodata import moving_square, write_frames
@@ -102,7 +106,7 @@ def test_recursive_training_of_two_frames(tmp_path):
     trainer = Trainer(tiny("n=2", steps=2), tmp_path / "run", progress=False)
     values = trainer.step()
     assert np.isfinite(values["g/total"]) and "bad" not in values
-    assert len(trainer._last_rollout.preds[0]) == 4  # the pyramid of the first predicted frame
+    assert len(trainer.last_rollout.preds[0]) == 4  # the pyramid of the first predicted frame
 
 
 def test_learning_rate_schedules():
@@ -186,18 +190,18 @@ def test_checkpoints_keep_the_newest_and_survive_a_failed_save(tmp_path, monkeyp
     assert checkpoint.load_checkpoint(tmp_path / "run")["step"] == 3
 
 
-def test_nonfinite_loss_never_reaches_the_weights(tmp_path):
+def _poison_lp(monkeypatch, when):
+    """G's ℓp term NaN at the steps (counted from 1) where ``when(step)`` holds."""
+    good = fast.training.step.lp_term
+    monkeypatch.setattr(fast.training.step, "lp_term",
+                        lambda r, p: good(r, p) * (float("nan") if when() else 1.0))
+
+
+def test_nonfinite_loss_never_reaches_the_weights(tmp_path, monkeypatch):
     trainer = Trainer(tiny("checkpoint_every=2", "nan_patience=2", "nan_lr_factor=0.5", steps=6),
                       tmp_path / "run", progress=False)
-    lp = trainer.terms[0]
-    assert lp.name == "lp"
-    good, poisoned = lp.fn, {3, 4}
-
-    def sometimes_nan(r, scores):
-        value = good(r, scores)
-        return value * float("nan") if trainer.step_no + 1 in poisoned else value
-
-    lp.fn = sometimes_nan
+    poisoned = {3, 4}
+    _poison_lp(monkeypatch, lambda: trainer.step_no + 1 in poisoned)
     weights = {}
     original_step = trainer.step
 
@@ -225,16 +229,15 @@ def test_nonfinite_loss_never_reaches_the_weights(tmp_path):
         torch.testing.assert_close(weights[3][key], value, rtol=0, atol=0)
     restores = [d for d in lines if d["kind"] == "restore"]
     assert restores == [{"step": 4, "kind": "restore", "from_step": 2, "lr_scale": 0.5}]
-    assert trainer.step_no == 6 and trainer.lr_scale == 0.5
+    assert trainer.step_no == 6 and trainer.guard.lr_scale == 0.5
     last = [d for d in lines if d["kind"] == "train"][-1]
     assert last["lr/g"] == pytest.approx(0.5 * 1e-3)
 
 
-def test_persistent_nonfinite_losses_lower_the_rates_then_give_up(tmp_path):
+def test_persistent_nonfinite_losses_lower_the_rates_then_give_up(tmp_path, monkeypatch):
     trainer = Trainer(tiny("checkpoint_every=2", "nan_patience=1", "nan_max_restores=3", steps=6),
                       tmp_path / "run", progress=False)
-    good = trainer.terms[0].fn
-    trainer.terms[0].fn = lambda r, sc: good(r, sc) * (float("nan") if trainer.step_no >= 2 else 1)
+    _poison_lp(monkeypatch, lambda: trainer.step_no >= 2)
     with pytest.raises(TrainError, match="non-finite losses at step 3 after 3 restores"):
         trainer.fit()
     lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
@@ -242,30 +245,29 @@ def test_persistent_nonfinite_losses_lower_the_rates_then_give_up(tmp_path):
     assert checkpoint.load_checkpoint(tmp_path / "run")["step"] == 2  # the good state stays
 
 
-def test_a_checkpoint_saved_at_a_bad_step_does_not_reset_the_restore_limit(tmp_path):
+def test_a_checkpoint_saved_at_a_bad_step_does_not_reset_the_restore_limit(tmp_path, monkeypatch):
     """nan_patience 2, a checkpoint every step: the bad step below the patience is saved, and
     that save must not count as a new good state, or every restore would start a fresh count
     and a run that is NaN for good would train on to its last step."""
     trainer = Trainer(tiny("checkpoint_every=1", "nan_patience=2", "nan_max_restores=2",
                            steps=12), tmp_path / "run", progress=False)
-    good = trainer.terms[0].fn
-    trainer.terms[0].fn = lambda r, sc: good(r, sc) * (float("nan") if trainer.step_no >= 2 else 1)
+    _poison_lp(monkeypatch, lambda: trainer.step_no >= 2)
     with pytest.raises(TrainError, match="after 2 restores"):
         trainer.fit()
     lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert len([d for d in lines if d["kind"] == "restore"]) == 2
 
 
-def test_a_partly_nonfinite_step_skips_only_the_nonfinite_update(tmp_path, capsys):
+def test_a_partly_nonfinite_step_skips_only_the_nonfinite_update(tmp_path, capsys, monkeypatch):
     """D's values non-finite, G's finite: D's update is skipped, G's lands (it was computed
     from finite values against the unchanged critic), and the message says which."""
     trainer = Trainer(tiny(steps=1), tmp_path / "run", progress=False)
     critic = trainer.critics[0]
     d_before = {k: v.clone() for k, v in critic.module.state_dict().items()}
     g_before = {k: v.clone() for k, v in trainer.g.state_dict().items()}
-    original = trainer._critic_loss
-    trainer._critic_loss = lambda c, fake: (lambda loss, acc: (loss * float("nan"), acc))(
-        *original(c, fake))
+    original = fast.training.step.critic_loss
+    monkeypatch.setattr(fast.training.step, "critic_loss", lambda *a: (
+        lambda loss, *acc: (loss * float("nan"), *acc))(*original(*a)))
     trainer.fit()
     for k, v in critic.module.state_dict().items():
         torch.testing.assert_close(v, d_before[k], rtol=0, atol=0)
@@ -616,11 +618,10 @@ def test_instance_noise_changes_only_what_the_critic_sees_and_decays(tmp_path):
     a, b = plain.step(), noisy.step()
     assert a["g/lp"] == pytest.approx(b["g/lp"], rel=1e-6)  # G's own losses: same G, same data
     assert a["d/loss"] != pytest.approx(b["d/loss"], rel=1e-3)  # the critic saw noise
-    frames = [torch.zeros(2, 3, 4, 4)]
-    noisy.step_no = 0
-    assert not torch.equal(noisy._noisy(noisy.critics[0], frames)[0], frames[0])
-    noisy.step_no = 1  # sigma has fallen to 0 after instance_noise_steps
-    assert noisy._noisy(noisy.critics[0], frames)[0] is frames[0]
+    frames, critic = [torch.zeros(2, 3, 4, 4)], noisy.critics[0]
+    assert not torch.equal(instance_noise(critic, frames, noisy.cfg, 0)[0], frames[0])
+    # sigma has fallen to 0 after instance_noise_steps
+    assert instance_noise(critic, frames, noisy.cfg, 1)[0] is frames[0]
 
 
 def test_the_seeds_label_range_is_warned_about(tmp_path):
@@ -647,7 +648,7 @@ def test_the_critic_trains_on_logits_with_its_own_adam_betas(tmp_path):
 
 
 def test_keep_static_is_the_share_of_clips_cut_without_the_motion_test():
-    from fast.train import training_clips
+    from fast.training.data import training_clips
 
     assert training_clips(tiny("keep_static=0.4")).cfg.keep_anyway == 0.4
     assert training_clips(tiny()).cfg.keep_anyway == 0.05  # TF's

@@ -45,7 +45,7 @@ from fast.config import load_config
 from fast.figures import comparison_grid, line_chart
 from fast.metrics import psnr
 from fast.networks import to_reference_weights
-from fast.train import Trainer
+from fast.training.loop import Trainer
 from fast.video.clips import to_model
 from reference.pyramid import frame_pyramid
 
@@ -106,7 +106,7 @@ save_figure(OUT, "batch", comparison_grid(columns))
 # %% [markdown]
 # ## Algorithm 1, one step
 #
-# **D step** (`fast.train.Trainer.discriminator_step`). Take a batch of M clips. G stays fixed
+# **D step** (`fast.training.step.discriminator_step`). Take a batch of M clips. G stays fixed
 # (`torch.no_grad`) and predicts Ŷ_k = G_k(X). At every scale k, D judges the real pair
 # (X_k, Y_k) and the generated pair (X_k, Ŷ_k): the `tiny` D, like the paper's, is conditional
 # (`conditional_d`) and sees the input frames with the frame it judges. D takes one SGD step on
@@ -121,8 +121,8 @@ save_figure(OUT, "batch", comparison_grid(columns))
 # −log σ(z) = softplus(−z)): equal values, but exact gradients where σ(z) rounds to 0 or 1, where
 # the probability form's clip leaves a gradient of exactly 0 and D stops learning.
 #
-# **G step** (`fast.train.Trainer.generator_step`). Take M **new** clips. D, just updated, is
-# frozen (`requires_grad_(False)`), and G takes one step on Eq. 6:
+# **G step** (`fast.training.step.generator_step`). Take M **new** clips. D, just updated, is
+# frozen (`fast.training.critics.frozen`), and G takes one step on Eq. 6:
 #
 # $$\mathcal L^G = \lambda_{adv}\,\mathcal L^G_{adv}
 #   + \lambda_{\ell_p} \sum_k \mathcal L_p(\hat Y_k, Y_k)
@@ -132,9 +132,9 @@ save_figure(OUT, "batch", comparison_grid(columns))
 # Eq. 4 (the adversarial term) is `reference.losses.generator_adversarial_loss`, Eq. 1 (ℓp) is
 # `reference.losses.lp_loss`, Eq. 5 (gradient difference) is `reference.losses.gdl_loss`, and
 # Eq. 6 is `reference.losses.combined_generator_loss`. The trainer runs the PyTorch twins in
-# `fast.losses`, built as a list of terms by `fast.train.generator_loss_terms`.
+# `fast.losses`, summed as Eq. (6) in `fast.training.step.generator_step`.
 #
-# `Trainer.step()` is one D step followed by one G step. It returns the logged values:
+# `Trainer.step()` is one D step followed by one G step (`fast.training.step.train_step`). It returns the logged values:
 # `d/loss` is Eq. 3 and `g/total` is Eq. 6. The next cell checks both against the oracle. It
 # copies the weights of G and D to NumPy (`fast.networks.to_reference_weights`) *before* the
 # step. It redoes the D step on batch 0 with `reference.networks`, in float64. Then it redoes the

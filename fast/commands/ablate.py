@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     from fast.evaluate import EvaluateError, held_out_data
     from fast.imageio import ImageError
     from fast.perceptual import PerceptualError
-    from fast.train import TrainError
+    from fast.training.errors import TrainError
     from fast.video.sources import DataError, parse_frame_range
 
     if args.list_variants:

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from fast.checkpoint import CheckpointError, RunLock, save_checkpoint
     from fast.config import ConfigError, load_config, with_overrides
     from fast.devices import DeviceError, resolve_device
-    from fast.imageio import _atomic_write
+    from fast.imageio import atomic_write
     from fast.video.sources import DataError
 
     for key, lo in (("images", 1), ("held_out", 1), ("steps", 0), ("batch", 1), ("seed", 0)):
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         path = save_checkpoint(out, args.steps, checkpoint_state(cfg, d2, pretrain), keep=1)
         text = json.dumps({**pretrain, "checkpoint": str(path), "config": cfg.to_dict()},
                           indent=2) + "\n"
-        _atomic_write(out / "metrics.json", lambda tmp: Path(tmp).write_text(text))
+        atomic_write(out / "metrics.json", lambda tmp: Path(tmp).write_text(text))
         lock.release()
     except (ConfigError, DataError, CheckpointError, DeviceError) as exc:
         raise CommandError(str(exc)) from None

@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     from fast.devices import DeviceError
     from fast.imageio import ImageError
     from fast.perceptual import PerceptualError
-    from fast.train import TrainError, Trainer, resume_config
+    from fast.training.errors import TrainError
+    from fast.training.loop import Trainer, resume_config
     from fast.video.sources import DataError
 
     if args.list_keys:
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     finally:  # every way out, Ctrl-C included, leaves the process group with no thread running
         import torch.distributed as dist
 
-        from fast.train import shutdown_distributed
+        from fast.training.dist import shutdown_distributed
 
         if trainer is not None:
             trainer.close()

@@ -1,10 +1,9 @@
-"""Optimisers, learning-rate schedules and the critics' spectral normalisation: what the
-trainer's D and G steps and the blur detector's pretraining both build from a config, so
-neither imports the other for them (the first piece of the training package).
-
-``fast.train`` re-exports these names for code written against it."""
+"""Optimisers, learning-rate schedules, gradient clipping and the critics' spectral
+normalisation: what the training step and the blur detector's pretraining both use."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -26,6 +25,19 @@ def scheduled_lr(kind: str, lr0: float, lr1: float, step: int, steps: int) -> fl
     if kind == "exponential":
         return lr0 * (lr1 / lr0) ** t
     return lr0 + (lr1 - lr0) * t
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Every parameter group of ``optimizer`` at rate ``lr`` (this step's)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def clip_grad_norm(params, max_norm: float) -> torch.Tensor:
+    """The gradients' total norm (what is logged), the gradients clipped to ``max_norm`` when it
+    is > 0."""
+    return torch.nn.utils.clip_grad_norm_(list(params), max_norm if max_norm > 0 else math.inf,
+                                          foreach=True)
 
 
 def spectral_normalise(module: nn.Module) -> nn.Module:

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from fast.imageio import IMAGE_SUFFIXES, _atomic_write
+from fast.imageio import IMAGE_SUFFIXES, atomic_write
 from fast.video.base import DataError, Video
 
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv", ".flv")
@@ -359,7 +359,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 25, *, codec: s
                 container.mux(packet)
 
     try:
-        _atomic_write(path, write)
+        atomic_write(path, write)
     except _av_errors(av) as exc:
         raise DataError(f"{path}: cannot write the video ({_first_line(exc)})") from None
 

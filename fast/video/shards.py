@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fast.imageio import Progress, _atomic_write
+from fast.imageio import Progress, atomic_write
 from fast.video.clips import (ClipConfig, check_motion, check_videos, read_window, sample_clip,
                               shots, test_clip)
 from fast.video.sources import DataError, Source
@@ -124,8 +124,8 @@ def _run_unit(source: Source, cfg: PrepareConfig, out: Path, u: int, unit) -> di
     stem = f"clips-{u:05d}"
     # every video of the unit left out: an empty file still keeps the plan intact
     array = np.stack(clips) if clips else np.empty((0, cfg.clip.length, 0, 0, 0), np.uint8)
-    _atomic_write(out / f"{stem}.npy", lambda tmp: _save_npy(tmp, array))
-    _atomic_write(out / f"{stem}.json", lambda tmp: Path(tmp).write_text(json.dumps(records)))
+    atomic_write(out / f"{stem}.npy", lambda tmp: _save_npy(tmp, array))
+    atomic_write(out / f"{stem}.json", lambda tmp: Path(tmp).write_text(json.dumps(records)))
     return {"file": f"{stem}.npy", "clips": len(clips),
             "shape": list(array.shape[1:]) if clips else None, "problems": problems}
 
@@ -286,7 +286,7 @@ def _write_index(out: Path, index: dict) -> None:
     done = index["done"]
     ordered = [(u, done.pop(u)) for u in sorted(done, key=int)]
     done.update(ordered)  # in place: callers hold this dict
-    _atomic_write(out / INDEX, lambda tmp: Path(tmp).write_text(json.dumps(index, indent=1)))
+    atomic_write(out / INDEX, lambda tmp: Path(tmp).write_text(json.dumps(index, indent=1)))
 
 
 def _unit_intact(out: Path, entry: dict) -> bool:
