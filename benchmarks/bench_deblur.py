@@ -25,8 +25,8 @@ import scipy.io
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reference.deblur.evaluate import error_ratio, kernel_similarity  # noqa: E402
-from reference.metrics import ssim  # noqa: E402
+from sharpvid.reference.deblur.evaluate import error_ratio, kernel_similarity  # noqa: E402
+from sharpvid.reference.metrics import ssim  # noqa: E402
 
 
 def load(folder: Path):
@@ -53,11 +53,11 @@ def kernel_size_for(true_kernel: np.ndarray, margin: int) -> int:
 def methods(impl):
     """name -> (blind driver, non-blind step with the driver's defaults) of ``impl``."""
     if impl == "reference":
-        from reference import deblur as d
-        from reference.deblur import nonblind as nb
+        from sharpvid.reference import deblur as d
+        from sharpvid.reference.deblur import nonblind as nb
     else:
-        from fast import deblur as d
-        from fast.deblur import nonblind as nb
+        from sharpvid.fast import deblur as d
+        from sharpvid.fast.deblur import nonblind as nb
     return {
         "natural": (d.deblur_natural_l0, lambda y, k: nb.deconv_tv_l2(y, k, 2.0 / 2e3)),
         "text": (d.deblur_text_l0, lambda y, k: nb.ringing_artifacts_removal(y, k)),
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     parser.add_argument("--step", type=float, default=0.25)
     args = parser.parse_args(argv)
     data = load(args.folder)[: args.limit or None]
-    from fast._xp import cupy_available, to_numpy
+    from sharpvid.fast._xp import cupy_available, to_numpy
 
     print(f"# Levin et al. 2009 ({len(data)} images from {args.folder}), {time.strftime('%Y-%m-%d')}")
     print(f"# kernel size = true size + {args.margin}; error ratio with Levin's shift search "

@@ -9,7 +9,7 @@ clips/s on a prepared test folder, each in float32 and in fast math.
     python benchmarks/bench_infer.py --no-eval                        # prediction rows only
 
 **Prediction** (one table).  For every generator config (``--configs``: demo, paper; built from
-``fast.config.load_config(name).generator_config()`` as :class:`fast.networks.MultiScaleGenerator`
+``sharpvid.fast.config.load_config(name).generator_config()`` as :class:`sharpvid.fast.networks.MultiScaleGenerator`
 in eval mode, untrained: the speed does not depend on the weights) and frame size (``--sizes``:
 240x320, UCF101's, and 576x768), one call is
 ``with torch.no_grad(): g.predict(x, 1, pad=True)`` on ``x`` of shape ``(B, m, 3, H, W)``
@@ -34,9 +34,9 @@ the fast rows bf16 autocast + channels_last whatever the device (emulated where 
 **Evaluate** (a second table).  In a temporary folder: test clips prepared by the project's own
 command (``sharpvid prepare synthetic:videos=V,frames=12,height=H,width=W --split test
 --frames m+1``, ``--eval-videos``, ``--eval-size``), a run folder holding the step-0 checkpoint
-of an untrained demo generator (a :class:`fast.training.loop.Trainer` with ``steps = 0``: ``fit`` writes
+of an untrained demo generator (a :class:`sharpvid.fast.training.loop.Trainer` with ``steps = 0``: ``fit`` writes
 the config and the step-0 checkpoint, the format ``sharpvid evaluate`` reads), then
-:func:`fast.evaluate.evaluate_checkpoint` with ``frames=1, pictures=0`` timed like a prediction
+:func:`sharpvid.fast.evaluate.evaluate_checkpoint` with ``frames=1, pictures=0`` timed like a prediction
 call (``fast_math`` "off", then "auto").  clips/s = the clips it scored
 (``len(result["videos"])``) x calls/s.  A call is the whole command's work: loading the
 checkpoint, reading the clips, predicting, scoring model and copy-last with every metric, and
@@ -72,13 +72,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import cpu_model  # noqa: E402
 from bench_train import num, synchronizer, timed_rate  # noqa: E402
 
-from fast import cli  # noqa: E402
-from fast.config import ConfigError, load_config  # noqa: E402
-from fast.devices import (DeviceError, FastMath, native_bf16, resolve_device,  # noqa: E402
+from sharpvid.fast import cli  # noqa: E402
+from sharpvid.fast.config import ConfigError, load_config  # noqa: E402
+from sharpvid.fast.devices import (DeviceError, FastMath, native_bf16, resolve_device,  # noqa: E402
                           resolve_fast_math)
-from fast.evaluate import evaluate_checkpoint  # noqa: E402
-from fast.networks import MultiScaleGenerator  # noqa: E402
-from fast.training.loop import Trainer  # noqa: E402
+from sharpvid.fast.evaluate import evaluate_checkpoint  # noqa: E402
+from sharpvid.fast.networks import MultiScaleGenerator  # noqa: E402
+from sharpvid.fast.training.loop import Trainer  # noqa: E402
 
 CONFIGS = ("demo", "paper")
 SIZES = "240x320,576x768"      # UCF101's frames, and a larger frame

@@ -17,7 +17,7 @@ Both methods (``text``: Pan et al. 2014, ``natural``: Xu et al. 2013) run throug
 of the fast twin on the CPU, one image at a time, with default parameters and ``kernel_size`` =
 the true kernel's odd box + ``--margin`` (2).  Scores: PSNR of the clipped result and of the
 blurred input against the sharp crop, each the best over shifts of up to ``--max-shift`` (3) px
-(``reference.deblur.evaluate.psnr_upto_shift``, border ``--border``); the gain is result minus
+(``sharpvid.reference.deblur.evaluate.psnr_upto_shift``, border ``--border``); the gain is result minus
 blurred input, measured in the same run; kernel similarity (Hu & Yang 2012); success = gain > 0
 (and the rate of gains > 3 dB).
 """
@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _machine import cpu_model  # noqa: E402
 
-from reference.deblur.evaluate import kernel_similarity, psnr_upto_shift  # noqa: E402
+from sharpvid.reference.deblur.evaluate import kernel_similarity, psnr_upto_shift  # noqa: E402
 
 PAD = 24  # page margin around the crop for the 'valid' convolution: half of any kernel box
 DEJAVU = (
@@ -189,7 +189,7 @@ def make_case(font: TextFont, size: int, rng: np.random.Generator, noise: float)
 
 
 def methods():
-    from fast import deblur as d
+    from sharpvid.fast import deblur as d
 
     return {"text": d.deblur_text_l0, "natural": d.deblur_natural_l0}
 

@@ -23,9 +23,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import fast.blur, fast.data, fast.losses, fast.metrics, fast.networks, fast.pyramid  # noqa: E402,E401
-import reference.blur, reference.data, reference.losses, reference.metrics  # noqa: E402,E401
-import reference.networks, reference.pyramid  # noqa: E402,E401
+import sharpvid.fast.blur, sharpvid.fast.data, sharpvid.fast.losses, sharpvid.fast.metrics, sharpvid.fast.networks, sharpvid.fast.pyramid  # noqa: E402,E401
+import sharpvid.reference.blur, sharpvid.reference.data, sharpvid.reference.losses, sharpvid.reference.metrics  # noqa: E402,E401
+import sharpvid.reference.networks, sharpvid.reference.pyramid  # noqa: E402,E401
 
 R, F_ = reference, fast
 CUDA_BATCH = 256

@@ -4,5 +4,3 @@ array work such as deblurring), mirroring :mod:`reference` name for name.
 Each function's docstring names its oracle twin and lists only the differences (batched, float32,
 device).  ``tests/`` proves each twin computes the oracle's function.
 """
-
-__version__ = "0.1.0"

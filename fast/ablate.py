@@ -2,11 +2,11 @@
 predictions sharper without losing PSNR, on held-out real frames?
 
 Every variant is the same training config (network, data, optimisers, steps, seed) with one set of
-loss terms and critics switched on or off, trained with :class:`fast.training.loop.Trainer` into
+loss terms and critics switched on or off, trained with :class:`sharpvid.fast.training.loop.Trainer` into
 ``OUT/runs/<variant>`` and evaluated as ``sharpvid evaluate`` does
-(:func:`fast.evaluate.evaluate_checkpoint`) into ``OUT/runs/<variant>/eval``.  The comparison
+(:func:`sharpvid.fast.evaluate.evaluate_checkpoint`) into ``OUT/runs/<variant>/eval``.  The comparison
 (:func:`summary_rows`) goes to ``OUT/ablation.md``, ``OUT/ablation.csv`` and ``OUT/ablation.json``;
-the pictures and ``OUT/report.html`` come from :mod:`fast.report`.
+the pictures and ``OUT/report.html`` come from :mod:`sharpvid.fast.report`.
 
 What a variant sets (:func:`variant_overrides`)
 -----------------------------------------------
@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fast.ablation_tables import (CRITICS_NOTE, PAPER_SWITCHES, critic_accuracy, describe,
+from sharpvid.fast.ablation_tables import (CRITICS_NOTE, PAPER_SWITCHES, critic_accuracy, describe,
                                   describe_critics, difference_table, differences,
                                   markdown_table, summary_rows, table_csv)
 
@@ -118,7 +118,7 @@ def parse_variants(text: str) -> list[str]:
 
 
 def variant_overrides(name: str, base) -> dict:
-    """The config keys variant ``name`` sets on ``base`` (a :class:`fast.config.TrainConfig`):
+    """The config keys variant ``name`` sets on ``base`` (a :class:`sharpvid.fast.config.TrainConfig`):
     the weights of its terms (the config's when non-zero, else :data:`DEFAULT_WEIGHTS`; 0 for the
     others) and every switch of :data:`PAPER_SWITCHES` (the variant's or the paper's)."""
     v = VARIANTS[name]
@@ -135,7 +135,7 @@ def variant_overrides(name: str, base) -> dict:
 
 def variant_config(base, name: str):
     """``base`` with :func:`variant_overrides`, validated (a one-line ConfigError otherwise)."""
-    from fast.config import ConfigError, with_overrides
+    from sharpvid.fast.config import ConfigError, with_overrides
 
     try:
         return with_overrides(base, variant_overrides(name, base))
@@ -167,9 +167,9 @@ def train_variant(cfg, run_dir: Path, *, force: bool, progress: bool) -> tuple[s
     :class:`Interrupted` after Ctrl-C (the run is saved) and :class:`AblationError` for a folder
     holding another run without ``force`` (with it, that run is replaced; a run of the same
     config is reused or resumed either way)."""
-    from fast.checkpoint import list_checkpoints
-    from fast.config import ConfigError, read_config
-    from fast.training.loop import Trainer
+    from sharpvid.fast.checkpoint import list_checkpoints
+    from sharpvid.fast.config import ConfigError, read_config
+    from sharpvid.fast.training.loop import Trainer
 
     resume = False
     if (run_dir / "config.json").is_file():
@@ -218,14 +218,14 @@ def _timing(run_dir: Path) -> dict:
 
 
 def _record_timing(run_dir: Path, **values) -> None:
-    from fast.imageio import atomic_write
+    from sharpvid.fast.imageio import atomic_write
 
     text = json.dumps({**_timing(run_dir), **values}) + "\n"
     atomic_write(run_dir / TIMING, lambda tmp: Path(tmp).write_text(text))
 
 
 def _from_json(x):
-    """Inverse of :func:`fast.imageio.strict_json`: null -> NaN, "inf" -> inf."""
+    """Inverse of :func:`sharpvid.fast.imageio.strict_json`: null -> NaN, "inf" -> inf."""
     if x is None:
         return math.nan
     if isinstance(x, str) and x in ("inf", "-inf"):
@@ -243,8 +243,8 @@ SAMPLE_KEYS = ("inputs", "targets", "model", "model+deblur")
 def save_samples(result: dict, path: Path) -> None:
     """The evaluation's picture clips as 8-bit arrays (``name``, ``inputs``, ``targets``,
     ``model`` and ``model+deblur`` of each), for the report; written atomically."""
-    from fast.figures import to_bytes
-    from fast.imageio import atomic_write
+    from sharpvid.fast.figures import to_bytes
+    from sharpvid.fast.imageio import atomic_write
 
     arrays = {}
     for i, s in enumerate(result["samples"]):
@@ -276,8 +276,8 @@ def evaluate_variant(run_dir: Path, step: int, evaluation: dict, *, device: str,
     the same ``evaluation`` arguments).  Returns the metrics (``means``, ``counts``, ``videos``,
     ``n``, ``methods``), the picture clips, ``"evaluated" | "reused"`` and the seconds it took
     (then, when reused)."""
-    from fast.checkpoint import checkpoint_path
-    from fast.evaluate import evaluate_checkpoint
+    from sharpvid.fast.checkpoint import checkpoint_path
+    from sharpvid.fast.evaluate import evaluate_checkpoint
 
     out = run_dir / "eval"
     ckpt = checkpoint_path(run_dir, step)
@@ -336,7 +336,7 @@ def markdown(summary: dict) -> str:
 
 
 def summary_json(summary: dict) -> str:
-    from fast.imageio import strict_json
+    from sharpvid.fast.imageio import strict_json
 
     return json.dumps(strict_json({"format": FORMAT, **summary}), indent=1,
                       allow_nan=False) + "\n"
@@ -345,7 +345,7 @@ def summary_json(summary: dict) -> str:
 def write_tables(summary: dict, out: Path) -> list[Path]:
     """``ablation.md``, ``ablation.csv``, then ``ablation.json`` (last: it says the ablation is
     complete), each atomically."""
-    from fast.imageio import atomic_write
+    from sharpvid.fast.imageio import atomic_write
 
     texts = {out / "ablation.md": markdown(summary), out / "ablation.csv": table_csv(
         summary["rows"]), out / "ablation.json": summary_json(summary)}
@@ -391,18 +391,18 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
     """Train and evaluate every variant of ``names`` on ``config`` (with ``overrides``, the same
     for all), then write the tables, the pictures and ``report.html`` into ``out``.
 
-    ``evaluation``: the arguments of :func:`fast.evaluate.evaluate_checkpoint` (``data``,
+    ``evaluation``: the arguments of :func:`sharpvid.fast.evaluate.evaluate_checkpoint` (``data``,
     ``frame_range``, ``frames``, ``every``, ``videos``, ``batch``, ``deblur``, ``kernel_size``,
     ``pictures``, ``mask_threshold``).  ``seeds``: each variant is trained with seeds ``seed``
     ... ``seed + seeds - 1`` (the pictures and curves show the first).  Returns the summary
     written to ``ablation.json``.
     Raises AblationError, Interrupted and the parts' one-line errors.
     """
-    from fast import report
-    from fast.config import load_config
-    from fast.evaluate import TestClips
-    from fast.report import read_log
-    from fast.video.sources import parse_frame_range
+    from sharpvid.fast import report
+    from sharpvid.fast.config import load_config
+    from sharpvid.fast.evaluate import TestClips
+    from sharpvid.fast.report import read_log
+    from sharpvid.fast.video.sources import parse_frame_range
 
     base = load_config(config, overrides)
     configs = {name: variant_config(base, name) for name in names}

@@ -1,5 +1,5 @@
-"""The ablation's tables, a leaf module: what :mod:`fast.ablate` writes (``ablation.md``,
-``ablation.csv``) and :mod:`fast.report` shows (``report.html``) from the same rows, so neither
+"""The ablation's tables, a leaf module: what :mod:`sharpvid.fast.ablate` writes (``ablation.md``,
+``ablation.csv``) and :mod:`sharpvid.fast.report` shows (``report.html``) from the same rows, so neither
 imports the other.  Means with 95 % intervals over seeds and videos, bold only where separated,
 each variant's paired difference from ``gdl``, and the critics' accuracy."""
 
@@ -26,7 +26,7 @@ PAPER_SWITCHES = {"discriminators": 1, "blur_detector": False, "blur_detector_fa
 def critic_accuracy(records: list[dict], steps: int, tail: float = 0.2) -> dict[str, dict]:
     """How well each critic told real from fake (the blur detector: sharp from blurred) over the
     last ``tail`` of training: ``{critic prefix: {"acc_real", "acc_fake", "loss"}}``, means over
-    ``records`` (a run's ``metrics.jsonl``, :func:`fast.report.read_log`) of
+    ``records`` (a run's ``metrics.jsonl``, :func:`sharpvid.fast.report.read_log`) of
     the logged ``PREFIX/acc_real``, ``PREFIX/acc_fake`` and ``PREFIX/loss`` of the steps after
     ``(1 - tail) * steps``.  A critic at chance (accuracies near 0.5, or 1 and 0; loss near
     8 ln 2 for 4 scales) has given G no signal yet: its variant's differences are not its doing."""
@@ -205,8 +205,8 @@ def difference_table(diffs: list[dict], frame: int) -> str:
 
 
 def table_csv(rows: list[dict]) -> str:
-    """Every row and every evaluation column (:data:`fast.evaluate.COLUMNS`), long form."""
-    from fast.evaluate import COLUMNS
+    """Every row and every evaluation column (:data:`sharpvid.fast.evaluate.COLUMNS`), long form."""
+    from sharpvid.fast.evaluate import COLUMNS
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

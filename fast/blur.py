@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.blur`: Gaussian, median and bilateral blurs of frames.
+"""Fast twin of :mod:`sharpvid.reference.blur`: Gaussian, median and bilateral blurs of frames.
 
 Differences from the oracle: torch tensors on any device, all frames and channels at once
 (depthwise ``conv2d`` for the Gaussian, ``unfold`` windows for the median and bilateral filters).
@@ -7,8 +7,8 @@ distance (Euclidean over channels) are the oracle's.
 
 Beyond the oracle: :data:`BLURS` names the three, and :func:`blur` / :func:`blurred` blur frames
 by name as a training config sizes them (``blur_size``, ``blur_variance``): the blur detector
-D2's negatives, in its pretraining (:mod:`fast.blur_detector`) and in adversarial training's D
-step (:mod:`fast.training.step`).
+D2's negatives, in its pretraining (:mod:`sharpvid.fast.blur_detector`) and in adversarial training's D
+step (:mod:`sharpvid.fast.training.step`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from fast._tensors import _as_tensor
-from reference._checks import _check_image, _check_odd_size
-from reference.blur import gaussian_kernel as _gaussian_kernel_np
+from sharpvid.fast._tensors import _as_tensor
+from sharpvid.reference._checks import _check_image, _check_odd_size
+from sharpvid.reference.blur import gaussian_kernel as _gaussian_kernel_np
 
 
 def _as_frames(x, size: int) -> torch.Tensor:
@@ -41,12 +41,12 @@ def _windows(frames: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def gaussian_kernel(size: int = 5, variance: float = 5.0, *, device=None, dtype=torch.float32):
-    """Fast twin of :func:`reference.blur.gaussian_kernel` (a tensor on ``device``)."""
+    """Fast twin of :func:`sharpvid.reference.blur.gaussian_kernel` (a tensor on ``device``)."""
     return torch.as_tensor(_gaussian_kernel_np(size, variance), dtype=dtype, device=device)
 
 
 def gaussian_blur(x, size: int = 5, variance: float = 5.0) -> torch.Tensor:
-    """Fast twin of :func:`reference.blur.gaussian_blur` (one depthwise conv over all frames)."""
+    """Fast twin of :func:`sharpvid.reference.blur.gaussian_blur` (one depthwise conv over all frames)."""
     _check_odd_size(size, "size")
     frames = _as_frames(x, size)
     k = gaussian_kernel(size, variance, device=frames.device, dtype=frames.dtype)
@@ -57,7 +57,7 @@ def gaussian_blur(x, size: int = 5, variance: float = 5.0) -> torch.Tensor:
 
 
 def median_blur(x, size: int = 3) -> torch.Tensor:
-    """Fast twin of :func:`reference.blur.median_blur` (median over unfolded windows)."""
+    """Fast twin of :func:`sharpvid.reference.blur.median_blur` (median over unfolded windows)."""
     frames = _as_frames(x, _check_odd_size(size, "size"))
     return _windows(frames, size).median(dim=2).values.reshape(np.shape(x))
 
@@ -65,7 +65,7 @@ def median_blur(x, size: int = 3) -> torch.Tensor:
 def bilateral_blur(
     x, size: int = 5, sigma_space: float = 1.5, sigma_color: float = 0.2
 ) -> torch.Tensor:
-    """Fast twin of :func:`reference.blur.bilateral_blur` (all window offsets at once)."""
+    """Fast twin of :func:`sharpvid.reference.blur.bilateral_blur` (all window offsets at once)."""
     frames = _as_frames(x, _check_odd_size(size, "size"))
     if not (sigma_space > 0 and sigma_color > 0):
         raise ValueError(f"sigmas must be positive, got {sigma_space!r}, {sigma_color!r}")
@@ -120,7 +120,7 @@ def blurred(images: torch.Tensor, kinds: Sequence, cfg) -> torch.Tensor:
 
     Examples
     --------
-    >>> from fast.config import load_config
+    >>> from sharpvid.fast.config import load_config
     >>> x = torch.zeros(2, 3, 32, 32)
     >>> blurred(x, ["median", 2], load_config("tiny")).shape
     torch.Size([2, 3, 32, 32])

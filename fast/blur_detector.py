@@ -3,24 +3,24 @@
 The seed (Akilesh B, *Towards sharper video predictions beyond traditional loss functions*) adds a
 second critic to Mathieu, Couprie & LeCun 2016 (arXiv:1511.05440): a multi-scale discriminator D2
 that judges one frame alone, sharp (1) or blurred (0), and rewards G when G's frames look sharp
-(:class:`fast.training.critics.Critic`, ``kind="blur"``).  Its first step trains D2 *before* the adversarial
+(:class:`sharpvid.fast.training.critics.Critic`, ``kind="blur"``).  Its first step trains D2 *before* the adversarial
 run, on 32x32 images (10,000 CIFAR-10 images in the seed): each sharp image is a positive, the same
 image blurred a negative.  ``sharpvid train --init_d2 CHECKPOINT`` then starts from those weights.
 
 - :func:`read_cifar10` decodes the CIFAR-10 "python version" batches; :func:`source_images` crops
-  32x32 images out of any video source (:func:`fast.video.sources.open_source`).
-- :func:`fast.blur.blurred` applies one of the three reference blurs per image (the
-  negatives; adversarial training's D step blurs with :func:`fast.blur.blur`).
+  32x32 images out of any video source (:func:`sharpvid.fast.video.sources.open_source`).
+- :func:`sharpvid.fast.blur.blurred` applies one of the three reference blurs per image (the
+  negatives; adversarial training's D step blurs with :func:`sharpvid.fast.blur.blur`).
 - :func:`pretrain_blur_detector` trains D2 with the loss of Eq. 3 (real = sharp, fake = blurred,
-  :func:`fast.losses.discriminator_loss`, summed over scales) and the run's D optimiser, then
+  :func:`sharpvid.fast.losses.discriminator_loss`, summed over scales) and the run's D optimiser, then
   measures it on held-out images (:func:`blur_accuracy`).
 
 Convention
 ----------
 - Images are uint8 ``(N, 3, 32, 32)`` on the host and float in [-1, 1] on the device (the authors'
-  ``x * 2 / 255 - 1``, :func:`fast.video.clips.to_model`).
+  ``x * 2 / 255 - 1``, :func:`sharpvid.fast.video.clips.to_model`).
 - The blurs are the training config's, as adversarial training with ``blur_detector`` applies
-  them (:func:`fast.blur.blur` serves both): the ``blur_size`` x ``blur_size`` Gaussian of variance
+  them (:func:`sharpvid.fast.blur.blur` serves both): the ``blur_size`` x ``blur_size`` Gaussian of variance
   ``blur_variance`` (5x5 of variance 5 by default), median and bilateral filter (σ_space 1.5,
   σ_colour 0.2 in [-1, 1] units), each chosen with probability 1/3 per sample.
 - D2 calls an image sharp when the mean over scales of its probabilities is > 0.5.  The overall
@@ -41,8 +41,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from fast.blur import BLURS, blurred
-from fast.video.sources import DataError
+from sharpvid.fast.blur import BLURS, blurred
+from sharpvid.fast.video.sources import DataError
 
 #: Side of the images D2 is pretrained on (CIFAR-10's, and the paper's training patch).
 IMAGE_SIZE = 32
@@ -182,7 +182,7 @@ def source_images(spec: str, n: int, n_test: int, *, seed: int = 0
     Parameters
     ----------
     spec : str
-        A source spec (:func:`fast.video.sources.open_source`): ``synthetic[:...]``, a video file,
+        A source spec (:func:`sharpvid.fast.video.sources.open_source`): ``synthetic[:...]``, a video file,
         a frame folder, ...
     n, n_test : int
         Training and held-out images.
@@ -201,7 +201,7 @@ def source_images(spec: str, n: int, n_test: int, *, seed: int = 0
     one) when it has two or more, else the last 20 % of the frames of its one video (at least
     one frame).
     """
-    from fast.video.sources import open_source
+    from sharpvid.fast.video.sources import open_source
 
     if Path(spec, "prepare.json").is_file():
         raise DataError(f"{spec}: a prepared clip folder; give the source it was prepared from "
@@ -249,9 +249,9 @@ def load_images(data: str, n: int, n_test: int, *, seed: int = 0
 
 
 def build_blur_detector(cfg, device="cpu"):
-    """D2 as adversarial training builds it (:func:`fast.training.critics.build_discriminator`,
+    """D2 as adversarial training builds it (:func:`sharpvid.fast.training.critics.build_discriminator`,
     ``kind="blur"``), so its checkpoint fits such a run's D2."""
-    from fast.training.critics import build_discriminator
+    from sharpvid.fast.training.critics import build_discriminator
 
     return build_discriminator(cfg, "blur", device)
 
@@ -271,7 +271,7 @@ def _check_images(images, what: str) -> np.ndarray:
 def sharp_probabilities(d2, x: torch.Tensor) -> torch.Tensor:
     """D2's probability that each image of ``x`` ``(B, C, H, W)`` is sharp, per scale (coarse to
     fine) then the mean over scales: ``(K + 1, B)``."""
-    from fast.pyramid import frame_pyramid
+    from sharpvid.fast.pyramid import frame_pyramid
 
     per_scale = torch.stack(d2(None, frame_pyramid(x, d2.config.n_scales))).float()
     return torch.cat([per_scale, per_scale.mean(dim=0, keepdim=True)])
@@ -287,7 +287,7 @@ def blur_accuracies(d2, images, cfg, *, device="cpu", batch: int = 256
     """D2's accuracy on ``images`` (uint8 ``(N, 3, 32, 32)``): sharp images called sharp, and
     each blur's images called blurry, by the mean over scales; ``overall`` is balanced (see the
     module's Convention).  Also the balanced accuracy of each scale alone, coarse to fine."""
-    from fast.video.clips import to_model
+    from sharpvid.fast.video.clips import to_model
 
     images = _check_images(images, "images")
     was_training = d2.training
@@ -346,7 +346,7 @@ def pretrain_blur_detector(cfg, images_train, images_test, *, steps: int, batch:
         "final_loss", "skipped_steps"}``: the held-out accuracies of :func:`blur_accuracies`
         (and each scale's alone, coarse to fine) and the mean loss of the last (up to) 50 steps;
         a step with a non-finite loss or gradient norm is skipped (not applied): each step ends
-        in adversarial training's D update (:func:`fast.training.step.update`).
+        in adversarial training's D update (:func:`sharpvid.fast.training.step.update`).
 
     Notes
     -----
@@ -356,21 +356,21 @@ def pretrain_blur_detector(cfg, images_train, images_test, *, steps: int, batch:
 
     Examples
     --------
-    >>> from fast.config import load_config
+    >>> from sharpvid.fast.config import load_config
     >>> images = np.random.default_rng(0).integers(0, 256, (8, 3, 32, 32), dtype=np.uint8)
     >>> d2, metrics = pretrain_blur_detector(load_config("tiny"), images, images, steps=2,
     ...                                      batch=4, device="cpu")
     >>> sorted(metrics["accuracy"])
     ['bilateral', 'gaussian', 'median', 'overall', 'sharp']
     """
-    from fast.devices import resolve_device
-    from fast.imageio import Progress
-    from fast.pyramid import frame_pyramid
-    from fast.training.critics import judge, make_d_optimizer
-    from fast.training.dist import Dist
-    from fast.training.optim import scheduled_lr, set_lr
-    from fast.training.step import update
-    from fast.video.clips import to_model
+    from sharpvid.fast.devices import resolve_device
+    from sharpvid.fast.imageio import Progress
+    from sharpvid.fast.pyramid import frame_pyramid
+    from sharpvid.fast.training.critics import judge, make_d_optimizer
+    from sharpvid.fast.training.dist import Dist
+    from sharpvid.fast.training.optim import scheduled_lr, set_lr
+    from sharpvid.fast.training.step import update
+    from sharpvid.fast.video.clips import to_model
 
     if cfg.patch != IMAGE_SIZE:
         raise ValueError(f"the blur detector is pretrained on {IMAGE_SIZE}x{IMAGE_SIZE} images; "

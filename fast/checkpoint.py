@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fast.imageio import _umask
+from sharpvid.fast.imageio import _umask
 
 FORMAT = "sharpvid-checkpoint/1"
 _NAME = re.compile(r"^step-(\d+)\.pt$")
@@ -242,16 +242,16 @@ def load_state(module: torch.nn.Module, state: dict, what: str, where: str | Pat
 def load_generator(path: str | Path, device="cpu", fast_math: str | None = None):
     """The trained generator of a checkpoint (or run folder) and its run's config.
 
-    Returns ``(generator, config, state)``: a :class:`fast.networks.MultiScaleGenerator` in eval
-    mode on ``device``, the :class:`fast.config.TrainConfig`, and the checkpoint's dict.
+    Returns ``(generator, config, state)``: a :class:`sharpvid.fast.networks.MultiScaleGenerator` in eval
+    mode on ``device``, the :class:`sharpvid.fast.config.TrainConfig`, and the checkpoint's dict.
     ``fast_math`` (auto | on | off; default the run's own setting) is resolved for ``device``
-    (:func:`fast.devices.resolve_fast_math`); the plan is ``generator.fast_math``, and its
+    (:func:`sharpvid.fast.devices.resolve_fast_math`); the plan is ``generator.fast_math``, and its
     notice (on asked for where bf16 is not native) goes to stderr here, once for ``evaluate``
     and ``predict`` alike.  The weights load as saved (float32) whatever the plan.
     """
-    from fast.config import ConfigError, config_from_dict
-    from fast.devices import resolve_fast_math
-    from fast.networks import MultiScaleGenerator
+    from sharpvid.fast.config import ConfigError, config_from_dict
+    from sharpvid.fast.devices import resolve_fast_math
+    from sharpvid.fast.networks import MultiScaleGenerator
 
     state = load_checkpoint(path)
     where = state["path"]

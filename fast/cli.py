@@ -8,18 +8,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fast import __version__
-from fast.commands import CommandError, print_error
+from sharpvid import __version__
+from sharpvid.fast.commands import CommandError, print_error
 
 #: Modules that provide ``add_parser(subparsers)``; added as the commands are built.
 _COMMANDS: tuple[str, ...] = (
-    "fast.commands.prepare",
-    "fast.commands.train",
-    "fast.commands.pretrain_blur",
-    "fast.commands.evaluate",
-    "fast.commands.ablate",
-    "fast.commands.predict",
-    "fast.commands.deblur",
+    "sharpvid.fast.commands.prepare",
+    "sharpvid.fast.commands.train",
+    "sharpvid.fast.commands.pretrain_blur",
+    "sharpvid.fast.commands.evaluate",
+    "sharpvid.fast.commands.ablate",
+    "sharpvid.fast.commands.predict",
+    "sharpvid.fast.commands.deblur",
 )
 
 
@@ -43,9 +43,9 @@ def _join_spaced_overrides(parser: argparse.ArgumentParser, argv: list[str]) -> 
     """``--steps 100`` -> ``--steps=100`` for every config key (``--key value``, the spelling
     every other option takes) of a command that takes overrides, so the value is not read as
     the CONFIG positional or left out; options the command itself has are left to argparse.
-    A key may be spelt with hyphens (``--init-d2``): :func:`fast.config.parse_overrides` reads
+    A key may be spelt with hyphens (``--init-d2``): :func:`sharpvid.fast.config.parse_overrides` reads
     it as ``init_d2``, the one form ``--help`` and ``--list-keys`` show."""
-    from fast.config import _field_types
+    from sharpvid.fast.config import _field_types
 
     command = next((a for a in argv if not a.startswith("-")), None)
     sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)

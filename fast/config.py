@@ -10,7 +10,7 @@ reimplementation (dyelax) differ; the defaults are the paper's (Mathieu et al. 2
 and the values the TF README quotes from the authors).
 
 Network overrides: ``[net]`` in TOML, ``--net.FIELD=VALUE`` on the command line, any
-:class:`reference.networks.NetworkConfig` field (``in_frames`` and ``patch_size`` come from
+:class:`sharpvid.reference.networks.NetworkConfig` field (``in_frames`` and ``patch_size`` come from
 ``m`` and ``patch``).
 """
 
@@ -31,8 +31,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from fast.devices import FAST_MATH_SETTINGS
-from reference.networks import CONFIGS, NetworkConfig, get_config
+from sharpvid.fast.devices import FAST_MATH_SETTINGS
+from sharpvid.reference.networks import CONFIGS, NetworkConfig, get_config
 
 CONFIG_DIR = Path(__file__).with_name("configs")
 _OPTIMIZERS = ("sgd", "adam")
@@ -80,7 +80,7 @@ class TrainConfig:
     threads: int = 0
 
     # --- networks ------------------------------------------------------------------------------
-    # Architecture table: paper | tf | authors_small | tiny (reference.networks.CONFIGS).
+    # Architecture table: paper | tf | authors_small | tiny (sharpvid.reference.networks.CONFIGS).
     network: str = "paper"
     # NetworkConfig fields to replace, e.g. {activation = "leaky_relu"}.
     net: dict = field(default_factory=dict)
@@ -88,7 +88,7 @@ class TrainConfig:
     # slope net.leaky_slope, 0.2 by default); "" = the network config's (relu everywhere).
     g_activation: str = ""
     d_activation: str = ""
-    # The networks' speed switch (fast.devices.resolve_fast_math): "auto" = bf16 autocast +
+    # The networks' speed switch (sharpvid.fast.devices.resolve_fast_math): "auto" = bf16 autocast +
     # channels_last convolutions where the device computes bf16 natively (CUDA from Ampere; a
     # CPU with AVX512-BF16 or AMX), float32 elsewhere (emulated bf16 is slower); "on" = the
     # same, with a one-line notice on a CPU without native bf16; "off" = float32 everywhere.
@@ -246,7 +246,7 @@ class TrainConfig:
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"{key} must be one of {allowed}, got {getattr(self, key)!r}")
         if self.lam_perc > 0:
-            from reference.perceptual import VGG19_LAYERS
+            from sharpvid.reference.perceptual import VGG19_LAYERS
 
             if not self.perc_layers:
                 raise ConfigError("perc_layers must name at least one VGG19 layer")
@@ -524,7 +524,7 @@ def load_config(spec: str | Path = "paper", overrides: list[str] | dict | None =
     >>> load_config("tiny", ["stpes=3"])
     Traceback (most recent call last):
     ...
-    fast.config.ConfigError: unknown config key 'stpes'; did you mean 'steps'?
+    sharpvid.fast.config.ConfigError: unknown config key 'stpes'; did you mean 'steps'?
     """
     table, where = _read_file(spec)
     base = config_from_dict(table, where)
@@ -547,7 +547,7 @@ def with_overrides(cfg: TrainConfig, changes: dict) -> TrainConfig:
 
 def save_config(cfg: TrainConfig, path: Path) -> None:
     """The resolved config as JSON (read back by :func:`read_config`), written atomically."""
-    from fast.imageio import atomic_write
+    from sharpvid.fast.imageio import atomic_write
 
     text = json.dumps(cfg.to_dict(), indent=2, sort_keys=False) + "\n"
     atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))

@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.data`: the motion test and motion-filtered patch clips.
+"""Fast twin of :mod:`sharpvid.reference.data`: the motion test and motion-filtered patch clips.
 
 Differences from the oracle: torch tensors on any device; :func:`sample_patch_clip` stacks
 candidate crops (views) in growing chunks (1, 4, 16, ... crops) and tests each chunk's motion in
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import torch
 
-from fast._tensors import _as_tensor
-from reference._checks import _check_ndim, _check_positive_int
-from reference.data import _draw_candidates
+from sharpvid.fast._tensors import _as_tensor
+from sharpvid.reference._checks import _check_ndim, _check_positive_int
+from sharpvid.reference.data import _draw_candidates
 
 
 def has_enough_motion(clip, threshold: float = 100.0) -> torch.Tensor:
-    """Fast twin of :func:`reference.data.has_enough_motion`: Σ_t ‖F_{t+1} − F_t‖² > threshold.
+    """Fast twin of :func:`sharpvid.reference.data.has_enough_motion`: Σ_t ‖F_{t+1} − F_t‖² > threshold.
 
     Differences: returns a bool tensor (0-dim for one clip, ``(B,)`` for a batch).
     """
@@ -40,7 +40,7 @@ def sample_patch_clip(
     *,
     length: int = 5,
 ) -> torch.Tensor:
-    """Fast twin of :func:`reference.data.sample_patch_clip`: a random crop that moves enough.
+    """Fast twin of :func:`sharpvid.reference.data.sample_patch_clip`: a random crop that moves enough.
 
     Differences: candidate crops are tested in growing chunks (one stacked copy and one
     reduction per chunk), on the video's device; the returned clip is a view of ``video``.
@@ -64,7 +64,7 @@ def sample_patch_clip(
 
 
 def frame_differences(video) -> torch.Tensor:
-    """Fast twin of :func:`reference.data.frame_differences`: d_t = mean |F_t − F_{t−1}|."""
+    """Fast twin of :func:`sharpvid.reference.data.frame_differences`: d_t = mean |F_t − F_{t−1}|."""
     video = _as_tensor(video, "video")
     _check_ndim(video, "video", (4, 5))
     if video.shape[-4] < 2:
@@ -73,7 +73,7 @@ def frame_differences(video) -> torch.Tensor:
 
 
 def scene_cuts(video, threshold: float = 0.2, ratio: float = 3.0, window: int = 5) -> torch.Tensor:
-    """Fast twin of :func:`reference.data.scene_cuts`: frames that start a new shot.
+    """Fast twin of :func:`sharpvid.reference.data.scene_cuts`: frames that start a new shot.
 
     Differences: the neighbours' lower median of every frame in one ``nanmedian`` over a
     NaN-padded sliding window instead of a loop over frames.
@@ -85,7 +85,7 @@ def scene_cuts(video, threshold: float = 0.2, ratio: float = 3.0, window: int = 
 
 def _cuts_from_differences(d: torch.Tensor, threshold: float, ratio: float, window: int):
     """:func:`scene_cuts` from the differences ``d`` (..., T-1) (a long video's are computed in
-    chunks of frames by :mod:`fast.video.clips`)."""
+    chunks of frames by :mod:`sharpvid.fast.video.clips`)."""
     nan = torch.full(d.shape[:-1] + (window,), float("nan"), dtype=d.dtype, device=d.device)
     windows = torch.cat([nan, d, nan], dim=-1).unfold(-1, 2 * window + 1, 1)  # (..., T-1, 2w+1)
     windows = windows.clone()

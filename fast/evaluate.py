@@ -1,12 +1,12 @@
 """Evaluation of a frame predictor on full-frame test clips: the protocol of Mathieu, Couprie &
 LeCun 2016 ("Deep multi-scale video prediction beyond mean square error", ICLR 2016,
 arXiv:1511.05440, Sec. 4) as the authors' ``test-frame-prediction-on-ucf-rec_gdl.lua``
-ran it, in both conventions of :mod:`fast.metrics`.
+ran it, in both conventions of :mod:`sharpvid.fast.metrics`.
 
 - :class:`TestClips`     the fixed test clip of every video of a prepared ``--split test`` folder
-  or of a source spec (:func:`fast.video.clips.test_clip`: the same frames either way);
+  or of a source spec (:func:`sharpvid.fast.video.clips.test_clip`: the same frames either way);
 - :func:`frame_metrics`  every score of predicted frames against the real ones (whole frame and
-  moving area, seed / authors / TF scales), computed by :mod:`fast.metrics`;
+  moving area, seed / authors / TF scales), computed by :mod:`sharpvid.fast.metrics`;
 - :func:`evaluate`       a generator (and the copy-last-frame baseline, and optionally the
   generator followed by blind deblurring) over the clips: per-video values, means and counts;
 - :func:`write_metrics`, :func:`save_pictures`, :func:`format_table`: what ``sharpvid evaluate``
@@ -15,13 +15,13 @@ ran it, in both conventions of :mod:`fast.metrics`.
 
 Protocol: m input frames (the generator's), n frames predicted (2 in the authors' evaluation), the
 later ones recursively from the earlier predictions
-(:meth:`fast.networks.MultiScaleGenerator.predict`), on the full frame (the generator is fully
+(:meth:`sharpvid.fast.networks.MultiScaleGenerator.predict`), on the full frame (the generator is fully
 convolutional; sizes not divisible by ``2^(N-1)`` are padded, then cropped back).  Pixels are in
 [-1, 1].
 
 Convention
 ----------
-Every column name says its convention (:mod:`reference.metrics` explains them):
+Every column name says its convention (:mod:`sharpvid.reference.metrics` explains them):
 
 - ``*_seed``: the formulas as written (PSNR and sharpness on a data range of 2, identical frames
   give +inf; SSIM over ``valid`` windows);
@@ -32,7 +32,7 @@ Every column name says its convention (:mod:`reference.metrics` explains them):
   measured on it;
 - ``*_moving``: over the moving area only.  The authors took it from an optical-flow image between
   the previous real frame and the target (``pred_4_flow.png`` for frame 1, ``target_1_flow.png``
-  for frame 2); here :func:`fast.metrics.moving_mask` of the same two frames (the last input for
+  for frame 2); here :func:`sharpvid.fast.metrics.moving_mask` of the same two frames (the last input for
   frame 1, the real frame j-1 for frame j > 1).  The authors set static pixels to -1 in both frames
   and still averaged over all pixels; here the mean is over the moving pixels.  A frame with no
   moving pixel gets NaN, skipped in the means (``counts`` says how many videos counted).  The
@@ -41,7 +41,7 @@ Every column name says its convention (:mod:`reference.metrics` explains them):
 
 Methods: ``model``; ``copy_last``, every predicted frame = the last input frame (the simplest
 baseline, on the same frames); ``model+deblur``, the prediction clipped to [-1, 1],
-deblurred by :mod:`fast.deblur` (``natural``: Xu et al. 2013; ``text``: Pan et al. 2014) on
+deblurred by :mod:`sharpvid.fast.deblur` (``natural``: Xu et al. 2013; ``text``: Pan et al. 2014) on
 [0, 1] data, and clipped again.
 """
 
@@ -58,9 +58,9 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from fast import metrics
-from fast.imageio import strict_json
-from fast.video.sources import DataError
+from sharpvid.fast import metrics
+from sharpvid.fast.imageio import strict_json
+from sharpvid.fast.video.sources import DataError
 
 FORMAT = "sharpvid-evaluate/1"
 DEBLUR_METHODS = ("natural", "text")
@@ -114,10 +114,10 @@ class TestClip:
 class TestClips:
     """The test clips of ``data``: a folder prepared by ``sharpvid prepare --split test`` (one
     full-frame clip per video; its first m + n frames are used) or a source spec, of which every
-    video gives :func:`fast.video.clips.test_clip` with m + n frames (centred in its longest shot,
+    video gives :func:`sharpvid.fast.video.clips.test_clip` with m + n frames (centred in its longest shot,
     so the same frames as a prepared folder of ``--frames m+n``).
 
-    ``frame_range`` (``(lo, hi)`` of :func:`fast.video.sources.parse_frame_range`) and ``every``
+    ``frame_range`` (``(lo, hi)`` of :func:`sharpvid.fast.video.sources.parse_frame_range`) and ``every``
     apply to a source spec, in ``prepare``'s order (frames cut first, then every k-th video);
     ``every`` also to a prepared folder's clips; ``videos`` keeps the first N.  A UCF101 spec
     without ``split=`` is its test split, with the authors' every 10th video unless ``every`` is
@@ -138,7 +138,7 @@ class TestClips:
             self._open_source(str(data), frame_range, every, videos)
 
     def _open_prepared(self, folder: Path, frame_range, every: int, videos) -> None:
-        from fast.video.shards import ShardClips
+        from sharpvid.fast.video.shards import ShardClips
 
         if frame_range is not None:
             raise EvaluateError(f"{folder}: --frame-range applies to a source spec; a prepared "
@@ -160,8 +160,8 @@ class TestClips:
         self.indices = list(range(len(shards)))[::every][:videos]
 
     def _open_source(self, spec: str, frame_range, every, videos) -> None:
-        from fast.video.sources import open_source
-        from fast.video.ucf101 import AUTHORS_TEST_STRIDE
+        from sharpvid.fast.video.sources import open_source
+        from sharpvid.fast.video.ucf101 import AUTHORS_TEST_STRIDE
 
         if spec.startswith("ucf101:"):
             if "split=" not in spec:
@@ -196,7 +196,7 @@ class TestClips:
                 frames = np.asarray(self.shards.take([i])[0][: self.length])
                 yield TestClip(r["video"], r["source"], int(r["frame"]), frames)
             return
-        from fast.video.clips import ClipConfig, test_clip
+        from sharpvid.fast.video.clips import ClipConfig, test_clip
 
         cfg = ClipConfig(m=self.m, n=self.n, size=None)
         for video in self.videos:
@@ -221,7 +221,7 @@ def frame_metrics(pred, target, prev, *, mask_threshold: float = 0.05) -> dict[s
         Predicted and real frames, H, W >= 11.
     prev : tensor ``(..., C, H, W)``
         The real frame before each target (the last input frame for the first prediction): the
-        moving area is :func:`fast.metrics.moving_mask` ``(prev, target, mask_threshold)``.
+        moving area is :func:`sharpvid.fast.metrics.moving_mask` ``(prev, target, mask_threshold)``.
 
     Returns
     -------
@@ -246,11 +246,11 @@ def frame_metrics(pred, target, prev, *, mask_threshold: float = 0.05) -> dict[s
 
 def deblur_frames(frames: torch.Tensor, method: str = "natural",
                   kernel_size: int = 9) -> torch.Tensor:
-    """Blind L0 deblurring of frames ``(..., C, H, W)`` in [-1, 1] (:mod:`fast.deblur`): clipped
+    """Blind L0 deblurring of frames ``(..., C, H, W)`` in [-1, 1] (:mod:`sharpvid.fast.deblur`): clipped
     to [-1, 1], mapped to [0, 1] (the data the deblurring's parameters are set for), deblurred as
     one batch (CuPy for CUDA tensors when installed, else NumPy), mapped back and clipped again."""
-    from fast import deblur
-    from fast._xp import cupy_available, from_torch, to_numpy
+    from sharpvid.fast import deblur
+    from sharpvid.fast._xp import cupy_available, from_torch, to_numpy
 
     if method not in DEBLUR_METHODS:
         raise EvaluateError(f"deblur method must be one of {DEBLUR_METHODS}, got {method!r}")
@@ -304,7 +304,7 @@ def predict_and_score(generator, x: torch.Tensor, m: int, n: int, *, deblur: str
 def _evaluate_batch(generator, frames: np.ndarray, m: int, n: int, device, deblur: str | None,
                     kernel_size: int, mask_threshold: float):
     """One batch of same-size clips uint8 ``(B, T, C, H, W)``: predictions and scores."""
-    from fast.video.clips import to_model
+    from sharpvid.fast.video.clips import to_model
 
     x = to_model(frames[:, : m + n], device)            # (B, m + n, C, H, W) in [-1, 1]
     preds, scores = predict_and_score(generator, x, m, n, deblur=deblur, kernel_size=kernel_size,
@@ -327,9 +327,9 @@ def evaluate(generator, clips: Iterable[TestClip], n: int = 2, *, m: int | None 
     m : input frames (default ``generator.config.in_frames``)
     device : where the clips go; ``batch``: clips of one frame size predicted together
     deblur : None, ``"natural"`` (Xu et al. 2013) or ``"text"`` (Pan et al. 2014); ``kernel_size``
-    mask_threshold : of :func:`fast.metrics.moving_mask`, in [-1, 1] units
+    mask_threshold : of :func:`sharpvid.fast.metrics.moving_mask`, in [-1, 1] units
     keep : the first ``keep`` videos also keep their frames (``result["samples"]``)
-    progress : True (or a :class:`fast.imageio.Progress`) for a progress bar on stderr
+    progress : True (or a :class:`sharpvid.fast.imageio.Progress`) for a progress bar on stderr
 
     Returns
     -------
@@ -344,7 +344,7 @@ def evaluate(generator, clips: Iterable[TestClip], n: int = 2, *, m: int | None 
         ``targets`` and each method's predictions (n, C, H, W), float CPU tensors in [-1, 1];
         ``skipped``: why videos were left out (from :class:`TestClips`).
     """
-    from fast.imageio import Progress
+    from sharpvid.fast.imageio import Progress
 
     if n < 1:
         raise EvaluateError(f"n (frames to predict) must be >= 1, got {n}")
@@ -435,14 +435,14 @@ def evaluate_checkpoint(checkpoint, data: str | None, out, *, frames: int = 2,
     frames in ``samples``) and the ``meta`` written into ``metrics.json`` (``checkpoint``, ``step``,
     ``evaluation`` with these arguments, ``train_config``).  ``fast_math`` (auto | on | off;
     default the run's own) is the generator's speed switch on ``device``; the plan it resolved
-    to is ``meta["evaluation"]["fast_math"]`` (:func:`fast.checkpoint.load_generator` prints its
+    to is ``meta["evaluation"]["fast_math"]`` (:func:`sharpvid.fast.checkpoint.load_generator` prints its
     notice).  Raises the one-line errors of the
     parts: CheckpointError, DataError, DeviceError, EvaluateError, ImageError (OSError for a
     failed write).
     """
-    from fast.checkpoint import load_generator
-    from fast.devices import resolve_device
-    from fast.video.sources import parse_frame_range
+    from sharpvid.fast.checkpoint import load_generator
+    from sharpvid.fast.devices import resolve_device
+    from sharpvid.fast.video.sources import parse_frame_range
 
     device = resolve_device(device)
     generator, cfg, state = load_generator(checkpoint, device, fast_math)
@@ -512,7 +512,7 @@ def metrics_csv(result: dict) -> str:
 def write_metrics(result: dict, out: str | Path, meta: dict | None = None) -> list[Path]:
     """``out/metrics.csv`` then ``out/metrics.json`` (last: its presence says the evaluation
     is complete), each written atomically."""
-    from fast.imageio import atomic_write
+    from sharpvid.fast.imageio import atomic_write
 
     out = Path(out)
     texts = {out / "metrics.csv": metrics_csv(result),
@@ -523,8 +523,8 @@ def write_metrics(result: dict, out: str | Path, meta: dict | None = None) -> li
 
 
 def _unique_stem(name: str, taken: set[str]) -> str:
-    """:func:`fast.imageio.safe_stem` of ``name``, made unique among ``taken`` (``-2``, ...)."""
-    from fast.imageio import safe_stem
+    """:func:`sharpvid.fast.imageio.safe_stem` of ``name``, made unique among ``taken`` (``-2``, ...)."""
+    from sharpvid.fast.imageio import safe_stem
 
     stem = safe_stem(name, "video")
     unique, k = stem, 2
@@ -538,7 +538,7 @@ def save_pictures(result: dict, folder: str | Path) -> list[Path]:
     """For every sample of ``result``: ``folder/<video>.png``, a grid with one row per predicted
     frame (input m | generated | deblurred | ground truth), and ``folder/<video>.gif`` (the
     inputs, then the predictions, marked)."""
-    from fast import figures
+    from sharpvid.fast import figures
 
     folder = Path(folder)
     written: list[Path] = []

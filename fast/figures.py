@@ -5,7 +5,7 @@ Every grid and GIF function here takes model-space images (torch tensors or NumP
 [-1, 1], ``(C, H, W)`` or ``(B, C, H, W)``, grey C = 1 or colour C = 3) and returns 8-bit RGB
 arrays ``(H, W, 3)``; :func:`save_png` and :func:`save_gif` write them atomically (a temporary
 file in the same folder, renamed into place) and turn any write failure into a one-line
-:class:`fast.imageio.ImageError` naming the file.
+:class:`sharpvid.fast.imageio.ImageError` naming the file.
 
 Grid layout (:func:`scale_grid`, :func:`comparison_grid`)
 ------------------------------------------------------
@@ -47,7 +47,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from fast.imageio import ImageError, atomic_write
+from sharpvid.fast.imageio import ImageError, atomic_write
 
 #: Width of the white lines between grid cells, in pixels.
 SEP = 2
@@ -548,7 +548,7 @@ def save_png(path: str | os.PathLike, image_u8: np.ndarray) -> None:
 
     Raises
     ------
-    fast.imageio.ImageError
+    sharpvid.fast.imageio.ImageError
         One line naming the file: a wrong array, or the write failed (no space, no permission,
         a file where a folder should be).
     """
@@ -592,7 +592,7 @@ def save_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], *, duration_
 
     Raises
     ------
-    fast.imageio.ImageError
+    sharpvid.fast.imageio.ImageError
         One line naming the file.
     """
     path = Path(path)

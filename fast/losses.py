@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.losses` (Mathieu et al. 2016, Eqs. 1, 3-6; label smoothing).
+"""Fast twin of :mod:`sharpvid.reference.losses` (Mathieu et al. 2016, Eqs. 1, 3-6; label smoothing).
 
 Differences from the oracle: torch tensors, results are 0-dim tensors of the input's dtype and
 device, differentiable (training backpropagates through every loss here).  Reductions (means),
@@ -14,13 +14,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from fast._tensors import _as_tensor
-from reference._checks import _check_image, _check_same_shape
-from reference.losses import BCE_EPS, _check_aggregate
+from sharpvid.fast._tensors import _as_tensor
+from sharpvid.reference._checks import _check_image, _check_same_shape
+from sharpvid.reference.losses import BCE_EPS, _check_aggregate
 
 
 def lp_loss(y_hat: torch.Tensor, y: torch.Tensor, p: float = 2) -> torch.Tensor:
-    """Fast twin of :func:`reference.losses.lp_loss`: mean |Ŷ − Y|^p."""
+    """Fast twin of :func:`sharpvid.reference.losses.lp_loss`: mean |Ŷ − Y|^p."""
     y_hat, y = _as_tensor(y_hat, "y_hat"), _as_tensor(y, "y")
     _check_same_shape(y_hat, y)
     if not p > 0:
@@ -32,7 +32,7 @@ def lp_loss(y_hat: torch.Tensor, y: torch.Tensor, p: float = 2) -> torch.Tensor:
 
 
 def gdl_loss(y_hat: torch.Tensor, y: torch.Tensor, alpha: float = 1) -> torch.Tensor:
-    """Fast twin of :func:`reference.losses.gdl_loss` (Eq. 5, mean over the existing terms)."""
+    """Fast twin of :func:`sharpvid.reference.losses.gdl_loss` (Eq. 5, mean over the existing terms)."""
     y_hat, y = _as_tensor(y_hat, "y_hat"), _as_tensor(y, "y")
     _check_same_shape(y_hat, y)
     _check_image(y, "y")
@@ -74,7 +74,7 @@ def _bce_logit_terms(z: torch.Tensor, target) -> torch.Tensor:
 
 
 def bce(p: torch.Tensor, target) -> torch.Tensor:
-    """Fast twin of :func:`reference.losses.bce` (natural log, p clipped away from 0 and 1)."""
+    """Fast twin of :func:`sharpvid.reference.losses.bce` (natural log, p clipped away from 0 and 1)."""
     return _bce_terms(_as_tensor(p, "p"), target).mean()
 
 
@@ -93,7 +93,7 @@ def discriminator_loss(
     d_real: Sequence[torch.Tensor], d_fake: Sequence[torch.Tensor], real_target=1.0, fake_target=0.0,
     *, logits: bool = False,
 ) -> torch.Tensor:
-    """Fast twin of :func:`reference.losses.discriminator_loss` (Eq. 3, summed over scales).
+    """Fast twin of :func:`sharpvid.reference.losses.discriminator_loss` (Eq. 3, summed over scales).
 
     Differences: ``logits=True`` takes D's logits (before the sigmoid) and computes the same
     loss exactly from them (training uses it: exact gradients where a probability would round
@@ -109,7 +109,7 @@ def discriminator_loss(
 
 def generator_adversarial_loss(d_fake: Sequence[torch.Tensor], *, logits: bool = False
                                ) -> torch.Tensor:
-    """Fast twin of :func:`reference.losses.generator_adversarial_loss` (Eq. 4).
+    """Fast twin of :func:`sharpvid.reference.losses.generator_adversarial_loss` (Eq. 4).
 
     Differences: ``logits`` as in :func:`discriminator_loss`.
     """
@@ -129,7 +129,7 @@ def combined_generator_loss(
     p: float = 2,
     alpha: float = 1,
 ) -> torch.Tensor:
-    """Fast twin of :func:`reference.losses.combined_generator_loss` (Eq. 6)."""
+    """Fast twin of :func:`sharpvid.reference.losses.combined_generator_loss` (Eq. 6)."""
     if len(y_hat) != len(y) or len(y) == 0:
         raise ValueError(f"y_hat and y need one entry per scale, got {len(y_hat)} and {len(y)}")
     loss_lp = sum(lp_loss(a, b, p) for a, b in zip(y_hat, y))
@@ -150,7 +150,7 @@ def smoothed_labels(
     device=None,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
-    """Fast twin of :func:`reference.losses.smoothed_labels`.
+    """Fast twin of :func:`sharpvid.reference.losses.smoothed_labels`.
 
     Differences: returns a tensor on ``device`` of ``dtype``.  With ``rng`` a
     ``torch.Generator`` the labels are drawn by torch on its device; otherwise (None, int,
@@ -169,7 +169,7 @@ def smoothed_labels(
 
 def aggregate_adversarial(losses: Sequence[torch.Tensor], mode: str = "mean",
                           lam: float = 1.0) -> torch.Tensor:
-    """Fast twin of :func:`reference.losses.aggregate_adversarial` (mean, max, GMAN).
+    """Fast twin of :func:`sharpvid.reference.losses.aggregate_adversarial` (mean, max, GMAN).
 
     Differences: a 0-dim tensor, differentiable (through GMAN's softmax weights too).
     """

@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.metrics` (Mathieu et al. 2016, Eqs. 7-8; SSIM; moving mask).
+"""Fast twin of :mod:`sharpvid.reference.metrics` (Mathieu et al. 2016, Eqs. 7-8; SSIM; moving mask).
 
 Differences from the oracle: torch tensors of any floating dtype on any device; one value per
 frame as a tensor (0-dim for one frame, ``(...)`` for a batch); SSIM's window is a ``conv2d``.
@@ -13,10 +13,10 @@ import math
 import torch
 import torch.nn.functional as F
 
-from fast._tensors import _as_tensor
-from reference._checks import _check_image, _check_same_shape
-from reference.metrics import AUTHORS_EPS, _CONVENTIONS
-from reference.metrics import gaussian_window as _gaussian_window_np
+from sharpvid.fast._tensors import _as_tensor
+from sharpvid.reference._checks import _check_image, _check_same_shape
+from sharpvid.reference.metrics import AUTHORS_EPS, _CONVENTIONS
+from sharpvid.reference.metrics import gaussian_window as _gaussian_window_np
 
 
 def _check_convention(convention: str) -> None:
@@ -62,7 +62,7 @@ def _decibels(numerator: float, error: torch.Tensor) -> torch.Tensor:
 
 
 def psnr(y_hat, y, data_range: float = 2.0, *, mask=None, convention: str = "seed") -> torch.Tensor:
-    """Fast twin of :func:`reference.metrics.psnr` (Eq. 7)."""
+    """Fast twin of :func:`sharpvid.reference.metrics.psnr` (Eq. 7)."""
     _check_convention(convention)
     y_hat, y = _as_frames(y_hat, "y_hat"), _as_frames(y, "y")
     _check_same_shape(y_hat, y)
@@ -83,7 +83,7 @@ def _grad_j(x: torch.Tensor) -> torch.Tensor:
 def sharpness_difference(
     y_hat, y, data_range: float = 2.0, *, mask=None, convention: str = "seed"
 ) -> torch.Tensor:
-    """Fast twin of :func:`reference.metrics.sharpness_difference` (Eq. 8)."""
+    """Fast twin of :func:`sharpvid.reference.metrics.sharpness_difference` (Eq. 8)."""
     _check_convention(convention)
     y_hat, y = _as_frames(y_hat, "y_hat"), _as_frames(y, "y")
     _check_same_shape(y_hat, y)
@@ -105,12 +105,12 @@ def sharpness_difference(
 def gaussian_window(
     size: int = 11, sigma: float = 1.5, *, device=None, dtype=torch.float32
 ) -> torch.Tensor:
-    """Fast twin of :func:`reference.metrics.gaussian_window` (a tensor on ``device``)."""
+    """Fast twin of :func:`sharpvid.reference.metrics.gaussian_window` (a tensor on ``device``)."""
     return torch.as_tensor(_gaussian_window_np(size, sigma), dtype=dtype, device=device)
 
 
 def rgb_to_luma(x) -> torch.Tensor:
-    """Fast twin of :func:`reference.metrics.rgb_to_luma` (BT.601)."""
+    """Fast twin of :func:`sharpvid.reference.metrics.rgb_to_luma` (BT.601)."""
     x = _as_tensor(x, "x")
     if x.shape[-3] == 1:
         return x
@@ -124,7 +124,7 @@ def ssim(
     y_hat, y, data_range: float = 2.0, *, data_min: float | None = None, mask=None,
     convention: str = "seed",
 ) -> torch.Tensor:
-    """Fast twin of :func:`reference.metrics.ssim` (Wang et al. 2004 on BT.601 luma).
+    """Fast twin of :func:`sharpvid.reference.metrics.ssim` (Wang et al. 2004 on BT.601 luma).
 
     Differences: the 11x11 window is one ``conv2d`` over all frames at once (``padding=10`` for
     the authors' ``full`` convolution; the window is symmetric, so correlation = convolution).
@@ -163,7 +163,7 @@ def ssim(
 
 
 def moving_mask(x_last, y, threshold: float = 0.05) -> torch.Tensor:
-    """Fast twin of :func:`reference.metrics.moving_mask` (frame-difference approximation)."""
+    """Fast twin of :func:`sharpvid.reference.metrics.moving_mask` (frame-difference approximation)."""
     x_last, y = _as_frames(x_last, "x_last"), _as_frames(y, "y")
     _check_same_shape(x_last, y, ("x_last", "y"))
     if not threshold >= 0:

@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.networks`: the multi-scale G and D of Mathieu et al. 2016.
+"""Fast twin of :mod:`sharpvid.reference.networks`: the multi-scale G and D of Mathieu et al. 2016.
 
 Mathieu, Couprie & LeCun, "Deep multi-scale video prediction beyond mean square error",
 ICLR 2016, arXiv:1511.05440 (Sec. 2.1, Eqs. 3-4).  The equations, the architecture tables
@@ -10,7 +10,7 @@ flatten, the residual-then-tanh rule) are the oracle's; see its module docstring
 The functions (:func:`generator_forward`, :func:`discriminator_forward`, :func:`predict_frames`)
 take the oracle's arguments in the oracle's order; :class:`MultiScaleGenerator` and
 :class:`MultiScaleDiscriminator` are thin ``nn.Module`` wrappers that hold the weights under the
-same names (``model.state_dict()`` keys == :func:`reference.networks.generator_weight_shapes`
+same names (``model.state_dict()`` keys == :func:`sharpvid.reference.networks.generator_weight_shapes`
 keys) and call the same code.  One set of weights runs in both::
 
     model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})  # or
@@ -32,14 +32,14 @@ Differences from the oracle
   * ``logits=True`` (discriminator): the pre-sigmoid scores, for
     ``binary_cross_entropy_with_logits`` (the oracle returns probabilities only;
     ``sigmoid(logits)`` is its output).
-  * ``fast_math`` (the one speed switch): ``True`` or a :class:`fast.devices.FastMath` plan.
+  * ``fast_math`` (the one speed switch): ``True`` or a :class:`sharpvid.fast.devices.FastMath` plan.
     ``True`` puts the activations and the conv weights in ``channels_last`` and runs the
     convolutions and FC layers under ``torch.autocast(device, dtype=torch.bfloat16)`` on the
     input's device, CUDA or CPU; a plan may ask for channels_last alone (float32, which
     ``benchmarks/bench_train.py`` measures as ``float32-cl``).  The pyramids,
     each scale's output (the Laplacian sum or copy step, tanh, the logits) and the returned
     tensors stay in the input dtype.  For float64 input it is a no-op.  Which plan a device gets
-    is decided once, in :func:`fast.devices.resolve_fast_math`, not here.
+    is decided once, in :func:`sharpvid.fast.devices.resolve_fast_math`, not here.
 """
 
 from __future__ import annotations
@@ -54,12 +54,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
-from fast._tensors import _as_tensor
-from fast.devices import OFF, ON, FastMath
-from fast.pyramid import copy_step, frame_pyramid, laplacian_step, upsample
-import reference.networks as _ref
-from reference._checks import _check_divisible, _check_image, _check_ndim, _check_positive_int
-from reference.networks import (
+from sharpvid.fast._tensors import _as_tensor
+from sharpvid.fast.devices import OFF, ON, FastMath
+from sharpvid.fast.pyramid import copy_step, frame_pyramid, laplacian_step, upsample
+import sharpvid.reference.networks as _ref
+from sharpvid.reference._checks import _check_divisible, _check_image, _check_ndim, _check_positive_int
+from sharpvid.reference.networks import (
     CONFIGS,
     NetworkConfig,
     _check_config,
@@ -128,7 +128,7 @@ def _layout(t: torch.Tensor, fast: bool) -> torch.Tensor:
 
 
 def _activation(x: torch.Tensor, kind: str, slope: float) -> torch.Tensor:
-    """Twin of ``reference.networks._activation``: ReLU or leaky ReLU (``x if x >= 0 else a x``)."""
+    """Twin of ``sharpvid.reference.networks._activation``: ReLU or leaky ReLU (``x if x >= 0 else a x``)."""
     return F.relu(x) if kind == "relu" else F.leaky_relu(x, float(slope))
 
 
@@ -141,7 +141,7 @@ def _generator_scale(
     weights: Weights, x_k: torch.Tensor, y_coarse, k: int, config: NetworkConfig,
     plan: FastMath, last_coarse=None,
 ) -> torch.Tensor:
-    """Twin of ``reference.networks._generator_scale``: Sec. 2.1, one scale, ``(B, C, H_k, W_k)``.
+    """Twin of ``sharpvid.reference.networks._generator_scale``: Sec. 2.1, one scale, ``(B, C, H_k, W_k)``.
 
     Differences: channels_last activations and/or a bf16 conv stack as ``plan`` says.
     """
@@ -207,7 +207,7 @@ def generator_forward(
     weights: Mapping[str, torch.Tensor], x, config: NetworkConfig, *, pad: bool = False,
     fast_math: bool | FastMath = False,
 ) -> list[torch.Tensor]:
-    """Fast twin of :func:`reference.networks.generator_forward` (Sec. 2.1).
+    """Fast twin of :func:`sharpvid.reference.networks.generator_forward` (Sec. 2.1).
 
     Differences: torch tensors in the dtype and on the device of ``x`` (weights are cast to
     them); ``pad=True`` replicate-pads sizes not divisible by ``2^(N-1)`` at the bottom/right and
@@ -216,7 +216,7 @@ def generator_forward(
 
     Examples
     --------
-    >>> from reference.networks import init_generator_weights
+    >>> from sharpvid.reference.networks import init_generator_weights
     >>> cfg = get_config("tiny")
     >>> w = init_generator_weights(cfg, rng=0)
     >>> [tuple(p.shape) for p in generator_forward(w, torch.zeros(1, 4, 3, 20, 12), cfg, pad=True)]
@@ -235,11 +235,11 @@ def generator_forward(
 
 def recursion(predict_next: Callable[[torch.Tensor], list[torch.Tensor]], window: torch.Tensor,
               n: int) -> Iterator[tuple[torch.Tensor, list[torch.Tensor]]]:
-    """The authors' recursion (:func:`reference.networks.predict_frames`): ``(window,
+    """The authors' recursion (:func:`sharpvid.reference.networks.predict_frames`): ``(window,
     pyramid)`` for each of n future frames, ``pyramid = predict_next(window)`` (coarse to fine)
     and each frame's finest prediction sliding into the next window.  Prediction keeps the
     finest frames (:func:`predict_frames`), training every window and scale
-    (:func:`fast.training.objectives.rollout`)."""
+    (:func:`sharpvid.fast.training.objectives.rollout`)."""
     for j in range(n):  # a loop over future frames only: each needs the previous one
         pyramid = predict_next(window)
         yield window, pyramid
@@ -261,14 +261,14 @@ def predict_frames(
     weights: Mapping[str, torch.Tensor], x, n: int, config: NetworkConfig, *, pad: bool = False,
     fast_math: bool | FastMath = False,
 ) -> torch.Tensor:
-    """Fast twin of :func:`reference.networks.predict_frames` (the authors' recursion).
+    """Fast twin of :func:`sharpvid.reference.networks.predict_frames` (the authors' recursion).
 
     Differences: as :func:`generator_forward` (dtype/device of ``x``, ``pad``, ``fast_math``);
     the weights are checked once, not at every step.
 
     Examples
     --------
-    >>> from reference.networks import init_generator_weights
+    >>> from sharpvid.reference.networks import init_generator_weights
     >>> cfg = get_config("tiny")
     >>> tuple(predict_frames(init_generator_weights(cfg, rng=0), torch.zeros(4, 3, 16, 16), 2,
     ...                      cfg).shape)
@@ -293,7 +293,7 @@ def predict_frames(
 def _discriminator_scale(
     weights: Weights, x_k, y_k: torch.Tensor, k: int, config: NetworkConfig, plan: FastMath
 ) -> torch.Tensor:
-    """Twin of ``reference.networks._discriminator_scale``, before the sigmoid: logits ``(B,)``."""
+    """Twin of ``sharpvid.reference.networks._discriminator_scale``, before the sigmoid: logits ``(B,)``."""
     b = y_k.shape[0]
     h = y_k
     if x_k is not None:
@@ -375,7 +375,7 @@ def discriminator_forward(
     weights: Mapping[str, torch.Tensor], x, ys: Sequence, config: NetworkConfig, *,
     logits: bool = False, fast_math: bool | FastMath = False,
 ) -> list[torch.Tensor]:
-    """Fast twin of :func:`reference.networks.discriminator_forward` (Eqs. 3-4).
+    """Fast twin of :func:`sharpvid.reference.networks.discriminator_forward` (Eqs. 3-4).
 
     Differences: torch tensors in the promoted dtype of ``ys`` and ``x``, on the device of
     ``ys[-1]``; unbatched input gives 0-dim tensors; ``logits=True`` returns the pre-sigmoid
@@ -384,8 +384,8 @@ def discriminator_forward(
 
     Examples
     --------
-    >>> from reference.networks import init_discriminator_weights
-    >>> from fast.pyramid import frame_pyramid
+    >>> from sharpvid.reference.networks import init_discriminator_weights
+    >>> from sharpvid.fast.pyramid import frame_pyramid
     >>> cfg = get_config("tiny")
     >>> w = init_discriminator_weights(cfg, rng=0)
     >>> d = discriminator_forward(w, torch.zeros(2, 4, 3, 32, 32),
@@ -466,18 +466,18 @@ class _Twin(nn.Module):
 
 
 class MultiScaleGenerator(_Twin):
-    """Fast twin of :func:`reference.networks.generator_forward` as an ``nn.Module`` (Sec. 2.1).
+    """Fast twin of :func:`sharpvid.reference.networks.generator_forward` as an ``nn.Module`` (Sec. 2.1).
 
-    ``state_dict()`` keys and shapes are :func:`reference.networks.generator_weight_shapes`;
+    ``state_dict()`` keys and shapes are :func:`sharpvid.reference.networks.generator_weight_shapes`;
     the layers are ``nn.Conv2d`` with torch's default init (the oracle's
-    :func:`~reference.networks.init_generator_weights` rule), except with ``output="copy"``,
+    :func:`~sharpvid.reference.networks.init_generator_weights` rule), except with ``output="copy"``,
     where the last conv of every scale starts at zero, so that an untrained G predicts exactly
     the last input frame (copy-last-frame).
 
     Parameters
     ----------
     config : NetworkConfig
-    fast_math : bool or fast.devices.FastMath
+    fast_math : bool or sharpvid.fast.devices.FastMath
         The speed switch (also an attribute; module docstring): ``True`` = channels_last + bf16
         autocast on the input's device; the outputs stay in the input dtype.
 
@@ -515,7 +515,7 @@ class MultiScaleGenerator(_Twin):
         return preds if batched else [p[0] for p in preds]
 
     def predict(self, x, n: int, *, pad: bool = False) -> torch.Tensor:
-        """Fast twin of :func:`reference.networks.predict_frames`: n future frames, recursively.
+        """Fast twin of :func:`sharpvid.reference.networks.predict_frames`: n future frames, recursively.
 
         Returns ``(B, n, C, H, W)`` (or ``(n, C, H, W)``) in the input dtype.
         """
@@ -529,15 +529,15 @@ class MultiScaleGenerator(_Twin):
 
 
 class MultiScaleDiscriminator(_Twin):
-    """Fast twin of :func:`reference.networks.discriminator_forward` as an ``nn.Module``.
+    """Fast twin of :func:`sharpvid.reference.networks.discriminator_forward` as an ``nn.Module``.
 
-    ``state_dict()`` keys and shapes are :func:`reference.networks.discriminator_weight_shapes`
+    ``state_dict()`` keys and shapes are :func:`sharpvid.reference.networks.discriminator_weight_shapes`
     (``nn.Conv2d`` then ``nn.Linear`` per scale, torch's default init).
 
     Parameters
     ----------
     config : NetworkConfig
-    fast_math : bool or fast.devices.FastMath
+    fast_math : bool or sharpvid.fast.devices.FastMath
         The speed switch, as in :class:`MultiScaleGenerator`.
 
     Differences from the oracle: computes in the parameters' dtype and returns the promoted

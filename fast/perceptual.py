@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.perceptual`: the VGG19 perceptual loss (Johnson et al. 2016;
+"""Fast twin of :mod:`sharpvid.reference.perceptual`: the VGG19 perceptual loss (Johnson et al. 2016;
 SRGAN's VGG54, Ledig et al. 2017; VGG19, Simonyan & Zisserman 2015).
 
 The equation, the layer names (:data:`VGG19_LAYERS`), the weight names and shapes
@@ -31,10 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fast._tensors import _as_tensor
-import reference.perceptual as _ref
-from reference._checks import _check_same_shape
-from reference.perceptual import (
+from sharpvid.fast._tensors import _as_tensor
+import sharpvid.reference.perceptual as _ref
+from sharpvid.reference._checks import _check_same_shape
+from sharpvid.reference.perceptual import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     VGG19_LAYERS,
@@ -90,7 +90,7 @@ def _check_vgg19_weights(weights, upto: str, like: torch.Tensor) -> Weights:
 
 
 def imagenet_normalise(x) -> torch.Tensor:
-    """Fast twin of :func:`reference.perceptual.imagenet_normalise` (ν)."""
+    """Fast twin of :func:`sharpvid.reference.perceptual.imagenet_normalise` (ν)."""
     x = _as_tensor(x, "x")
     _check_frames(x, "x", (1, 3))
     if x.shape[-3] == 1:  # grey -> RGB
@@ -124,13 +124,13 @@ def _run(weights: Weights, x: torch.Tensor, names: tuple[str, ...]) -> dict[str,
 
 
 def vgg19_features(weights: Mapping[str, torch.Tensor], x, layers) -> dict[str, torch.Tensor]:
-    """Fast twin of :func:`reference.perceptual.vgg19_features` (:math:`\\phi_l`).
+    """Fast twin of :func:`sharpvid.reference.perceptual.vgg19_features` (:math:`\\phi_l`).
 
     Differences: torch tensors in the dtype and on the device of ``x`` (weights cast to them).
 
     Examples
     --------
-    >>> from reference.perceptual import init_vgg19_weights
+    >>> from sharpvid.reference.perceptual import init_vgg19_weights
     >>> feats = vgg19_features(init_vgg19_weights("pool1", rng=0), torch.zeros(2, 3, 8, 8),
     ...                        ["relu1_1", "pool1"])
     >>> {name: tuple(f.shape) for name, f in feats.items()}
@@ -144,7 +144,7 @@ def vgg19_features(weights: Mapping[str, torch.Tensor], x, layers) -> dict[str, 
 
 
 def perceptual_loss(weights_or_module, y_hat, y, layers=(("relu5_4", 1.0),)) -> torch.Tensor:
-    """Fast twin of :func:`reference.perceptual.perceptual_loss` (:math:`\\mathcal L_{perc}`).
+    """Fast twin of :func:`sharpvid.reference.perceptual.perceptual_loss` (:math:`\\mathcal L_{perc}`).
 
     Differences: a 0-dim tensor in the promoted dtype of ``y_hat`` and ``y``, on their device,
     differentiable in both (the weights get no gradient through a :class:`VGG19Features`);
@@ -191,7 +191,7 @@ def perceptual_loss(weights_or_module, y_hat, y, layers=(("relu5_4", 1.0),)) -> 
 
 
 class VGG19Features(nn.Module):
-    """Fast twin of :func:`reference.perceptual.vgg19_features` as a frozen ``nn.Module``.
+    """Fast twin of :func:`sharpvid.reference.perceptual.vgg19_features` as a frozen ``nn.Module``.
 
     ``features`` is torchvision's ``vgg19().features`` cut after the deepest requested layer, so
     ``state_dict()`` keys are torchvision's (``features.{i}.weight`` / ``.bias``,

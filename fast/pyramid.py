@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.pyramid` (Mathieu et al. 2016, Sec. 2.1): the multi-scale pyramid.
+"""Fast twin of :mod:`sharpvid.reference.pyramid` (Mathieu et al. 2016, Sec. 2.1): the multi-scale pyramid.
 
 Differences from the oracle: torch tensors of any floating dtype on any device, computed with
 ``avg_pool2d``, ``repeat_interleave`` and matmuls; differentiable.  Conventions (floor pooling, nearest or
@@ -12,13 +12,13 @@ import functools
 import torch
 import torch.nn.functional as F
 
-from fast._tensors import _as_tensor, _frames_2d
-from reference._checks import _check_image, _check_positive_int
-from reference.pyramid import _linear_weights as _linear_weights_np
+from sharpvid.fast._tensors import _as_tensor, _frames_2d
+from sharpvid.reference._checks import _check_image, _check_positive_int
+from sharpvid.reference.pyramid import _linear_weights as _linear_weights_np
 
 
 def downsample(x: torch.Tensor, factor: int) -> torch.Tensor:
-    """Fast twin of :func:`reference.pyramid.downsample` (average pooling, floor)."""
+    """Fast twin of :func:`sharpvid.reference.pyramid.downsample` (average pooling, floor)."""
     x = _as_tensor(x, "x")
     factor = _check_positive_int(factor, "factor")
     _check_image(x, "x", min_size=factor)
@@ -36,7 +36,7 @@ def _linear_weights(n_in: int, factor: int, dtype: torch.dtype, device: torch.de
 
 
 def upsample(x: torch.Tensor, factor: int, mode: str = "nearest") -> torch.Tensor:
-    """Fast twin of :func:`reference.pyramid.upsample` (nearest, or bilinear with half-pixel centres).
+    """Fast twin of :func:`sharpvid.reference.pyramid.upsample` (nearest, or bilinear with half-pixel centres).
 
     Differences: bilinear is two batched matmuls with the oracle's interpolation matrices (the
     same numbers as ``F.interpolate(align_corners=False)``, faster at the pyramid's small sizes).
@@ -55,7 +55,7 @@ def upsample(x: torch.Tensor, factor: int, mode: str = "nearest") -> torch.Tenso
 
 
 def frame_pyramid(x: torch.Tensor, n_scales: int) -> list[torch.Tensor]:
-    """Fast twin of :func:`reference.pyramid.frame_pyramid` (coarse to fine)."""
+    """Fast twin of :func:`sharpvid.reference.pyramid.frame_pyramid` (coarse to fine)."""
     x = _as_tensor(x, "x")
     n_scales = _check_positive_int(n_scales, "n_scales")
     return [downsample(x, 2 ** (n_scales - 1 - k)) for k in range(n_scales)]
@@ -65,7 +65,7 @@ def laplacian_step(
     y_coarse: torch.Tensor, residual: torch.Tensor, *, factor: int = 2, mode: str = "nearest",
     squash: bool = True,
 ) -> torch.Tensor:
-    """Fast twin of :func:`reference.pyramid.laplacian_step`: tanh(u(Ŷ_{k−1}) + G'_k)."""
+    """Fast twin of :func:`sharpvid.reference.pyramid.laplacian_step`: tanh(u(Ŷ_{k−1}) + G'_k)."""
     up = upsample(y_coarse, factor, mode)
     residual = _as_tensor(residual, "residual")
     if up.shape != residual.shape:
@@ -80,7 +80,7 @@ def copy_step(
     last: torch.Tensor, residual: torch.Tensor, *, y_coarse: torch.Tensor | None = None,
     last_coarse: torch.Tensor | None = None, factor: int = 2, mode: str = "nearest",
 ) -> torch.Tensor:
-    """Fast twin of :func:`reference.pyramid.copy_step`: clip(F_k + u(Ŷ_{k−1} − F_{k−1}) + G'_k)."""
+    """Fast twin of :func:`sharpvid.reference.pyramid.copy_step`: clip(F_k + u(Ŷ_{k−1} − F_{k−1}) + G'_k)."""
     last = _as_tensor(last, "last")
     residual = _as_tensor(residual, "residual")
     if residual.shape != last.shape:

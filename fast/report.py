@@ -1,4 +1,4 @@
-"""The pictures and the HTML page of ``sharpvid ablate`` (:mod:`fast.ablate`).
+"""The pictures and the HTML page of ``sharpvid ablate`` (:mod:`sharpvid.fast.ablate`).
 
 Written into the ablation's folder, beside ``report.html`` (which links them by relative path,
 so the folder can be copied or served as it is; no JavaScript, nothing from the network):
@@ -15,7 +15,7 @@ Crop (``crop``)
 ---------------
 Sharpness is judged at full resolution, so the pictures are a ``crop x crop`` window of the frame
 (the whole frame when smaller) where the first predicted frame moves most: the window with the
-most pixels of :func:`fast.metrics.moving_mask`'s area (|target - last input| > 0.05 in [-1, 1]
+most pixels of :func:`sharpvid.fast.metrics.moving_mask`'s area (|target - last input| > 0.05 in [-1, 1]
 units in some channel), the first such window in row-major order on ties.
 """
 
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fast import figures
-from fast.imageio import atomic_write, safe_stem
+from sharpvid.fast import figures
+from sharpvid.fast.imageio import atomic_write, safe_stem
 
 #: The training curves plotted: file stem -> (title, y label, the metrics.jsonl keys to draw).
 #: A key ending in ``/loss`` matches every critic (``d/loss``, ``d_d1/loss``, ``d_blur/loss``).
@@ -243,7 +243,7 @@ def _e(x) -> str:
 
 
 def _html_table(rows: list[dict], frame: int) -> str:
-    from fast.ablation_tables import TABLE_COLUMNS, best_in_column, cell_text
+    from sharpvid.fast.ablation_tables import TABLE_COLUMNS, best_in_column, cell_text
 
     rows = [r for r in rows if r["frame"] == frame]
     best = {c: best_in_column(rows, c) for c in TABLE_COLUMNS}
@@ -261,7 +261,7 @@ def _html_table(rows: list[dict], frame: int) -> str:
 
 def page(summary: dict, clips: list[dict], plots: list[tuple[str, str]] | None) -> str:
     """``report.html``'s text."""
-    from fast.ablation_tables import CRITICS_NOTE, describe, describe_critics
+    from sharpvid.fast.ablation_tables import CRITICS_NOTE, describe, describe_critics
 
     ev = summary["evaluation"]
     parts = [

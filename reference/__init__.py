@@ -11,5 +11,3 @@ Conventions everywhere in this package:
   is the most precise computation in the project; the fast twins in :mod:`fast` are compared to it.
 - clarity over speed: one equation, one function; the docstring names the paper and equation.
 """
-
-__version__ = "0.1.0"

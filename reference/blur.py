@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from reference._checks import _as_float, _check_image, _check_odd_size
+from sharpvid.reference._checks import _as_float, _check_image, _check_odd_size
 
 
 def _as_frames(x, size: int) -> np.ndarray:

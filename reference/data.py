@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference._checks import _as_float, _check_ndim, _check_positive_int
+from sharpvid.reference._checks import _as_float, _check_ndim, _check_positive_int
 
 
 def has_enough_motion(clip, threshold: float = 100.0):

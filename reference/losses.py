@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from reference._checks import _as_float, _check_image, _check_same_shape
+from sharpvid.reference._checks import _as_float, _check_image, _check_same_shape
 
 #: BCE keeps p and 1 - p >= BCE_EPS inside the logs so log(0) never occurs (as Torch's BCECriterion).
 BCE_EPS = 1e-12

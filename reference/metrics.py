@@ -59,7 +59,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from reference._checks import _as_float, _check_image, _check_same_shape
+from sharpvid.reference._checks import _as_float, _check_image, _check_same_shape
 
 #: The authors' floor on the (scaled) error before the log: PSNR is capped at 10 log10(255²/1e-4).
 AUTHORS_EPS = 1e-4

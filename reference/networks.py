@@ -19,7 +19,7 @@ the discriminator gives the probability that a frame Y_k (real, or G's \\hat Y_k
            \\mathrm{conv}_{\\mathrm{valid}}([X_k, Y_k])))\\big) \\in (0, 1)
 
 The architecture tables are data (:class:`NetworkConfig`, :data:`CONFIGS`); the weights are plain
-dicts of float64 arrays named as the ``state_dict`` of the torch twin ``fast.networks``:
+dicts of float64 arrays named as the ``state_dict`` of the torch twin ``sharpvid.fast.networks``:
 ``scales.{k}.convs.{i}.weight`` ``(out, in, kh, kw)`` and ``.bias`` ``(out,)`` for G and D, and
 ``scales.{k}.fcs.{j}.weight`` ``(out, in)`` and ``.bias`` for D's fully connected layers.
 
@@ -34,12 +34,12 @@ reimplementation (dyelax/Adversarial_Video_Generation) differ; each difference i
   (``"authors_small"``: G 16,32,16 / ... / 16,32,64,32,16, D FC 256,128,1).  The G kernels
   are the paper's everywhere.
 - **Residual and tanh** (``residual``): the authors add the upsampled coarser prediction to the
-  network output *before* ``tanh`` (:func:`reference.pyramid.laplacian_step`,
+  network output *before* ``tanh`` (:func:`sharpvid.reference.pyramid.laplacian_step`,
   ``out = tanh(net([X_k, u(Y_{k-1})]) + u(Y_{k-1}))``): the paper's Laplacian equation, whose
   sum has no ``tanh``, plus the authors' final ``tanh``; ``"paper"`` uses this rule.  TF only
   concatenates: ``out = tanh(net(...))``, no residual add.
 - **Upsampling** (``upsample_mode``): nearest neighbour (authors) or bilinear (TF, half-pixel
-  centres here, see :mod:`reference.pyramid`).  Downsampling of the inputs is average pooling
+  centres here, see :mod:`sharpvid.reference.pyramid`).  Downsampling of the inputs is average pooling
   everywhere here (the authors'; TF resizes bilinearly).
 - **Conditional D** (``conditional_d``): the authors' D sees ``[X_k, Y_k]``, the m input frames
   then the frame, ``(m + 1) C`` channels; TF's D sees the frame only, ``C`` channels.
@@ -75,7 +75,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.special import expit
 
-from reference._checks import (
+from sharpvid.reference._checks import (
     _as_float,
     _check_divisible,
     _check_image,
@@ -83,7 +83,7 @@ from reference._checks import (
     _check_odd_size,
     _check_positive_int,
 )
-from reference.pyramid import copy_step, frame_pyramid, laplacian_step, upsample
+from sharpvid.reference.pyramid import copy_step, frame_pyramid, laplacian_step, upsample
 
 __all__ = [
     "CONFIGS",
@@ -177,7 +177,7 @@ class NetworkConfig:
     # Y_k = tanh(net + u(Y_{k-1})) (True, authors / paper's Laplacian) or tanh(net) (False, TF).
     residual: bool = True
     # What G'_k predicts: "paper" the frame (the rule above, paper = authors = TF), "copy" the
-    # change from the last input frame, clipped (reference.pyramid.copy_step; this project's).
+    # change from the last input frame, clipped (sharpvid.reference.pyramid.copy_step; this project's).
     output: str = "paper"
 
     def __post_init__(self) -> None:
@@ -436,7 +436,7 @@ def _init_weights(shapes: dict[str, Shape], rng) -> Weights:
 def init_generator_weights(config: NetworkConfig, rng=None) -> Weights:
     """Random G weights with torch's default init (so statistics match the twin's).
 
-    With ``output="copy"`` the twin ``fast.networks.MultiScaleGenerator`` also zeroes the last
+    With ``output="copy"`` the twin ``sharpvid.fast.networks.MultiScaleGenerator`` also zeroes the last
     conv of every scale (an untrained G copies the last frame); this function does not, so the
     equivalence tests exercise the copy rule with a non-zero G'_k.
 
@@ -733,7 +733,7 @@ def discriminator_forward(
         Ignored (may be None) when ``config.conditional_d`` is False.
     ys : sequence of N arrays
         The judged frames per scale, coarse to fine, entry k ``(B, C, s_k, s_k)`` with
-        ``s_k = P / 2^(N-1-k)``: real targets (:func:`reference.pyramid.frame_pyramid`) or the
+        ``s_k = P / 2^(N-1-k)``: real targets (:func:`sharpvid.reference.pyramid.frame_pyramid`) or the
         output of :func:`generator_forward`.
     config : NetworkConfig
 

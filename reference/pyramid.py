@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference._checks import _as_float, _check_image, _check_positive_int
+from sharpvid.reference._checks import _as_float, _check_image, _check_positive_int
 
 
 def downsample(x: np.ndarray, factor: int) -> np.ndarray:

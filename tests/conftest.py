@@ -46,7 +46,7 @@ def cpu_without_native_bf16(monkeypatch):
     (``fast_math=True`` on the networks, or a test that patches the flags back in:
     tests/test_fast_math.py).  Subprocesses (the DDP and CLI-in-a-subprocess tests) see the
     real CPU."""
-    import fast.devices
+    import sharpvid.fast.devices
 
-    monkeypatch.setattr(fast.devices, "cpu_flags",
+    monkeypatch.setattr(sharpvid.fast.devices, "cpu_flags",
                         lambda path="/proc/cpuinfo": frozenset({"fma", "avx2"}))

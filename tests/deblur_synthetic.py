@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from reference.deblur.fourier import convolve_circular
+from sharpvid.reference.deblur.fourier import convolve_circular
 
 
 def shapes_image(size: int, rng: np.random.Generator, count: int = 12) -> np.ndarray:

@@ -1,5 +1,5 @@
 """Runs and checkpoints for the tests, made without training: a tiny generator with seeded
-random weights saved in the real checkpoint format (:mod:`fast.checkpoint`)."""
+random weights saved in the real checkpoint format (:mod:`sharpvid.fast.checkpoint`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
-from fast.checkpoint import save_checkpoint
-from fast.config import load_config, save_config
-from fast.networks import MultiScaleGenerator
+from sharpvid.fast.checkpoint import save_checkpoint
+from sharpvid.fast.config import load_config, save_config
+from sharpvid.fast.networks import MultiScaleGenerator
 
 
 def make_run(run_dir: Path, overrides: list[str] | None = None, *, seed: int = 0, step: int = 1):

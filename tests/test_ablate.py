@@ -1,4 +1,4 @@
-"""``sharpvid ablate`` (:mod:`fast.ablate`, :mod:`fast.report`): what each variant sets, the
+"""``sharpvid ablate`` (:mod:`sharpvid.fast.ablate`, :mod:`sharpvid.fast.report`): what each variant sets, the
 runner end to end on tiny configs (tables, pictures, report, reuse, resume, refusals) and its
 one-line errors."""
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fast import ablate, ablation_tables, cli, report
-from fast.config import load_config
+from sharpvid.fast import ablate, ablation_tables, cli, report
+from sharpvid.fast.config import load_config
 
 EVAL = "synthetic:seed=1,videos=2,frames=10,height=40,width=40"
 FAST = ["--steps", "3", "--batch=2", "--log_every=1", "--val_every=0", "--sample_every=0",
@@ -291,7 +291,7 @@ def test_a_folder_with_another_config_is_refused_then_forced(tmp_path):
 
 
 def test_an_interrupted_ablation_resumes(tmp_path, monkeypatch):
-    from fast.training.loop import Trainer
+    from sharpvid.fast.training.loop import Trainer
 
     out = tmp_path / "abl"
     stop_at = {"step": 2}

@@ -3,7 +3,8 @@
 import subprocess
 import sys
 
-from fast import __version__, cli
+from sharpvid import __version__
+from sharpvid.fast import cli
 
 
 def test_version_and_help(capsys):
@@ -18,13 +19,13 @@ def test_version_and_help(capsys):
 
 def test_console_script_runs():
     out = subprocess.run(
-        [sys.executable, "-m", "fast.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "sharpvid.fast.cli", "--help"], capture_output=True, text=True, check=True
     )
     assert "Mathieu" in out.stdout
 
 
 def test_unknown_command_is_a_usage_error():
     proc = subprocess.run(
-        [sys.executable, "-m", "fast.cli", "no-such-command"], capture_output=True, text=True
+        [sys.executable, "-m", "sharpvid.fast.cli", "no-such-command"], capture_output=True, text=True
     )
     assert proc.returncode == 2 and "invalid choice" in proc.stderr

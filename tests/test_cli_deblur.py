@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from deblur_synthetic import blur, motion_kernel, shapes_image
-from fast import cli, imageio
+from sharpvid.fast import cli, imageio
 
 
 @pytest.fixture()
@@ -54,12 +54,12 @@ def test_deblur_text_method_on_a_single_file(blurred_images, tmp_path):
     ],
 )
 def test_bad_values_are_one_line_errors(blurred_images, tmp_path, extra, message):
-    from fast._xp import cupy_available
+    from sharpvid.fast._xp import cupy_available
 
     if "cuda" in extra and cupy_available():
         pytest.skip("CUDA is available here")
     proc = subprocess.run(
-        [sys.executable, "-m", "fast.cli", "deblur", str(blurred_images / "grey.png"),
+        [sys.executable, "-m", "sharpvid.fast.cli", "deblur", str(blurred_images / "grey.png"),
          "--out", str(tmp_path / "o"), *extra], capture_output=True, text=True)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fast.checkpoint import LOCK_NAME, RunFolderBusy, RunLock
+from sharpvid.fast.checkpoint import LOCK_NAME, RunFolderBusy, RunLock
 from test_train import DATA, run_cli
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -67,7 +67,7 @@ def _holder(run: Path) -> subprocess.Popen:
     """Another process that takes the run folder's lock and keeps it until killed."""
     proc = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; sys.path.insert(0, sys.argv[1]);"
-        "from fast.checkpoint import RunLock; lock = RunLock(sys.argv[2]).acquire();"
+        "from sharpvid.fast.checkpoint import RunLock; lock = RunLock(sys.argv[2]).acquire();"
         "print('held', flush=True); time.sleep(120)"), str(Path(__file__).parents[1]), str(run)],
         stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "held"
@@ -93,7 +93,7 @@ def test_run_lock_is_one_writer_process_and_a_dead_holder_holds_nothing(tmp_path
     first.release()
     probe = subprocess.run([sys.executable, "-c", (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "from fast.checkpoint import RunLock, RunFolderBusy\n"
+        "from sharpvid.fast.checkpoint import RunLock, RunFolderBusy\n"
         "try:\n    RunLock(sys.argv[2]).acquire()\nexcept RunFolderBusy as e:\n    print(e)"),
         str(Path(__file__).parents[1]), str(run)], capture_output=True, text=True)
     assert f"another sharpvid process (PID {os.getpid()}) is writing this run folder" in \

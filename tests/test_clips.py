@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-import reference.data
-from fast.video.clips import (ClipConfig, ClipLoader, ClipSampler, fixed_clip_start,
+import sharpvid.reference.data
+from sharpvid.fast.video.clips import (ClipConfig, ClipLoader, ClipSampler, fixed_clip_start,
                               frame_differences_u8, sample_clip, shots, test_clip, to_model)
-from fast.video.sources import ArrayVideo, DataError, Source, open_source, synthetic_source
+from sharpvid.fast.video.sources import ArrayVideo, DataError, Source, open_source, synthetic_source
 from videodata import moving_square, needs_samples
 
 SMALL = ClipConfig(size=16)
@@ -43,7 +43,7 @@ def test_crop_search_is_the_oracles():
         for keep in (0.0, 0.5):
             cfg = ClipConfig(size=16, threshold=30.0, max_tries=12, keep_anyway=keep)
             ours = sample_clip(video, seed, cfg, [(0, 8)])
-            oracle = reference.data.sample_patch_clip(as_model, 16, rng=seed, threshold=30.0,
+            oracle = sharpvid.reference.data.sample_patch_clip(as_model, 16, rng=seed, threshold=30.0,
                                                        max_tries=12, keep_anyway=keep)
             np.testing.assert_allclose(ours.clip * (2 / 255) - 1, oracle, atol=1e-12)
             motion = (np.diff(oracle, axis=0) ** 2).sum()
@@ -63,7 +63,7 @@ def test_motion_filter_takes_moving_crops_and_rejects_still_ones():
 
 
 def test_synthetic_world_crops_move_but_its_background_alone_barely():
-    from fast.video.synthetic import synthetic_video
+    from sharpvid.fast.video.synthetic import synthetic_video
 
     cfg = ClipConfig(keep_anyway=0.0, max_tries=1)
     with_objects = np.stack([synthetic_video(s, 8, 64, 64) for s in range(4)])
@@ -74,7 +74,7 @@ def test_synthetic_world_crops_move_but_its_background_alone_barely():
 
 
 def test_scene_cut_in_synthetic_video_is_found_and_never_crossed():
-    from fast.video.synthetic import synthetic_video
+    from sharpvid.fast.video.synthetic import synthetic_video
 
     video = np.concatenate([synthetic_video(1, 12, 48, 48), synthetic_video(2, 9, 48, 48)])
     assert shots(video) == [(0, 12), (12, 21)]
@@ -85,12 +85,12 @@ def test_scene_cut_in_synthetic_video_is_found_and_never_crossed():
 
 
 def test_u8_differences_equal_the_twin():
-    import fast.data
+    import sharpvid.fast.data
 
     video = moving_square(20, cut_at=11)
     as_model = torch.from_numpy(video).permute(0, 3, 1, 2).double() * (2 / 255) - 1
     np.testing.assert_allclose(frame_differences_u8(video, chunk=3),
-                               fast.data.frame_differences(as_model).numpy(), rtol=1e-12)
+                               sharpvid.fast.data.frame_differences(as_model).numpy(), rtol=1e-12)
     assert shots(video) == [(0, 11), (11, 20)]
 
 

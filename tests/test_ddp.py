@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from fast.checkpoint import load_checkpoint
-from fast.config import load_config
-from fast.training.loop import Trainer
-from fast.training.data import training_clips
-from fast.video.clips import StreamUnion
+from sharpvid.fast.checkpoint import load_checkpoint
+from sharpvid.fast.config import load_config
+from sharpvid.fast.training.loop import Trainer
+from sharpvid.fast.training.data import training_clips
+from sharpvid.fast.video.clips import StreamUnion
 
 DATA = "synthetic:videos=3,frames=12,height=32,width=32"
 COMMON = [f"--data={DATA}", "--steps=3", "--log_every=1", "--sample_every=0", "--val_every=0",
@@ -60,7 +60,7 @@ def _torchrun(tmp_path: Path, run: Path, *args: str) -> tuple[subprocess.Complet
     env.pop("WORLD_SIZE", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         "-m", "fast.cli", "train", "tiny", "--out", str(run), "--quiet", *args],
+         "-m", "sharpvid.fast.cli", "train", "tiny", "--out", str(run), "--quiet", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         start_new_session=True)  # a hung rank is killed with its launcher, not left behind
     try:

@@ -64,7 +64,7 @@ def _strip_fences(text: str) -> str:
 
 
 def _resolve(dotted: str):
-    """``fast.training.loop.Trainer.step`` -> the object (longest importable module, then attributes)."""
+    """``sharpvid.fast.training.loop.Trainer.step`` -> the object (longest importable module, then attributes)."""
     parts = dotted.split(".")
     for i in range(len(parts), 0, -1):
         try:
@@ -100,7 +100,7 @@ def _subcommand(parser, name: str):
 
 
 def test_cli_md_names_every_command_and_option():
-    from fast.cli import build_parser
+    from sharpvid.fast.cli import build_parser
 
     text = _read("cli.md")
     commands = _subcommands(build_parser())
@@ -200,7 +200,7 @@ def test_equations_md_has_a_row_for_every_oracle_function():
 
 def test_conventions_psnr_scales_are_the_metrics():
     """conventions.md: authors = seed − 0.034 dB, TF = seed − 6.02 dB, the 88.13 dB cap."""
-    from reference.metrics import AUTHORS_EPS, psnr, sharpness_difference
+    from sharpvid.reference.metrics import AUTHORS_EPS, psnr, sharpness_difference
 
     text = _read("conventions.md")
     for quoted in ("`psnr_seed` − 0.034 dB", "`psnr_seed` − 6.02 dB", "`sharp_seed` − 6.02 dB",
@@ -220,14 +220,14 @@ def test_conventions_psnr_scales_are_the_metrics():
 def test_conventions_defaults_are_the_codes():
     import torch
 
-    from fast.cli import build_parser
-    from fast.evaluate import frame_metrics
-    from fast.metrics import moving_mask as fast_mask
-    from fast.video.clips import ClipConfig, to_model
-    from reference.blur import gaussian_kernel
-    from reference.data import scene_cuts
-    from reference.losses import BCE_EPS
-    from reference.metrics import moving_mask
+    from sharpvid.fast.cli import build_parser
+    from sharpvid.fast.evaluate import frame_metrics
+    from sharpvid.fast.metrics import moving_mask as fast_mask
+    from sharpvid.fast.video.clips import ClipConfig, to_model
+    from sharpvid.reference.blur import gaussian_kernel
+    from sharpvid.reference.data import scene_cuts
+    from sharpvid.reference.losses import BCE_EPS
+    from sharpvid.reference.metrics import moving_mask
 
     text = _read("conventions.md")
     # the moving area's threshold, everywhere it is a default
@@ -280,7 +280,7 @@ def _value(text: str):
 
 
 def test_reproducing_paper_config_table_is_paper_toml():
-    from fast.config import load_config
+    from sharpvid.fast.config import load_config
 
     cfg = load_config("paper")
     rows = _table_rows(_read("reproducing.md"), "| key | value | source |")
@@ -313,7 +313,7 @@ def test_reproducing_cpu_times_are_the_benchmark_results():
 
 
 def test_reproducing_test_split_is_the_authors_379_videos():
-    from fast.video.ucf101 import AUTHORS_TEST_STRIDE, TESTLIST01_SIZE
+    from sharpvid.fast.video.ucf101 import AUTHORS_TEST_STRIDE, TESTLIST01_SIZE
 
     assert "379" in _read("reproducing.md")
     assert len(range(0, TESTLIST01_SIZE, AUTHORS_TEST_STRIDE)) == 379
@@ -321,14 +321,14 @@ def test_reproducing_test_split_is_the_authors_379_videos():
 
 def test_architecture_step_order_and_light_cli():
     """architecture.md: the D step runs before the G step; `sharpvid --help` loads no torch."""
-    from fast.training.step import train_step
+    from sharpvid.fast.training.step import train_step
 
     source = inspect.getsource(train_step)
     assert source.index("discriminator_step") < source.index("generator_step")
     text = _read("architecture.md")
     assert text.index("**D step**") < text.index("**G step**") < text.index("**Guard, log")
-    probe = ("import sys, fast.cli; fast.cli.build_parser(); "
-             "print('torch' in sys.modules or 'fast.networks' in sys.modules)")
+    probe = ("import sys, sharpvid.fast.cli; sharpvid.fast.cli.build_parser(); "
+             "print('torch' in sys.modules or 'sharpvid.fast.networks' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False", "the CLI's parser must not import torch"

@@ -6,14 +6,14 @@ import pkgutil
 
 import pytest
 
-import reference
+import sharpvid.reference
 
-MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(reference.__path__, "reference.") if not m.ispkg
-)
+MODULES = sorted(m.name for m in pkgutil.walk_packages(sharpvid.reference.__path__,
+                                                      "sharpvid.reference.") if not m.ispkg)
 # the fast path's modules with examples of their own
-MODULES += ["fast.video.synthetic", "fast.config", "fast.devices", "fast.figures",
-            "fast.blur_detector", "fast.commands.predict", "fast.networks"]
+MODULES += [f"sharpvid.fast.{name}" for name in ("video.synthetic", "config", "devices", "figures",
+                                                 "blur_detector", "commands.predict", "networks",
+                                                 "blur")]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -15,16 +15,16 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import fast.blur
-import fast.data
-import fast.losses
-import fast.metrics
-import fast.pyramid
-import reference.blur
-import reference.data
-import reference.losses
-import reference.metrics
-import reference.pyramid
+import sharpvid.fast.blur
+import sharpvid.fast.data
+import sharpvid.fast.losses
+import sharpvid.fast.metrics
+import sharpvid.fast.pyramid
+import sharpvid.reference.blur
+import sharpvid.reference.data
+import sharpvid.reference.losses
+import sharpvid.reference.metrics
+import sharpvid.reference.pyramid
 from equivalence import REGIMES, Twin, check_twin
 
 torch.backends.cuda.matmul.allow_tf32 = False

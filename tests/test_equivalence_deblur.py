@@ -1,4 +1,4 @@
-"""``fast.deblur`` computes ``reference.deblur``: step by step under hypothesis, whole on fixed seeds.
+"""``sharpvid.fast.deblur`` computes ``sharpvid.reference.deblur``: step by step under hypothesis, whole on fixed seeds.
 
 The fast twin is batched NumPy/CuPy, so it has its own small checker, :func:`check`, following
 the shared harness (``tests/equivalence.py``) step for step: both raise (the same type) or both
@@ -26,11 +26,11 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import fast.deblur as fd
-import reference.deblur as rd
+import sharpvid.fast.deblur as fd
+import sharpvid.reference.deblur as rd
 from deblur_synthetic import blur, glyph_image, motion_kernel, shapes_image
 from equivalence import TOLERANCES
-from fast import _xp
+from sharpvid.fast import _xp
 
 DTYPES = (np.float64, np.float32)
 _TORCH = {np.float64: torch.float64, np.float32: torch.float32}
@@ -172,7 +172,7 @@ def test_names_parameters_and_defaults_are_the_oracles():
         assert [(p.name, p.kind, p.default) for p in fast.values()] == [
             (p.name, p.kind, p.default) for p in ref.values()
         ], name
-        assert getattr(fd, name).__doc__.startswith("Fast twin of :func:`reference.deblur."), name
+        assert getattr(fd, name).__doc__.startswith("Fast twin of :func:`sharpvid.reference.deblur."), name
 
 
 def test_opt_fft_size_and_schedule_are_the_oracles():

@@ -1,4 +1,4 @@
-"""fast.networks computes reference.networks: G, D and the recursion, with shared weights.
+"""sharpvid.fast.networks computes sharpvid.reference.networks: G, D and the recursion, with shared weights.
 
 One registry of cases (configuration, network, input size) drives one generic check through the
 project's harness (:func:`equivalence.check_twin`: both raise or both return, then dtype, shape,
@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.special import expit
 
-import fast.networks as Fn
-from fast.devices import OFF, FastMath
-import reference.networks as R
+import sharpvid.fast.networks as Fn
+from sharpvid.fast.devices import OFF, FastMath
+import sharpvid.reference.networks as R
 from equivalence import TOLERANCES, Twin, check_same_error, check_twin
 from strategies import PIXELS
 
@@ -467,7 +467,7 @@ def test_doctests():
 def test_an_untrained_copy_generator_predicts_exactly_the_last_frame():
     """output="copy": the last conv of every scale starts at zero, so G (and its recursion) is
     copy-last-frame at every scale before any training: no grey start, no colour cast."""
-    from fast.networks import MultiScaleGenerator
+    from sharpvid.fast.networks import MultiScaleGenerator
 
     cfg = R.get_config("tiny", output="copy")
     torch.manual_seed(0)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from fast import losses
+from sharpvid.fast import losses
 
 
 def _rand(*shape, seed=0, low=-1.0, high=1.0):
@@ -55,7 +55,7 @@ def test_bce_is_finite_at_saturation_in_float32():
 
 
 def test_smoothed_labels_torch_generator_and_numpy_match_oracle():
-    from reference.losses import smoothed_labels as ref_labels
+    from sharpvid.reference.losses import smoothed_labels as ref_labels
 
     np.testing.assert_allclose(
         losses.smoothed_labels((5,), False, rng=7, dtype=torch.float64).numpy(),

@@ -11,11 +11,11 @@ import json
 import pytest
 import torch
 
-import fast.devices as devices
-from fast.checkpoint import load_generator
-from fast.config import ConfigError, config_from_dict, load_config
-from fast.devices import cpu_flags, native_bf16, resolve_fast_math
-from fast.training.loop import Trainer
+import sharpvid.fast.devices as devices
+from sharpvid.fast.checkpoint import load_generator
+from sharpvid.fast.config import ConfigError, config_from_dict, load_config
+from sharpvid.fast.devices import cpu_flags, native_bf16, resolve_fast_math
+from sharpvid.fast.training.loop import Trainer
 from test_train import DATA, run_cli, tiny, train_lines
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -181,8 +181,8 @@ def test_evaluate_and_predict_take_fast_math_and_say_which(tmp_path):
 def test_the_flag_offers_the_configs_settings():
     import argparse
 
-    from fast.commands import add_fast_math_flag
-    from fast.devices import FAST_MATH_SETTINGS
+    from sharpvid.fast.commands import add_fast_math_flag
+    from sharpvid.fast.devices import FAST_MATH_SETTINGS
 
     parser = argparse.ArgumentParser()
     add_fast_math_flag(parser)

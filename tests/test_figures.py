@@ -1,14 +1,14 @@
-"""fast.figures: 8-bit conversion, labelled grids, GIF frames, and atomic PNG/GIF files."""
+"""sharpvid.fast.figures: 8-bit conversion, labelled grids, GIF frames, and atomic PNG/GIF files."""
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from fast import figures
-from fast.figures import BORDER, SEP, comparison_grid, gif_frames, save_gif, save_png, scale_grid
-from fast.figures import to_uint8
-from fast.imageio import ImageError
+from sharpvid.fast import figures
+from sharpvid.fast.figures import BORDER, SEP, comparison_grid, gif_frames, save_gif, save_png, scale_grid
+from sharpvid.fast.figures import to_uint8
+from sharpvid.fast.imageio import ImageError
 
 
 def header_height() -> int:

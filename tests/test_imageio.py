@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fast import imageio
+from sharpvid.fast import imageio
 
 
 def test_round_trip_grey_and_colour(tmp_path):

@@ -1,6 +1,8 @@
 """The project's import graph has no cycle: every import of one project module by another,
 module-level or inside a function (a deferred import still ties the two together), is an edge,
-and a strongly connected component of more than one module is a cycle the test names."""
+and a strongly connected component of more than one module is a cycle the test names.  And every
+import of the project goes through its installed name, ``sharpvid``: ``fast`` and ``reference``
+are folders, not import names (from the repository root they would import a second copy)."""
 
 from __future__ import annotations
 
@@ -8,14 +10,17 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("fast", "reference")
+#: folder -> the import name it installs as (pyproject.toml's package-dir)
+PACKAGES = {"sharpvid": "sharpvid", "fast": "sharpvid.fast", "reference": "sharpvid.reference"}
+#: where else the project's modules are imported
+USERS = ("tests", "tutorials", "benchmarks", "docs")
 
 
 def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    if parts[-1] == "__init__":
+    folder, *parts = path.relative_to(ROOT).with_suffix("").parts
+    if parts and parts[-1] == "__init__":
         parts.pop()
-    return ".".join(parts)
+    return ".".join([PACKAGES[folder], *parts])
 
 
 def project_modules() -> dict[str, Path]:
@@ -89,3 +94,33 @@ def test_the_import_graph_has_no_cycle():
 def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def imported_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_every_import_of_the_project_goes_through_sharpvid():
+    files = [p for d in (*PACKAGES, *USERS) for p in sorted((ROOT / d).rglob("*.py"))]
+    stray = sorted(f"{p.relative_to(ROOT)}: {name}" for p in files for name in imported_names(p)
+                   if name.split(".")[0] in ("fast", "reference"))
+    assert len(files) > 100 and stray == []
+
+
+def test_the_package_list_is_every_folder_of_the_package():
+    """pyproject.toml lists the packages (package-dir maps them onto fast/ and reference/): a new
+    sub-folder left out of the list would be missing from every install."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    folders = {module_name(p) for pkg in PACKAGES for p in (ROOT / pkg).rglob("__init__.py")}
+    assert sorted(listed) == sorted(folders)

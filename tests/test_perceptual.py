@@ -1,4 +1,4 @@
-"""fast.perceptual computes reference.perceptual: the VGG19 perceptual loss, with shared weights.
+"""sharpvid.fast.perceptual computes sharpvid.reference.perceptual: the VGG19 perceptual loss, with shared weights.
 
 One registry of cases (layers, input shapes) drives one generic check through the project's
 harness (:func:`equivalence.check_twin`: both raise or both return, then dtype, shape, values
@@ -23,8 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import fast.perceptual as Fp
-import reference.perceptual as R
+import sharpvid.fast.perceptual as Fp
+import sharpvid.reference.perceptual as R
 from equivalence import Twin, check_same_error, check_twin
 from strategies import PIXELS, frame_pairs, frames
 

@@ -9,7 +9,7 @@ import io
 import json
 from pathlib import Path
 
-from fast import cli
+from sharpvid.fast import cli
 from videodata import mini_ucf101, moving_square, needs_av, write_frames, write_video
 
 FAST = ["--steps=2", "--batch=2", "--log_every=1", "--sample_every=2", "--val_every=0",

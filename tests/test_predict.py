@@ -1,4 +1,4 @@
-"""``sharpvid predict`` and :func:`fast.commands.predict.predict_video`: the files it writes, the
+"""``sharpvid predict`` and :func:`sharpvid.fast.commands.predict.predict_video`: the files it writes, the
 window it reads, the recursion, and one-line errors for every bad input."""
 
 import numpy as np
@@ -6,10 +6,10 @@ import pytest
 import torch
 from PIL import Image
 
-from fast import cli
-from fast.commands.predict import GIF_NAME, predict_video, window_start
-from fast.figures import to_uint8
-from fast.video.clips import to_model
+from sharpvid.fast import cli
+from sharpvid.fast.commands.predict import GIF_NAME, predict_video, window_start
+from sharpvid.fast.figures import to_uint8
+from sharpvid.fast.video.clips import to_model
 from runs import make_run
 from videodata import moving_square, needs_av, write_frames, write_video
 

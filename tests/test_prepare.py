@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import fast.video.shards as shards
-from fast import cli
-from fast.video.clips import ClipConfig, ClipLoader
-from fast.video.shards import PrepareConfig, ShardClips, prepare
-from fast.video.sources import DataError
+import sharpvid.fast.video.shards as shards
+from sharpvid.fast import cli
+from sharpvid.fast.video.clips import ClipConfig, ClipLoader
+from sharpvid.fast.video.shards import PrepareConfig, ShardClips, prepare
+from sharpvid.fast.video.sources import DataError
 from videodata import mini_ucf101, moving_square, needs_av, needs_samples, write_frames, write_video
 
 SYNTH = "synthetic:videos=5,frames=12,height=32,width=32"
@@ -47,7 +47,7 @@ def test_synthetic_train_clips_and_index(tmp_path, capsys):
     records = clips.records()
     assert len(records) == 50 and {r["video"] for r in records} == {f"synthetic-{i:04d}" for i in range(5)}
     # each record says where its clip came from
-    from fast.video.sources import open_source
+    from sharpvid.fast.video.sources import open_source
 
     r, clip = records[7], clips.take([7])[0]
     video = open_source(SYNTH)[int(r["video"][-4:])].read()
@@ -213,7 +213,7 @@ def test_bad_sources(tmp_path):
 
 
 def test_help_has_an_example():
-    proc = subprocess.run([sys.executable, "-m", "fast.cli", "prepare", "--help"],
+    proc = subprocess.run([sys.executable, "-m", "sharpvid.fast.cli", "prepare", "--help"],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "sharpvid prepare synthetic --out" in proc.stdout
 

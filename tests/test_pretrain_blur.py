@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 import torch
 
-import fast.blur_detector
-from fast import cli
-from fast.blur import BLURS, bilateral_blur, blurred, gaussian_blur, median_blur
-from fast.blur_detector import (blur_accuracy, build_blur_detector, load_images, read_cifar10,
+import sharpvid.fast.blur_detector
+from sharpvid.fast import cli
+from sharpvid.fast.blur import BLURS, bilateral_blur, blurred, gaussian_blur, median_blur
+from sharpvid.fast.blur_detector import (blur_accuracy, build_blur_detector, load_images, read_cifar10,
                                 source_images)
-from fast.checkpoint import FORMAT, load_state
-from fast.config import config_from_dict, load_config
+from sharpvid.fast.checkpoint import FORMAT, load_state
+from sharpvid.fast.config import config_from_dict, load_config
 
 SYNTH = "synthetic:videos=3,frames=8,height=40,width=40"
 # Adam learns the tiny D2 in a few dozen steps; one thread: fast on a busy machine
@@ -126,7 +126,7 @@ def test_source_crops_are_counter_based_and_held_out_from_other_videos():
 
 
 def test_docstring_examples():
-    result = doctest.testmod(fast.blur_detector, optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(sharpvid.fast.blur_detector, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
 
 

@@ -1,4 +1,4 @@
-"""Tests of the blind L0 deblurring oracle :mod:`reference.deblur` (Pan et al. 2014; Xu et al. 2013).
+"""Tests of the blind L0 deblurring oracle :mod:`sharpvid.reference.deblur` (Pan et al. 2014; Xu et al. 2013).
 
 Fast step-level checks (closed forms, adjoints, per-pixel threshold rules under hypothesis) and
 a few seeded end-to-end runs on small synthetic images (tests/deblur_synthetic.py).
@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from reference.deblur import (
+from sharpvid.reference.deblur import (
     adjust_psf_center,
     bilateral_filter,
     blind_deconv_scale_text,
@@ -106,7 +106,7 @@ def _assert_valid_kernel(k: np.ndarray, size: int) -> None:
 
 @pytest.mark.parametrize("name", MODULES)
 def test_doctests(name):
-    mod = importlib.import_module(f"reference.deblur.{name}")
+    mod = importlib.import_module(f"sharpvid.reference.deblur.{name}")
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
 
@@ -591,7 +591,7 @@ def test_ssd_upto_shift_finds_sub_pixel_shifts():
 def test_lambda_from_threshold_is_the_releases(monkeypatch, keep_zero):
     """blind_deconv.m (text release, line 77): at the coarsest scale, when 0 < threshold < λ_g/10,
     λ_g = threshold and then λ_p = λ_g, even from λ_p = 0 (unless asked to keep it at 0)."""
-    import reference.deblur.text as text
+    import sharpvid.reference.deblur.text as text
 
     seen = []
     real = text.blind_deconv_scale_text

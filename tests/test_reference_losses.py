@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference import losses
+from sharpvid.reference import losses
 from strategies import frame_pairs, frames
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from reference import metrics
+from sharpvid.reference import metrics
 from strategies import frame_pairs
 
 

@@ -1,4 +1,4 @@
-"""Tests of reference.networks: the multi-scale G and D of Mathieu, Couprie & LeCun 2016.
+"""Tests of sharpvid.reference.networks: the multi-scale G and D of Mathieu, Couprie & LeCun 2016.
 
 Hand-computed layers, closed-form outputs of zeroed networks, shapes of every named
 configuration, batching properties, the recursion of ``predict_frames``, clear errors, and a
@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.special import expit
 
-import reference.networks as networks
-from reference.networks import (
+import sharpvid.reference.networks as networks
+from sharpvid.reference.networks import (
     CONFIGS,
     NetworkConfig,
     _activation,
@@ -32,7 +32,7 @@ from reference.networks import (
     init_generator_weights,
     predict_frames,
 )
-from reference.pyramid import frame_pyramid, upsample
+from sharpvid.reference.pyramid import frame_pyramid, upsample
 
 TINY = get_config("tiny")
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference import blur, data, pyramid
+from sharpvid.reference import blur, data, pyramid
 from strategies import frames
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fast.video import synthetic
-from fast.video.synthetic import synthetic_frames, synthetic_video
+from sharpvid.fast.video import synthetic
+from sharpvid.fast.video.synthetic import synthetic_frames, synthetic_video
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,7 +74,7 @@ def test_golden_checksum():
 
 def test_same_hash_in_a_fresh_process():
     code = (
-        "import hashlib; from fast.video.synthetic import synthetic_video; "
+        "import hashlib; from sharpvid.fast.video.synthetic import synthetic_video; "
         "print(hashlib.sha256(synthetic_video(11, 6, 40, 56, channels=1).tobytes()).hexdigest())"
     )
     out = subprocess.run(

@@ -18,19 +18,19 @@ import numpy as np
 import pytest
 import torch
 
-import fast.checkpoint as checkpoint
-import fast.training.step
-import reference.losses as ref_losses
-import reference.networks as ref_net
-from fast import cli
-from fast.config import load_config
-from fast.networks import to_reference_weights
-from fast.training.critics import instance_noise
-from fast.training.errors import TrainError
-from fast.training.loop import Trainer
-from fast.training.optim import scheduled_lr
-from fast.video.clips import to_model
-from reference.pyramid import frame_pyramid
+import sharpvid.fast.checkpoint as checkpoint
+import sharpvid.fast.training.step
+import sharpvid.reference.losses as ref_losses
+import sharpvid.reference.networks as ref_net
+from sharpvid.fast import cli
+from sharpvid.fast.config import load_config
+from sharpvid.fast.networks import to_reference_weights
+from sharpvid.fast.training.critics import instance_noise
+from sharpvid.fast.training.errors import TrainError
+from sharpvid.fast.training.loop import Trainer
+from sharpvid.fast.training.optim import scheduled_lr
+from sharpvid.fast.video.clips import to_model
+from sharpvid.reference.pyramid import frame_pyramid
 from videodata import moving_square, write_frames
 
 DATA = "synthetic:videos=3,frames=12,height=32,width=32"
@@ -192,8 +192,8 @@ def test_checkpoints_keep_the_newest_and_survive_a_failed_save(tmp_path, monkeyp
 
 def _poison_lp(monkeypatch, when):
     """G's ℓp term NaN at the steps (counted from 1) where ``when(step)`` holds."""
-    good = fast.training.step.lp_term
-    monkeypatch.setattr(fast.training.step, "lp_term",
+    good = sharpvid.fast.training.step.lp_term
+    monkeypatch.setattr(sharpvid.fast.training.step, "lp_term",
                         lambda r, p: good(r, p) * (float("nan") if when() else 1.0))
 
 
@@ -265,8 +265,8 @@ def test_a_partly_nonfinite_step_skips_only_the_nonfinite_update(tmp_path, capsy
     critic = trainer.critics[0]
     d_before = {k: v.clone() for k, v in critic.module.state_dict().items()}
     g_before = {k: v.clone() for k, v in trainer.g.state_dict().items()}
-    original = fast.training.step.critic_loss
-    monkeypatch.setattr(fast.training.step, "critic_loss", lambda *a: (
+    original = sharpvid.fast.training.step.critic_loss
+    monkeypatch.setattr(sharpvid.fast.training.step, "critic_loss", lambda *a: (
         lambda loss, *acc: (loss * float("nan"), *acc))(*original(*a)))
     trainer.fit()
     for k, v in critic.module.state_dict().items():
@@ -291,7 +291,7 @@ def _wait_for(path: Path, text: str, proc, timeout: float = 120.0) -> None:
 def test_signal_finishes_the_step_saves_and_exits_0(tmp_path, sig):
     run = tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fast.cli", "train", "tiny", "--out", str(run), f"--data={DATA}",
+        [sys.executable, "-m", "sharpvid.fast.cli", "train", "tiny", "--out", str(run), f"--data={DATA}",
          "--steps=100000", "--log_every=1", "--sample_every=0", "--val_every=0",
          "--checkpoint_every=100000", "--quiet"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -463,7 +463,7 @@ def test_leaky_generator_is_rebuilt_leaky_from_its_checkpoint(tmp_path):
 
 
 def test_blur_detector_loss_equals_the_oracle(tmp_path):
-    import reference.blur as ref_blur
+    import sharpvid.reference.blur as ref_blur
 
     cfg = tiny("discriminators=0", "blur_detector=true", "blur_size=5", "blur_variance=5")
     trainer = Trainer(cfg, tmp_path / "run", progress=False)
@@ -544,7 +544,7 @@ def test_init_d2_loads_only_the_blur_detector_and_freeze_keeps_it(tmp_path):
 
 def _vgg_file(path: Path, upto: str = "relu2_2") -> Path:
     """A torchvision-format VGG19 checkpoint with seeded random weights (tests only)."""
-    import reference.perceptual as ref_perc
+    import sharpvid.reference.perceptual as ref_perc
 
     weights = ref_perc.init_vgg19_weights(upto, rng=0)
     torch.save({k: torch.from_numpy(v).float() for k, v in weights.items()}
@@ -553,7 +553,7 @@ def _vgg_file(path: Path, upto: str = "relu2_2") -> Path:
 
 
 def test_perceptual_term_equals_the_oracle(tmp_path):
-    import reference.perceptual as ref_perc
+    import sharpvid.reference.perceptual as ref_perc
 
     vgg = _vgg_file(tmp_path / "vgg19.pth")
     cfg = tiny("lam_adv=0", "lam_perc=0.3", 'perc_layers=[["relu1_2", 0.5], ["relu2_2", 1.0]]',
@@ -641,14 +641,14 @@ def test_the_critic_trains_on_logits_with_its_own_adam_betas(tmp_path):
     # a D so sure that σ rounds to 1 on a fake: the probability form's gradient is exactly 0
     # there, the logit form's is not
     z = torch.tensor([40.0], requires_grad=True)
-    from fast.losses import discriminator_loss
+    from sharpvid.fast.losses import discriminator_loss
 
     discriminator_loss([torch.tensor([0.0])], [z], logits=True).backward()
     assert z.grad.item() > 0.5
 
 
 def test_keep_static_is_the_share_of_clips_cut_without_the_motion_test():
-    from fast.training.data import training_clips
+    from sharpvid.fast.training.data import training_clips
 
     assert training_clips(tiny("keep_static=0.4")).cfg.keep_anyway == 0.4
     assert training_clips(tiny()).cfg.keep_anyway == 0.05  # TF's

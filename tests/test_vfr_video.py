@@ -11,10 +11,10 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from fast import cli
-from fast.commands import CommandError
-from fast.commands.predict import _read_window
-from fast.video.sources import ArrayVideo, open_source
+from sharpvid.fast import cli
+from sharpvid.fast.commands import CommandError
+from sharpvid.fast.commands.predict import _read_window
+from sharpvid.fast.video.sources import ArrayVideo, open_source
 from runs import make_run
 from videodata import moving_square, needs_av, write_video
 
@@ -96,7 +96,7 @@ def test_the_files_really_are_sparse(sparse):
 
 
 def test_sparse_file_has_its_decodable_frames(sparse, monkeypatch):
-    import fast.video.files as files
+    import sharpvid.fast.video.files as files
 
     clip = open_source(str(sparse))[0]
     assert clip.num_frames == N and clip.shape == (N, H, W, 3)
@@ -127,7 +127,7 @@ def test_regular_files_are_not_demuxed_at_open(tmp_path, monkeypatch):
     """AVI and MP4 index every frame: a regular one is checked from the index alone."""
     import av
 
-    import fast.video.files as files
+    import sharpvid.fast.video.files as files
 
     if not hasattr(av.VideoStream, "index_entries"):
         pytest.skip("PyAV < 14 has no index_entries: every file is demuxed once")

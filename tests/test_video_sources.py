@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fast.video.sources import (ArrayVideo, DataError, Source, open_source, parse_frame_range,
+from sharpvid.fast.video.sources import (ArrayVideo, DataError, Source, open_source, parse_frame_range,
                                 synthetic_source)
 from videodata import (UCF_CLASSES, mini_ucf101, moving_square, needs_av, needs_samples,
                        write_frames, write_video)
@@ -53,7 +53,7 @@ def test_every_and_frame_range():
 
 
 def test_authors_protocol_takes_379_of_3783():
-    from fast.video.ucf101 import TESTLIST01_SIZE, authors_test_videos
+    from sharpvid.fast.video.ucf101 import TESTLIST01_SIZE, authors_test_videos
 
     frame = np.zeros((1, 1, 1, 3), np.uint8)
     source = Source("testlist01", [ArrayVideo(frame, f"v{i}") for i in range(TESTLIST01_SIZE)])
@@ -165,7 +165,7 @@ def test_video_file_bad_inputs(tmp_path):
 
 
 def test_missing_video_extra_names_the_pip_command(tmp_path, monkeypatch):
-    import fast.video.files as files
+    import sharpvid.fast.video.files as files
 
     monkeypatch.setattr(files, "_av", lambda: None)
     (tmp_path / "clip.avi").write_bytes(b"whatever")

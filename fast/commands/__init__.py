@@ -1,4 +1,4 @@
-"""The ``sharpvid`` subcommands, one module each, registered in :mod:`fast.cli`."""
+"""The ``sharpvid`` subcommands, one module each, registered in :mod:`sharpvid.fast.cli`."""
 
 import os
 import sys
@@ -33,8 +33,8 @@ def check_writable(out: Path) -> None:
 
 def add_fast_math_flag(parser) -> None:
     """``--fast-math auto|on|off`` of ``evaluate`` and ``predict`` (default: the run's own
-    ``fast_math``; :func:`fast.devices.resolve_fast_math` says what each does on a device)."""
-    # fast.devices.FAST_MATH_SETTINGS, spelt out: the parser must not import torch (tested)
+    ``fast_math``; :func:`sharpvid.fast.devices.resolve_fast_math` says what each does on a device)."""
+    # sharpvid.fast.devices.FAST_MATH_SETTINGS, spelt out: the parser must not import torch (tested)
     parser.add_argument("--fast-math", choices=("auto", "on", "off"), default=None,
                         help="the networks' speed switch: bf16 autocast + channels_last where the "
                              "device has native bf16, float32 elsewhere (auto); on = the same, "

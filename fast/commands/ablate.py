@@ -12,7 +12,7 @@ terms and critics, and compare them (tables, pictures, ``report.html``).
 
 CONFIG is a shipped config (tiny, demo, paper, tf) or a .toml/.json file; ``--key=value``
 overrides it for every variant (``sharpvid train --list-keys``).  Each variant sets the loss
-weights and switches it is about (``--list-variants``; :mod:`fast.ablate` says how) and trains in
+weights and switches it is about (``--list-variants``; :mod:`sharpvid.fast.ablate` says how) and trains in
 ``OUT/runs/VARIANT`` (with ``--seeds K``, the further seeds in ``OUT/runs/VARIANT-seedS``), then
 is evaluated as ``sharpvid evaluate`` does on the config's validation data (``val_data``,
 ``val_frame_range``) or ``--eval-data``, into ``OUT/runs/VARIANT/eval``.  Every table cell is a
@@ -31,7 +31,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from fast.commands import CommandError, check_writable
+from sharpvid.fast.commands import CommandError, check_writable
 
 EXAMPLES = __doc__.split("\n\n")[1]
 
@@ -101,7 +101,7 @@ def add_parser(subparsers) -> None:
 
 
 def _list_variants() -> None:
-    from fast.ablate import DEFAULT_VARIANTS, DEFAULT_WEIGHTS, PAPER_SWITCHES, VARIANTS
+    from sharpvid.fast.ablate import DEFAULT_VARIANTS, DEFAULT_WEIGHTS, PAPER_SWITCHES, VARIANTS
 
     for v in VARIANTS.values():
         terms = ", ".join(v.terms) or "ℓp only"
@@ -141,15 +141,15 @@ def _command(args: argparse.Namespace, names: list[str], steps: int, out: Path) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from fast import ablate
-    from fast.checkpoint import CheckpointError
-    from fast.config import ConfigError, load_config
-    from fast.devices import DeviceError
-    from fast.evaluate import EvaluateError, held_out_data
-    from fast.imageio import ImageError
-    from fast.perceptual import PerceptualError
-    from fast.training.errors import TrainError
-    from fast.video.sources import DataError, parse_frame_range
+    from sharpvid.fast import ablate
+    from sharpvid.fast.checkpoint import CheckpointError
+    from sharpvid.fast.config import ConfigError, load_config
+    from sharpvid.fast.devices import DeviceError
+    from sharpvid.fast.evaluate import EvaluateError, held_out_data
+    from sharpvid.fast.imageio import ImageError
+    from sharpvid.fast.perceptual import PerceptualError
+    from sharpvid.fast.training.errors import TrainError
+    from sharpvid.fast.video.sources import DataError, parse_frame_range
 
     if args.list_variants:
         _list_variants()

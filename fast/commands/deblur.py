@@ -5,7 +5,7 @@
     sharpvid deblur scan1.png scan2.png --method text --kernel-size 31 --out sharp/
 
 Images (files or folders of PNG/JPEG, grey or colour) are read, grouped by size into batches,
-deblurred by :mod:`fast.deblur` on the chosen device, and written to ``DIR`` as
+deblurred by :mod:`sharpvid.fast.deblur` on the chosen device, and written to ``DIR`` as
 ``<name>.png`` (the latent image) and ``<name>_kernel.png`` (the estimated kernel scaled to its
 maximum for viewing).  A file that cannot be read gets a one-line error naming it and the rest
 go on; the exit status is then 1.
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fast import imageio
-from fast.commands import CommandError, print_error
+from sharpvid.fast import imageio
+from sharpvid.fast.commands import CommandError, print_error
 
 EXAMPLES = __doc__.split("\n\n")[1]
 METHODS = ("text", "natural")
@@ -58,8 +58,8 @@ def _unique_stem(path: Path, taken: set[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fast import deblur
-    from fast._xp import to_numpy, xp_for_device
+    from sharpvid.fast import deblur
+    from sharpvid.fast._xp import to_numpy, xp_for_device
 
     if args.kernel_size < 3 or args.kernel_size % 2 == 0:
         raise CommandError(f"--kernel-size must be an odd integer >= 3, got {args.kernel_size}")

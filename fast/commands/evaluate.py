@@ -11,9 +11,9 @@ CHECKPOINT is a checkpoint file or a run folder (its newest checkpoint).  Withou
 run's own held-out data is scored (its ``val_data`` and ``val_frame_range``).  SOURCE is a folder
 prepared with ``sharpvid prepare --split test``, or any source spec (``synthetic[:opts]``,
 ``samples[:names]``, ``ucf101:ROOT``, a video file, a frame folder, a folder of videos), of which
-each video gives its fixed test clip (:func:`fast.video.clips.test_clip`).  The generator and the
+each video gives its fixed test clip (:func:`sharpvid.fast.video.clips.test_clip`).  The generator and the
 copy-last-frame baseline (and with ``--deblur`` the generator followed by blind deblurring) are
-scored by :mod:`fast.evaluate`: a table on stdout, ``DIR/metrics.json`` and ``DIR/metrics.csv``
+scored by :mod:`sharpvid.fast.evaluate`: a table on stdout, ``DIR/metrics.json`` and ``DIR/metrics.csv``
 (every video, frame, method and column), and pictures of the first videos in ``DIR/pictures``.
 """
 
@@ -23,7 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fast.commands import CommandError, add_fast_math_flag, check_writable
+from sharpvid.fast.commands import CommandError, add_fast_math_flag, check_writable
 
 EXAMPLES = __doc__.split("\n\n")[1]
 
@@ -86,11 +86,11 @@ def _check_args(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fast import evaluate as ev
-    from fast.checkpoint import CheckpointError
-    from fast.devices import DeviceError
-    from fast.imageio import ImageError
-    from fast.video.sources import DataError, parse_frame_range
+    from sharpvid.fast import evaluate as ev
+    from sharpvid.fast.checkpoint import CheckpointError
+    from sharpvid.fast.devices import DeviceError
+    from sharpvid.fast.imageio import ImageError
+    from sharpvid.fast.video.sources import DataError, parse_frame_range
 
     _check_args(args)
     try:

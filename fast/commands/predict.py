@@ -10,7 +10,7 @@ CHECKPOINT is a checkpoint file or a run folder (its newest checkpoint); INPUT i
 paper): the video's last m by default, or frames S .. S+m-1 with ``--start S`` (negative S counts
 from the end: ``--start -m`` is the default).  It predicts ``--frames n`` frames, frame k + 1 from
 the window that ends with the prediction k (the authors' recursion,
-:meth:`fast.networks.MultiScaleGenerator.predict`), at the video's full frame size (padded
+:meth:`sharpvid.fast.networks.MultiScaleGenerator.predict`), at the video's full frame size (padded
 inside the network to a multiple of the coarsest scale, then cropped back).
 
 Writes ``DIR/pred_1.png .. DIR/pred_n.png`` (8-bit, grey for a grey model, RGB otherwise) and
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fast.commands import CommandError, add_fast_math_flag
+from sharpvid.fast.commands import CommandError, add_fast_math_flag
 
 EXAMPLES = __doc__.split("\n\n")[1]
 
@@ -114,14 +114,14 @@ def predict_video(generator, frames: np.ndarray, n: int, start: int | None = Non
 
     Parameters
     ----------
-    generator : fast.networks.MultiScaleGenerator
+    generator : sharpvid.fast.networks.MultiScaleGenerator
         The trained generator (m = ``generator.config.in_frames`` input frames); it is run in
         eval mode under ``torch.inference_mode()`` and left in the mode it was in.
     frames : np.ndarray
-        uint8 ``(T, H, W, C)``, as :meth:`fast.video.sources.Video.read` returns; C = 1 is
+        uint8 ``(T, H, W, C)``, as :meth:`sharpvid.fast.video.sources.Video.read` returns; C = 1 is
         repeated to 3 channels for a colour model.
     n : int
-        Frames to predict, recursively (:meth:`~fast.networks.MultiScaleGenerator.predict`).
+        Frames to predict, recursively (:meth:`~sharpvid.fast.networks.MultiScaleGenerator.predict`).
     start : int or None
         The window's first frame, as :func:`window_start` (None: the last m frames).
     device : str or torch.device
@@ -139,7 +139,7 @@ def predict_video(generator, frames: np.ndarray, n: int, start: int | None = Non
     """
     import torch
 
-    from fast.video.clips import to_model
+    from sharpvid.fast.video.clips import to_model
 
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.dtype != np.uint8:
@@ -187,7 +187,7 @@ def _check_out(out: Path) -> None:
 
 
 def _open_video(spec: str):
-    from fast.video.sources import DataError, open_source
+    from sharpvid.fast.video.sources import DataError, open_source
 
     try:
         source = open_source(spec)
@@ -211,7 +211,7 @@ def _read_window(video, spec: str, m: int, start: int | None) -> tuple[int, np.n
     decoded whole).  A video file that turns out shorter than its header said is read again
     with its true length; what went wrong is then a warning on stderr, one line a problem, or
     part of the one-line error when the window still cannot be read."""
-    from fast.video.sources import DataError
+    from sharpvid.fast.video.sources import DataError
 
     for _ in range(2):
         try:
@@ -235,11 +235,11 @@ def _read_window(video, spec: str, m: int, start: int | None) -> tuple[int, np.n
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from fast import figures
-    from fast.checkpoint import CheckpointError, load_generator
-    from fast.devices import DeviceError, resolve_device
-    from fast.imageio import ImageError
-    from fast.video.clips import to_model
+    from sharpvid.fast import figures
+    from sharpvid.fast.checkpoint import CheckpointError, load_generator
+    from sharpvid.fast.devices import DeviceError, resolve_device
+    from sharpvid.fast.imageio import ImageError
+    from sharpvid.fast.video.clips import to_model
 
     if args.frames < 1:
         raise CommandError(f"--frames must be an integer >= 1, got {args.frames}")

@@ -8,7 +8,7 @@
 
 SOURCE is ``synthetic[:options]``, ``samples[:names]``, ``ucf101:ROOT[,splits=DIR,fold=K]``, a
 video file, a folder of frames, a folder of frame folders or a folder of video files (see
-:mod:`fast.video.sources`).  The output folder is described in :mod:`fast.video.shards`: running
+:mod:`sharpvid.fast.video.sources`).  The output folder is described in :mod:`sharpvid.fast.video.shards`: running
 the same command again after an interruption finishes the job; another configuration into the
 same folder is refused.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fast.commands import CommandError
+from sharpvid.fast.commands import CommandError
 
 EXAMPLES = __doc__.split("\n\n")[1]
 
@@ -74,9 +74,9 @@ def _source_specs(sources: list[str], split: str) -> list[str]:
 
 
 def build_config(args: argparse.Namespace):
-    from fast.video.clips import ClipConfig
-    from fast.video.shards import PrepareConfig
-    from fast.video.sources import DataError, parse_frame_range
+    from sharpvid.fast.video.clips import ClipConfig
+    from sharpvid.fast.video.shards import PrepareConfig
+    from sharpvid.fast.video.sources import DataError, parse_frame_range
 
     for key, lo in (("clips", 1), ("size", 1), ("frames", 2), ("shard_clips", 1), ("workers", 1)):
         value = getattr(args, key)
@@ -89,7 +89,7 @@ def build_config(args: argparse.Namespace):
     specs = _source_specs(args.sources, args.split)
     every = args.every
     if every is None:
-        from fast.video.ucf101 import AUTHORS_TEST_STRIDE
+        from sharpvid.fast.video.ucf101 import AUTHORS_TEST_STRIDE
 
         ucf_test = args.split == "test" and all(s.startswith("ucf101:") for s in specs)
         every = AUTHORS_TEST_STRIDE if ucf_test else 1
@@ -107,8 +107,8 @@ def build_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from fast.video.shards import prepare
-    from fast.video.sources import DataError
+    from sharpvid.fast.video.shards import prepare
+    from sharpvid.fast.video.sources import DataError
 
     cfg = build_config(args)
     try:

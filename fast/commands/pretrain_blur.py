@@ -23,7 +23,7 @@ import argparse
 import json
 from pathlib import Path
 
-from fast.commands import CommandError
+from sharpvid.fast.commands import CommandError
 
 EXAMPLES = __doc__.split("\n\n")[1]
 
@@ -67,7 +67,7 @@ def add_parser(subparsers) -> None:
 
 
 def _holds_run(out: Path) -> bool:
-    from fast.checkpoint import list_checkpoints
+    from sharpvid.fast.checkpoint import list_checkpoints
 
     return (out / "config.json").exists() or (out / "metrics.json").exists() \
         or bool(list_checkpoints(out))
@@ -85,13 +85,13 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from fast.blur_detector import (checkpoint_state, load_images, pretrain_blur_detector,
+    from sharpvid.fast.blur_detector import (checkpoint_state, load_images, pretrain_blur_detector,
                                     print_table)
-    from fast.checkpoint import CheckpointError, RunLock, save_checkpoint
-    from fast.config import ConfigError, load_config, with_overrides
-    from fast.devices import DeviceError, resolve_device
-    from fast.imageio import atomic_write
-    from fast.video.sources import DataError
+    from sharpvid.fast.checkpoint import CheckpointError, RunLock, save_checkpoint
+    from sharpvid.fast.config import ConfigError, load_config, with_overrides
+    from sharpvid.fast.devices import DeviceError, resolve_device
+    from sharpvid.fast.imageio import atomic_write
+    from sharpvid.fast.video.sources import DataError
 
     for key, lo in (("images", 1), ("held_out", 1), ("steps", 0), ("batch", 1), ("seed", 0)):
         value = getattr(args, key)

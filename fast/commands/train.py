@@ -5,11 +5,11 @@
     sharpvid train paper --data=data/ucf-train --val_data=data/ucf-test --out runs/paper
     sharpvid train paper --lam_adv=0 --out runs/l2-gdl           # no D: the GDL baseline
     sharpvid train --resume runs/paper --steps=2000000           # continue (more steps)
-    torchrun --nproc_per_node=8 -m fast.cli train paper data=data/ucf-train --out runs/p8
+    torchrun --nproc_per_node=8 -m sharpvid.fast.cli train paper data=data/ucf-train --out runs/p8
 
 CONFIG is a shipped config (tiny, demo, paper, tf) or a .toml/.json file; ``--key=value``
 (or ``key=value``: write that form under ``torchrun``, whose own parser would take ``--n=2``
-for ``--nnodes``) overrides any field of :class:`fast.config.TrainConfig` (``--net.FIELD=VALUE``
+for ``--nnodes``) overrides any field of :class:`sharpvid.fast.config.TrainConfig` (``--net.FIELD=VALUE``
 a network field);
 ``sharpvid train --list-keys`` prints them all.  The run folder receives ``config.json``,
 ``checkpoints/``, ``metrics.jsonl``, ``samples/`` and ``tensorboard/``.  Ctrl-C or SIGTERM
@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fast.commands import CommandError, print_error
+from sharpvid.fast.commands import CommandError, print_error
 
 EXAMPLES = __doc__.split("\n\n")[1]
 
@@ -61,7 +61,7 @@ def add_parser(subparsers) -> None:
 def _list_keys() -> None:
     import dataclasses
 
-    from fast.config import TrainConfig, _field_types
+    from sharpvid.fast.config import TrainConfig, _field_types
 
     types = _field_types()
     for f in dataclasses.fields(TrainConfig):
@@ -71,14 +71,14 @@ def _list_keys() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fast.checkpoint import CheckpointError
-    from fast.config import ConfigError, load_config, parse_overrides
-    from fast.devices import DeviceError
-    from fast.imageio import ImageError
-    from fast.perceptual import PerceptualError
-    from fast.training.errors import TrainError
-    from fast.training.loop import Trainer, resume_config
-    from fast.video.sources import DataError
+    from sharpvid.fast.checkpoint import CheckpointError
+    from sharpvid.fast.config import ConfigError, load_config, parse_overrides
+    from sharpvid.fast.devices import DeviceError
+    from sharpvid.fast.imageio import ImageError
+    from sharpvid.fast.perceptual import PerceptualError
+    from sharpvid.fast.training.errors import TrainError
+    from sharpvid.fast.training.loop import Trainer, resume_config
+    from sharpvid.fast.video.sources import DataError
 
     if args.list_keys:
         _list_keys()
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     finally:  # every way out, Ctrl-C included, leaves the process group with no thread running
         import torch.distributed as dist
 
-        from fast.training.dist import shutdown_distributed
+        from sharpvid.fast.training.dist import shutdown_distributed
 
         if trainer is not None:
             trainer.close()

@@ -1,8 +1,8 @@
-"""Private plumbing of :mod:`fast.deblur`: dtype policy, FFT/ndimage back ends, per-image values.
+"""Private plumbing of :mod:`sharpvid.fast.deblur`: dtype policy, FFT/ndimage back ends, per-image values.
 
 Everything here is written against the NumPy API so the same call runs on NumPy (SciPy's FFT and
 ndimage) and on CuPy (``cupy.fft``, ``cupyx.scipy.ndimage``); the module is chosen from the data
-with :func:`fast._xp.array_module`.
+with :func:`sharpvid.fast._xp.array_module`.
 
 Conventions of the fast twin
 ----------------------------
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from fast._xp import array_module, from_torch
+from sharpvid.fast._xp import array_module, from_torch
 
 
 def _is_torch(x) -> bool:

@@ -1,6 +1,6 @@
 """Input checks of the fast drivers: the oracle's checker, extended to a batch axis.
 
-Shape and kernel-size checks are delegated to :func:`reference.deblur._validate._check_blurred`
+Shape and kernel-size checks are delegated to :func:`sharpvid.reference.deblur._validate._check_blurred`
 on a zero-stride stand-in of one image's ``(H, W)`` (no copy of the data), so both twins raise
 the same one-line ValueErrors; the finiteness check runs on the real data with the oracle's
 message.
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from fast._xp import array_module
-from fast.deblur._common import _as_float
-from reference._checks import _check_ndim
-from reference.deblur._validate import _check_blurred as _check_blurred_ref
+from sharpvid.fast._xp import array_module
+from sharpvid.fast.deblur._common import _as_float
+from sharpvid.reference._checks import _check_ndim
+from sharpvid.reference.deblur._validate import _check_blurred as _check_blurred_ref
 
 
 def _check_blurred(y, kernel_size):

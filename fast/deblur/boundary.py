@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.deblur.boundary`: Liu-Jia circularly smooth padding.
+"""Fast twin of :mod:`sharpvid.reference.deblur.boundary`: Liu-Jia circularly smooth padding.
 
 Differences from the oracle: NumPy or CuPy (one code path), float32 unless the input is float64,
 every leading index (batch, channel) padded at once; the DST-I is computed with a real FFT of
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from fast._xp import array_module
-from fast.deblur._common import _as_float, _fft
-from fast.deblur.fourier import opt_fft_size
-from reference._checks import _check_image
-from reference.deblur.boundary import _check_variant, _side_weights
+from sharpvid.fast._xp import array_module
+from sharpvid.fast.deblur._common import _as_float, _fft
+from sharpvid.fast.deblur.fourier import opt_fft_size
+from sharpvid.reference._checks import _check_image
+from sharpvid.reference.deblur.boundary import _check_variant, _side_weights
 
 
 def _dst1(x, axis: int):
@@ -34,7 +34,7 @@ def _dst1(x, axis: int):
 
 
 def solve_min_laplacian(boundary):
-    """Fast twin of :func:`reference.deblur.boundary.solve_min_laplacian`.
+    """Fast twin of :func:`sharpvid.reference.deblur.boundary.solve_min_laplacian`.
 
     Differences: DST-I by real FFTs (:func:`_dst1`); NumPy or CuPy; dtype kept.
     """
@@ -62,7 +62,7 @@ def _lerp(a, b, t_host: np.ndarray):
 
 
 def wrap_boundary_liu(img, shape: tuple[int, int], *, variant: str = "release"):
-    """Fast twin of :func:`reference.deblur.boundary.wrap_boundary_liu`.
+    """Fast twin of :func:`sharpvid.reference.deblur.boundary.wrap_boundary_liu`.
 
     Differences: every leading index at once, NumPy or CuPy, float32 unless ``img`` is float64.
     """
@@ -111,7 +111,7 @@ def wrap_boundary_liu(img, shape: tuple[int, int], *, variant: str = "release"):
 
 
 def wrap_pad(y, kernel_shape: tuple[int, int], *, boundary: str = "release"):
-    """Fast twin of :func:`reference.deblur.boundary.wrap_pad` (batched, dtype kept)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.boundary.wrap_pad` (batched, dtype kept)."""
     H, W = y.shape[-2:]
     shape = (opt_fft_size(H + kernel_shape[0] - 1), opt_fft_size(W + kernel_shape[1] - 1))
     return wrap_boundary_liu(y, shape, variant=boundary)

@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.deblur.color`: BT.601 luma for kernel estimation.
+"""Fast twin of :mod:`sharpvid.reference.deblur.color`: BT.601 luma for kernel estimation.
 
 Differences from the oracle: NumPy or CuPy, float32 unless the input is float64, and a batch
 ``(B, C, H, W)`` gives ``(B, H, W)``.  Weights (exact BT.601) are the oracle's.
@@ -6,12 +6,12 @@ Differences from the oracle: NumPy or CuPy, float32 unless the input is float64,
 
 from __future__ import annotations
 
-from fast.deblur._common import _as_float
-from reference.deblur.color import LUMA_BT601
+from sharpvid.fast.deblur._common import _as_float
+from sharpvid.reference.deblur.color import LUMA_BT601
 
 
 def rgb_to_luma(y):
-    """Fast twin of :func:`reference.deblur.color.rgb_to_luma`.
+    """Fast twin of :func:`sharpvid.reference.deblur.color.rgb_to_luma`.
 
     Differences: ``(B, 1, H, W)`` and ``(B, 3, H, W)`` give ``(B, H, W)``; the channel axis is
     the third from last (as in the oracle's ``(C, H, W)``); a weighted sum, not ``tensordot``.

@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.deblur.evaluate`: kernel similarity, shift-tolerant SSD, PSNR.
+"""Fast twin of :mod:`sharpvid.reference.deblur.evaluate`: kernel similarity, shift-tolerant SSD, PSNR.
 
 Differences from the oracle: NumPy or CuPy, and batched: kernels ``(B, kh, kw)`` and grey images
 ``(B, H, W)`` give B scores (a float64 array) where the oracle takes one ``(kh, kw)`` /
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from fast._xp import array_module
-from fast.deblur._common import _as_float, _fft
-from reference._checks import _check_ndim, _check_same_shape
+from sharpvid.fast._xp import array_module
+from sharpvid.fast.deblur._common import _as_float, _fft
+from sharpvid.reference._checks import _check_ndim, _check_same_shape
 
 
 def _scores(values, batched: bool):
@@ -21,7 +21,7 @@ def _scores(values, batched: bool):
 
 
 def kernel_similarity(k_est, k_true):
-    """Fast twin of :func:`reference.deblur.evaluate.kernel_similarity`.
+    """Fast twin of :func:`sharpvid.reference.deblur.evaluate.kernel_similarity`.
 
     Differences: ``(B, kh, kw)`` estimates (against one ``(kh', kw')`` truth or B of them) give B
     similarities; the full cross-correlation is computed with zero-padded real FFTs.
@@ -53,7 +53,7 @@ def _linear_take(a, pos, axis: int):
 
 
 def ssd_upto_shift(x_hat, x, *, border: int = 15, max_shift: float = 5.0, step: float = 0.25):
-    """Fast twin of :func:`reference.deblur.evaluate.ssd_upto_shift`.
+    """Fast twin of :func:`sharpvid.reference.deblur.evaluate.ssd_upto_shift`.
 
     Differences: ``(B, H, W)`` images give B SSDs (the shift search runs for the batch at once).
     """
@@ -86,7 +86,7 @@ def _host_shifts(max_shift: float, step: float) -> list[float]:
 
 
 def error_ratio(x_est, x_true_kernel, x, **shift_kwargs):
-    """Fast twin of :func:`reference.deblur.evaluate.error_ratio` (B ratios for ``(B, H, W)``)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.evaluate.error_ratio` (B ratios for ``(B, H, W)``)."""
     num = ssd_upto_shift(x_est, x, **shift_kwargs)
     den = ssd_upto_shift(x_true_kernel, x, **shift_kwargs)
     if np.ndim(den) == 0:  # one image: a float, as the oracle
@@ -100,7 +100,7 @@ def error_ratio(x_est, x_true_kernel, x, **shift_kwargs):
 
 
 def psnr(x_hat, x, *, data_range: float = 1.0):
-    """Fast twin of :func:`reference.deblur.evaluate.psnr`.
+    """Fast twin of :func:`sharpvid.reference.deblur.evaluate.psnr`.
 
     Differences: a ``(B, C, H, W)`` batch gives B PSNRs (each over its image); fewer dimensions
     give the oracle's single float.
@@ -121,7 +121,7 @@ def psnr_upto_shift(
     x_hat, x, *, border: int = 15, max_shift: float = 5.0, step: float = 0.25,
     data_range: float = 1.0,
 ):
-    """Fast twin of :func:`reference.deblur.evaluate.psnr_upto_shift` (B PSNRs for ``(B, H, W)``)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.evaluate.psnr_upto_shift` (B PSNRs for ``(B, H, W)``)."""
     H, W = np.shape(x)[-2:] if array_module(x) is np else x.shape[-2:]
     n = (H - 2 * border) * (W - 2 * border)
     ssd = ssd_upto_shift(x_hat, x, border=border, max_shift=max_shift, step=step)

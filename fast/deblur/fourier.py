@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.deblur.fourier`: OTFs, circular gradients, circular blur.
+"""Fast twin of :mod:`sharpvid.reference.deblur.fourier`: OTFs, circular gradients, circular blur.
 
 Differences from the oracle: NumPy or CuPy arrays (one code path), float32 unless the input is
 float64, real FFTs.  ``psf2otf``/``otf2psf`` return the oracle's full spectra; the solvers use
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from fast.deblur._common import (_align, _as_float, _complex_dtype, _fft, _float_dtype,
+from sharpvid.fast.deblur._common import (_align, _as_float, _complex_dtype, _fft, _float_dtype,
                                  _irfft2_consume, _xp_of)
-from fast._xp import array_module
-from reference._checks import _check_image
-from reference.deblur.fourier import opt_fft_size as _opt_fft_size_ref
+from sharpvid.fast._xp import array_module
+from sharpvid.reference._checks import _check_image
+from sharpvid.reference.deblur.fourier import opt_fft_size as _opt_fft_size_ref
 
 
 def _wrap_index(xp, k: int, n: int):
@@ -60,7 +60,7 @@ def _full_from_half(half, w: int):
 
 
 def psf2otf(psf, shape: tuple[int, int]):
-    """Fast twin of :func:`reference.deblur.fourier.psf2otf`.
+    """Fast twin of :func:`sharpvid.reference.deblur.fourier.psf2otf`.
 
     Differences: complex64 unless ``psf`` is float64; a real FFT completed by Hermitian symmetry.
     """
@@ -74,7 +74,7 @@ def psf2otf(psf, shape: tuple[int, int]):
 
 
 def otf2psf(otf, psf_shape: tuple[int, int]):
-    """Fast twin of :func:`reference.deblur.fourier.otf2psf`.
+    """Fast twin of :func:`sharpvid.reference.deblur.fourier.otf2psf`.
 
     Differences: float32 for a complex64 (or float32) OTF.  The full (complex) inverse FFT is
     kept so any OTF, Hermitian or not, gives the oracle's real part.
@@ -90,13 +90,13 @@ def otf2psf(otf, psf_shape: tuple[int, int]):
 
 
 def opt_fft_size(n: int) -> int:
-    """Fast twin of :func:`reference.deblur.fourier.opt_fft_size` (host integer arithmetic: the
+    """Fast twin of :func:`sharpvid.reference.deblur.fourier.opt_fft_size` (host integer arithmetic: the
     oracle's own function)."""
     return _opt_fft_size_ref(n)
 
 
 def grad_circ(x):
-    """Fast twin of :func:`reference.deblur.fourier.grad_circ` (slices instead of ``roll``)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.fourier.grad_circ` (slices instead of ``roll``)."""
     xp = array_module(x)
     h = xp.empty_like(x)
     v = xp.empty_like(x)
@@ -108,7 +108,7 @@ def grad_circ(x):
 
 
 def grad_circ_adjoint(h, v):
-    """Fast twin of :func:`reference.deblur.fourier.grad_circ_adjoint` (slices, not ``roll``)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.fourier.grad_circ_adjoint` (slices, not ``roll``)."""
     xp = array_module(h)
     out = xp.empty(np.broadcast_shapes(h.shape, v.shape), dtype=np.result_type(h.dtype, v.dtype))
     # (h[:, j-1] - h[:, j]) + (v[i-1, :] - v[i, :]), indices modulo the size
@@ -120,7 +120,7 @@ def grad_circ_adjoint(h, v):
 
 
 def grad_otf_energy(shape: tuple[int, int], *, like=None):
-    """Fast twin of :func:`reference.deblur.fourier.grad_otf_energy`.
+    """Fast twin of :func:`sharpvid.reference.deblur.fourier.grad_otf_energy`.
 
     Differences: the half spectrum ``(H, W // 2 + 1)`` (the oracle's first ``W // 2 + 1``
     columns); ``like``: an array whose module and float dtype to use (default NumPy float32).
@@ -133,7 +133,7 @@ def grad_otf_energy(shape: tuple[int, int], *, like=None):
 
 
 def convolve_circular(x, k):
-    """Fast twin of :func:`reference.deblur.fourier.convolve_circular`.
+    """Fast twin of :func:`sharpvid.reference.deblur.fourier.convolve_circular`.
 
     Differences: ``k`` is ``(kh, kw)`` (shared) or ``(B, kh, kw)`` (one per image along ``x``'s
     first axis); real FFTs.

@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.deblur.kernel`: salient gradients, kernel solves, prune, centre.
+"""Fast twin of :mod:`sharpvid.reference.deblur.kernel`: salient gradients, kernel solves, prune, centre.
 
 Differences from the oracle, for every function: NumPy or CuPy (one code path), float32 unless the
 data are float64, and batched: kernels ``(B, kh, kw)`` and gradients ``(B, h, w)`` (the oracle's
@@ -22,15 +22,15 @@ from typing import Callable
 
 import numpy as np
 
-from fast._xp import array_module
-from fast.deblur._common import (
+from sharpvid.fast._xp import array_module
+from sharpvid.fast.deblur._common import (
     _as_batch,
     _as_float,
     _fft,
     _float_dtype,
     _ndimage,
 )
-from fast.deblur.fourier import _otf2psf_half, _psf2otf_half
+from sharpvid.fast.deblur.fourier import _otf2psf_half, _psf2otf_half
 
 
 def _like_module_dtype(like):
@@ -40,7 +40,7 @@ def _like_module_dtype(like):
 
 
 def delta_kernel(shape: tuple[int, ...], *, like=None):
-    """Fast twin of :func:`reference.deblur.kernel.delta_kernel`.
+    """Fast twin of :func:`sharpvid.reference.deblur.kernel.delta_kernel`.
 
     Differences: ``shape`` may be ``(B, kh, kw)`` (a delta per image); ``like``: an array whose
     module and float dtype to use (default NumPy float32).
@@ -59,7 +59,7 @@ def _sum2(k):
 
 
 def normalize_kernel(k):
-    """Fast twin of :func:`reference.deblur.kernel.normalize_kernel` (per image; delta where an
+    """Fast twin of :func:`sharpvid.reference.deblur.kernel.normalize_kernel` (per image; delta where an
     image has no positive mass)."""
     xp = array_module(k)
     total = _sum2(k)[..., None, None]
@@ -68,7 +68,7 @@ def normalize_kernel(k):
 
 
 def valid_gradients(x):
-    """Fast twin of :func:`reference.deblur.kernel.valid_gradients` (any leading axes)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.kernel.valid_gradients` (any leading axes)."""
     px = x[..., 1:, :-1] - x[..., 1:, 1:]
     py = x[..., :-1, 1:] - x[..., 1:, 1:]
     return px, py
@@ -108,7 +108,7 @@ def _estimate_thresholds(px, py, kernel_size: int, step: float, top: float):
 
 
 def estimate_threshold(px, py, kernel_size: int, *, step: float = 6e-5, top: float = 2.0):
-    """Fast twin of :func:`reference.deblur.kernel.estimate_threshold`.
+    """Fast twin of :func:`sharpvid.reference.deblur.kernel.estimate_threshold`.
 
     Differences: ``(B, h, w)`` gradients give a float64 array of B thresholds, from one
     ``bincount`` over (image, direction, histogram bin); the histogram is built in float64.
@@ -121,7 +121,7 @@ def estimate_threshold(px, py, kernel_size: int, *, step: float = 6e-5, top: flo
 
 
 def threshold_pxpy(latent, kernel_size: int, threshold=None):
-    """Fast twin of :func:`reference.deblur.kernel.threshold_pxpy`.
+    """Fast twin of :func:`sharpvid.reference.deblur.kernel.threshold_pxpy`.
 
     Differences: ``latent`` may be ``(B, H, W)``; ``threshold`` is then None, a scalar or B
     values, and the returned threshold a float64 array of B.  The 0.81 decay runs as a masked
@@ -164,7 +164,7 @@ def conjugate_gradient(
     max_iter: int = 20,
     tol: float = 1e-5,
 ):
-    """Fast twin of :func:`reference.deblur.kernel.conjugate_gradient`.
+    """Fast twin of :func:`sharpvid.reference.deblur.kernel.conjugate_gradient`.
 
     Differences: batched.  ``b`` of 1 or 2 dimensions is one system (the oracle's); ``(B, kh,
     kw)`` is B independent systems (``apply_a`` maps the batch to the batch), each with its own
@@ -212,7 +212,7 @@ def estimate_psf_cg(
     tol: float = 1e-5,
     rel_threshold: float = 0.05,
 ):
-    """Fast twin of :func:`reference.deblur.kernel.estimate_psf_cg`.
+    """Fast twin of :func:`sharpvid.reference.deblur.kernel.estimate_psf_cg`.
 
     Differences: batched ``(B, h, w)`` gradients give ``(B, kh, kw)`` kernels; real FFTs; the
     spectra of the fixed operands (|F p|², the right-hand side) are computed once and each CG
@@ -244,7 +244,7 @@ def estimate_psf_cg(
 
 
 def estimate_psf_fft(bx, by, px, py, gamma: float, kernel_shape: tuple[int, int]):
-    """Fast twin of :func:`reference.deblur.kernel.estimate_psf_fft` (batched, real FFTs)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.kernel.estimate_psf_fft` (batched, real FFTs)."""
     xp = array_module(px)
     fft = _fft(xp)
     fpx, fpy = fft.rfft2(px), fft.rfft2(py)
@@ -263,7 +263,7 @@ def _structure(ndim: int) -> np.ndarray:
 
 
 def prune_kernel(k, *, min_mass: float = 0.1):
-    """Fast twin of :func:`reference.deblur.kernel.prune_kernel`.
+    """Fast twin of :func:`sharpvid.reference.deblur.kernel.prune_kernel`.
 
     Differences: ``(B, kh, kw)`` kernels are labelled in one ``ndimage.label`` call (SciPy or
     CuPy) with a structuring element that connects nothing across the batch axis; component
@@ -296,7 +296,7 @@ def _round_half_away(x):
 
 
 def adjust_psf_center(k):
-    """Fast twin of :func:`reference.deblur.kernel.adjust_psf_center`.
+    """Fast twin of :func:`sharpvid.reference.deblur.kernel.adjust_psf_center`.
 
     Differences: ``(B, kh, kw)`` kernels are shifted by their own integer shifts in one gather;
     the centroid is computed in float64 whatever the kernel's dtype.
@@ -326,7 +326,7 @@ def adjust_psf_center(k):
 
 
 def threshold_kernel(k, k_thresh: float):
-    """Fast twin of :func:`reference.deblur.kernel.threshold_kernel` (per-image maximum)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.kernel.threshold_kernel` (per-image maximum)."""
     xp = array_module(k)
     if k_thresh > 0:
         kmax = k.max(axis=(-2, -1), keepdims=True)

@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.deblur.latent`: L0 hard thresholds and the FFT latent solves.
+"""Fast twin of :mod:`sharpvid.reference.deblur.latent`: L0 hard thresholds and the FFT latent solves.
 
 Differences from the oracle, for every function:
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fast._xp import array_module
-from fast.deblur._common import (
+from sharpvid.fast._xp import array_module
+from sharpvid.fast.deblur._common import (
     _align,
     _as_float,
     _doubling,
@@ -29,8 +29,8 @@ from fast.deblur._common import (
     _mask,
     _per_image,
 )
-from fast.deblur.boundary import wrap_pad
-from fast.deblur.fourier import _psf2otf_half, grad_circ, grad_circ_adjoint, grad_otf_energy
+from sharpvid.fast.deblur.boundary import wrap_pad
+from sharpvid.fast.deblur.fourier import _psf2otf_half, grad_circ, grad_circ_adjoint, grad_otf_energy
 
 
 def _ratio(num, den):
@@ -50,7 +50,7 @@ def _zero_small(s, t):
 
 
 def threshold_intensity(s, lambda_pixel, beta):
-    """Fast twin of :func:`reference.deblur.latent.threshold_intensity`.
+    """Fast twin of :func:`sharpvid.reference.deblur.latent.threshold_intensity`.
 
     Differences: ``lambda_pixel`` and ``beta`` may be per-image arrays (first axis of ``s``);
     the threshold λ_p/β is compared in ``s``'s dtype.
@@ -61,7 +61,7 @@ def threshold_intensity(s, lambda_pixel, beta):
 
 
 def threshold_gradient(h, v, lambda_grad, mu):
-    """Fast twin of :func:`reference.deblur.latent.threshold_gradient` (per-image λ_g, μ allowed;
+    """Fast twin of :func:`sharpvid.reference.deblur.latent.threshold_gradient` (per-image λ_g, μ allowed;
     a zero λ_g, per image, thresholds nothing as in the oracle)."""
     xp = array_module(h)
     small = h * h + v * v < _per_image(_ratio(lambda_grad, mu), h)
@@ -69,7 +69,7 @@ def threshold_gradient(h, v, lambda_grad, mu):
 
 
 def threshold_phi0(h, v, eps):
-    """Fast twin of :func:`reference.deblur.latent.threshold_phi0` (per-image ε allowed)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.latent.threshold_phi0` (per-image ε allowed)."""
     xp = array_module(h)
     eps2 = float(eps) ** 2 if _is_scalar(eps) else _host_per_image(eps) ** 2
     small = h * h + v * v < _per_image(eps2, h)
@@ -77,7 +77,7 @@ def threshold_phi0(h, v, eps):
 
 
 def fft_data_terms(y, k):
-    """Fast twin of :func:`reference.deblur.latent.fft_data_terms`.
+    """Fast twin of :func:`sharpvid.reference.deblur.latent.fft_data_terms`.
 
     Differences: half spectra (``rfft2``); ``k`` may be ``(B, kh, kw)``, one kernel per image
     along ``y``'s first axis, then ``dk`` is ``(B, 1, ..., H, W // 2 + 1)``.
@@ -130,7 +130,7 @@ def _latent_step(numer, denom_fixed, dg, h, v, mu):
 
 
 def solve_latent_fft(numer_y, dk, dg, h, v, mu, u=None, beta=0.0):
-    """Fast twin of :func:`reference.deblur.latent.solve_latent_fft`.
+    """Fast twin of :func:`sharpvid.reference.deblur.latent.solve_latent_fft`.
 
     Differences: ``numer_y``, ``dk``, ``dg`` are half spectra (from :func:`fft_data_terms`);
     ``mu`` and ``beta`` may be per-image arrays (β = 0 entries add nothing, like the oracle's
@@ -192,7 +192,7 @@ def l0_deblur_whole(
     beta_max: float = 8.0,
     mu_max: float = 1e5,
 ):
-    """Fast twin of :func:`reference.deblur.latent.l0_deblur_whole`.
+    """Fast twin of :func:`sharpvid.reference.deblur.latent.l0_deblur_whole`.
 
     Differences: per-image λ_p, λ_g (arrays of length B) give per-image β/μ schedules run with
     masks; β F(u) and β are folded into the fixed numerator/denominator once per β; half spectra.
@@ -234,7 +234,7 @@ def l0_deblur_whole(
 
 def l0_restoration(y, k, lambda_grad, *, kappa: float = 2.0, mu_max: float = 1e5,
                    clamp: bool = False, boundary: str = "release"):
-    """Fast twin of :func:`reference.deblur.latent.l0_restoration`.
+    """Fast twin of :func:`sharpvid.reference.deblur.latent.l0_restoration`.
 
     Differences: per-image λ_g (array of length B) gives per-image μ schedules run with masks;
     half spectra.
@@ -263,7 +263,7 @@ def l0_restoration(y, k, lambda_grad, *, kappa: float = 2.0, mu_max: float = 1e5
 
 
 def unnatural_l0_deblur(y_pad, k, lam, *, eps0: float = 0.35, n_levels: int = 4):
-    """Fast twin of :func:`reference.deblur.latent.unnatural_l0_deblur`.
+    """Fast twin of :func:`sharpvid.reference.deblur.latent.unnatural_l0_deblur`.
 
     Differences: ``lam`` may be a per-image array (μ = λ/ε² per image; the ε schedule is shared);
     half spectra.

@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.deblur.natural`: Xu et al. 2013 blind deblurring, batched.
+"""Fast twin of :mod:`sharpvid.reference.deblur.natural`: Xu et al. 2013 blind deblurring, batched.
 
 Differences from the oracle: a batch ``(B, C, H, W)`` of frames of one size is deblurred at once
 (NumPy on the CPU or CuPy on the GPU, one code path), float32 unless the input is float64; the
@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from fast._xp import array_module
-from fast.deblur._common import _as_float
-from fast.deblur._validate import _as_bchw, _check_blurred
-from fast.deblur.boundary import wrap_pad
-from fast.deblur.color import rgb_to_luma
-from fast.deblur.kernel import (
+from sharpvid.fast._xp import array_module
+from sharpvid.fast.deblur._common import _as_float
+from sharpvid.fast.deblur._validate import _as_bchw, _check_blurred
+from sharpvid.fast.deblur.boundary import wrap_pad
+from sharpvid.fast.deblur.color import rgb_to_luma
+from sharpvid.fast.deblur.kernel import (
     adjust_psf_center,
     estimate_psf_fft,
     prune_kernel,
     threshold_kernel,
     valid_gradients,
 )
-from fast.deblur.latent import unnatural_l0_deblur
-from fast.deblur.nonblind import deconv_tv_l2
-from fast.deblur.pyramid import downsample_image, init_kernel, resize_kernel, scale_schedule
+from sharpvid.fast.deblur.latent import unnatural_l0_deblur
+from sharpvid.fast.deblur.nonblind import deconv_tv_l2
+from sharpvid.fast.deblur.pyramid import downsample_image, init_kernel, resize_kernel, scale_schedule
 
 
 def blind_deconv_scale_natural(
@@ -41,7 +41,7 @@ def blind_deconv_scale_natural(
     lambda_decay: float = 1.1,
     boundary: str = "release",
 ):
-    """Fast twin of :func:`reference.deblur.natural.blind_deconv_scale_natural`.
+    """Fast twin of :func:`sharpvid.reference.deblur.natural.blind_deconv_scale_natural`.
 
     Differences: ``y`` may be ``(B, H, W)`` with ``k`` ``(B, kh, kw)`` (or shared); ``lam`` a
     scalar or B values (then returned as a float64 array).
@@ -85,7 +85,7 @@ def estimate_kernel_natural(
     gamma_correct: float = 1.0,
     boundary: str = "release",
 ):
-    """Fast twin of :func:`reference.deblur.natural.estimate_kernel_natural`.
+    """Fast twin of :func:`sharpvid.reference.deblur.natural.estimate_kernel_natural`.
 
     Differences: ``y`` may be ``(B, C, H, W)``, giving kernels ``(B, K, K)`` and latents
     ``(B, H, W)``.
@@ -130,7 +130,7 @@ def deblur_natural_l0(
     boundary: str = "release",
     clamp: bool = False,
 ):
-    """Fast twin of :func:`reference.deblur.natural.deblur_natural_l0`.
+    """Fast twin of :func:`sharpvid.reference.deblur.natural.deblur_natural_l0`.
 
     Differences: ``y`` may be a batch ``(B, C, H, W)`` (kernels ``(B, K, K)``, each image
     deconvolved with its own); NumPy or CuPy (torch tensors cross over by DLPack); float32 unless

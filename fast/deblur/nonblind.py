@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.deblur.nonblind`: TV-L2 deconvolution and ringing suppression.
+"""Fast twin of :mod:`sharpvid.reference.deblur.nonblind`: TV-L2 deconvolution and ringing suppression.
 
 Differences from the oracle, for every function: NumPy or CuPy (one code path), float32 unless
 the data are float64, batched: images ``(B, C, H, W)`` (or any leading axes) with kernels
@@ -14,15 +14,15 @@ import math
 
 import numpy as np
 
-from fast._xp import array_module
-from fast.deblur._common import _as_float
-from fast.deblur.boundary import wrap_pad
-from fast.deblur.fourier import grad_circ
-from fast.deblur.latent import _latent_step, fft_data_terms, l0_restoration
+from sharpvid.fast._xp import array_module
+from sharpvid.fast.deblur._common import _as_float
+from sharpvid.fast.deblur.boundary import wrap_pad
+from sharpvid.fast.deblur.fourier import grad_circ
+from sharpvid.fast.deblur.latent import _latent_step, fft_data_terms, l0_restoration
 
 
 def soft_threshold(z, t: float):
-    """Fast twin of :func:`reference.deblur.nonblind.soft_threshold` (dtype kept)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.nonblind.soft_threshold` (dtype kept)."""
     xp = array_module(z)
     return xp.sign(z) * xp.maximum(xp.abs(z) - t, 0.0)
 
@@ -31,7 +31,7 @@ def deblurring_adm_aniso(
     y_pad, k, lambda_tv: float, *, beta_min: float = 1e-3, beta_ratio: float = 2.0,
     clamp: bool = False,
 ):
-    """Fast twin of :func:`reference.deblur.nonblind.deblurring_adm_aniso`.
+    """Fast twin of :func:`sharpvid.reference.deblur.nonblind.deblurring_adm_aniso`.
 
     Differences: batched with per-image kernels; half spectra computed once per solve.
     """
@@ -52,7 +52,7 @@ def deblurring_adm_aniso(
 
 
 def deconv_tv_l2(y, k, lambda_tv: float, *, boundary: str = "release", clamp: bool = False):
-    """Fast twin of :func:`reference.deblur.nonblind.deconv_tv_l2` (batched, per-image kernels)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.nonblind.deconv_tv_l2` (batched, per-image kernels)."""
     y = _as_float(y, "y")
     k = _as_float(k, "k", like=y)
     H, W = y.shape[-2:]
@@ -61,7 +61,7 @@ def deconv_tv_l2(y, k, lambda_tv: float, *, boundary: str = "release", clamp: bo
 
 
 def bilateral_filter(img, *, sigma_s: float = 3.0, sigma_r: float = 0.1):
-    """Fast twin of :func:`reference.deblur.nonblind.bilateral_filter`.
+    """Fast twin of :func:`sharpvid.reference.deblur.nonblind.bilateral_filter`.
 
     Differences: NumPy or CuPy, dtype kept; every leading index at once (the loop runs over the
     window offsets, accumulating in the oracle's order).
@@ -101,7 +101,7 @@ def ringing_artifacts_removal(
     clamp: bool = False,
     pad_twice: bool = True,
 ):
-    """Fast twin of :func:`reference.deblur.nonblind.ringing_artifacts_removal`.
+    """Fast twin of :func:`sharpvid.reference.deblur.nonblind.ringing_artifacts_removal`.
 
     Differences: batched, per-image kernels ``(B, kh, kw)`` shared by each image's channels.
     """

@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.deblur.pyramid`: the coarse-to-fine schedule, images and kernels.
+"""Fast twin of :mod:`sharpvid.reference.deblur.pyramid`: the coarse-to-fine schedule, images and kernels.
 
 Differences from the oracle: NumPy or CuPy (one code path), float32 unless the data are float64,
 batched (images ``(B, ..., H, W)``, kernels ``(B, kh, kw)``).  Linear resampling is applied as
@@ -17,17 +17,17 @@ import math
 import numpy as np
 import scipy.ndimage
 
-from fast._xp import array_module
-from fast.deblur._common import _as_float, _float_dtype
-from reference.deblur.pyramid import _gaussian_prefilter, _linear_sampling_matrix
-from reference.deblur.pyramid import init_kernel as _init_kernel_ref
-from reference.deblur.pyramid import scale_schedule as _scale_schedule_ref
+from sharpvid.fast._xp import array_module
+from sharpvid.fast.deblur._common import _as_float, _float_dtype
+from sharpvid.reference.deblur.pyramid import _gaussian_prefilter, _linear_sampling_matrix
+from sharpvid.reference.deblur.pyramid import init_kernel as _init_kernel_ref
+from sharpvid.reference.deblur.pyramid import scale_schedule as _scale_schedule_ref
 
 
 def scale_schedule(
     kernel_size: int, *, ratio: float = math.sqrt(0.5), coarsest_size: int = 5
 ) -> list[tuple[float, int]]:
-    """Fast twin of :func:`reference.deblur.pyramid.scale_schedule` (host arithmetic: the
+    """Fast twin of :func:`sharpvid.reference.deblur.pyramid.scale_schedule` (host arithmetic: the
     oracle's own function)."""
     return _scale_schedule_ref(kernel_size, ratio=ratio, coarsest_size=coarsest_size)
 
@@ -40,7 +40,7 @@ def _sampling_matrix(n: int, factor: float) -> np.ndarray:
 
 
 def downsample_image(y, factor: float):
-    """Fast twin of :func:`reference.deblur.pyramid.downsample_image`.
+    """Fast twin of :func:`sharpvid.reference.deblur.pyramid.downsample_image`.
 
     Differences: batched, NumPy or CuPy, float32 unless ``y`` is float64; the bilinear sampling
     is two matmuls with host-built matrices (the same weights as the oracle's ``einsum``).
@@ -62,7 +62,7 @@ def downsample_image(y, factor: float):
 
 
 def init_kernel(size: int, *, like=None):
-    """Fast twin of :func:`reference.deblur.pyramid.init_kernel`.
+    """Fast twin of :func:`sharpvid.reference.deblur.pyramid.init_kernel`.
 
     Differences: ``like``: an array whose module and float dtype to use (default NumPy float32).
     """
@@ -96,7 +96,7 @@ def _zero_border(f, axis: int):
 
 
 def fix_kernel_size(k, shape: tuple[int, int]):
-    """Fast twin of :func:`reference.deblur.pyramid.fix_kernel_size`.
+    """Fast twin of :func:`sharpvid.reference.deblur.pyramid.fix_kernel_size`.
 
     Differences: ``(B, kh, kw)`` kernels; each step drops (or pads) the edge row/column chosen per
     image, as a window gather: dropping keeps rows ``start .. start + k1 - 2`` with start = 1 if
@@ -129,7 +129,7 @@ def _zoom_matrix(n: int, factor: float) -> np.ndarray:
 
 
 def resize_kernel(k, factor: float, shape: tuple[int, int]):
-    """Fast twin of :func:`reference.deblur.pyramid.resize_kernel`.
+    """Fast twin of :func:`sharpvid.reference.deblur.pyramid.resize_kernel`.
 
     Differences: batched; the zoom is ``Z_r k Z_cᵀ`` with host-built 1-D zoom matrices (equal to
     the oracle's 2-D ``ndimage.zoom`` to rounding, as the spline zoom is separable).

@@ -1,4 +1,4 @@
-"""Fast twin of :mod:`reference.deblur.text`: Pan et al. 2014 blind deblurring, batched.
+"""Fast twin of :mod:`sharpvid.reference.deblur.text`: Pan et al. 2014 blind deblurring, batched.
 
 Differences from the oracle: a batch ``(B, C, H, W)`` of frames of one size is deblurred at once
 (NumPy on the CPU or CuPy on the GPU, one code path), float32 unless the input is float64; the
@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from fast._xp import array_module
-from fast.deblur._common import _as_float, _host_per_image, _to_host
-from fast.deblur._validate import _as_bchw, _check_blurred
-from fast.deblur.boundary import wrap_pad
-from fast.deblur.color import rgb_to_luma
-from fast.deblur.kernel import (
+from sharpvid.fast._xp import array_module
+from sharpvid.fast.deblur._common import _as_float, _host_per_image, _to_host
+from sharpvid.fast.deblur._validate import _as_bchw, _check_blurred
+from sharpvid.fast.deblur.boundary import wrap_pad
+from sharpvid.fast.deblur.color import rgb_to_luma
+from sharpvid.fast.deblur.kernel import (
     adjust_psf_center,
     estimate_psf_cg,
     prune_kernel,
@@ -31,9 +31,9 @@ from fast.deblur.kernel import (
     threshold_pxpy,
     valid_gradients,
 )
-from fast.deblur.latent import l0_deblur_whole, l0_restoration
-from fast.deblur.nonblind import ringing_artifacts_removal
-from fast.deblur.pyramid import downsample_image, init_kernel, resize_kernel, scale_schedule
+from sharpvid.fast.deblur.latent import l0_deblur_whole, l0_restoration
+from sharpvid.fast.deblur.nonblind import ringing_artifacts_removal
+from sharpvid.fast.deblur.pyramid import downsample_image, init_kernel, resize_kernel, scale_schedule
 
 
 def _decay(lam: np.ndarray, *, factor: float = 1.1, floor: float = 1e-4) -> np.ndarray:
@@ -70,7 +70,7 @@ def blind_deconv_scale_text(
     kappa: float = 2.0,
     boundary: str = "release",
 ):
-    """Fast twin of :func:`reference.deblur.text.blind_deconv_scale_text`.
+    """Fast twin of :func:`sharpvid.reference.deblur.text.blind_deconv_scale_text`.
 
     Differences: ``y`` may be ``(B, H, W)`` with ``k`` ``(B, kh, kw)`` (or shared), and
     ``lambda_pixel``, ``lambda_grad``, ``threshold`` scalars or B values; the returned λ are then
@@ -113,7 +113,7 @@ def estimate_kernel_text(
     keep_zero_lambda_pixel: bool = False,
     boundary: str = "release",
 ):
-    """Fast twin of :func:`reference.deblur.text.estimate_kernel_text`.
+    """Fast twin of :func:`sharpvid.reference.deblur.text.estimate_kernel_text`.
 
     Differences: ``y`` may be ``(B, C, H, W)``, giving kernels ``(B, K, K)`` and latents
     ``(B, H, W)``; the threshold and λ are per image.
@@ -170,7 +170,7 @@ def deblur_text_l0(
     clamp: bool = False,
     pad_twice: bool = True,
 ):
-    """Fast twin of :func:`reference.deblur.text.deblur_text_l0`.
+    """Fast twin of :func:`sharpvid.reference.deblur.text.deblur_text_l0`.
 
     Differences: ``y`` may be a batch ``(B, C, H, W)`` (kernels ``(B, K, K)``, each image
     deblurred with its own); NumPy or CuPy (torch tensors cross over by DLPack); float32 unless

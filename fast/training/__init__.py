@@ -13,7 +13,7 @@
 - :mod:`.loop`: :class:`Trainer`, the run around the step (build, save, restore, fit).
 """
 
-from fast.training.errors import TrainError
-from fast.training.loop import Trainer, resume_config
+from sharpvid.fast.training.errors import TrainError
+from sharpvid.fast.training.loop import Trainer, resume_config
 
 __all__ = ["TrainError", "Trainer", "resume_config"]

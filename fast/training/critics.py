@@ -16,15 +16,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from fast.blur import blur
-from fast.checkpoint import CheckpointError, load_checkpoint, load_state
-from fast.config import TrainConfig
-from fast.devices import FastMath, resolve_fast_math
-from fast.losses import discriminator_loss, smoothed_labels
-from fast.networks import MultiScaleDiscriminator
-from fast.pyramid import frame_pyramid
-from fast.training.objectives import Rollout, mean_over_frames
-from fast.training.optim import make_optimizer, spectral_normalise
+from sharpvid.fast.blur import blur
+from sharpvid.fast.checkpoint import CheckpointError, load_checkpoint, load_state
+from sharpvid.fast.config import TrainConfig
+from sharpvid.fast.devices import FastMath, resolve_fast_math
+from sharpvid.fast.losses import discriminator_loss, smoothed_labels
+from sharpvid.fast.networks import MultiScaleDiscriminator
+from sharpvid.fast.pyramid import frame_pyramid
+from sharpvid.fast.training.objectives import Rollout, mean_over_frames
+from sharpvid.fast.training.optim import make_optimizer, spectral_normalise
 
 
 @dataclass
@@ -134,7 +134,7 @@ def critic_batch(critic: Critic, fake: Rollout, cfg: TrainConfig
     the frames' pyramid (per scale, the real frames of every predicted frame then the
     negatives, each block frame-major: ``((1 + negatives) n B, C, H_k, W_k)``) and the number of
     negative blocks.  D's negatives are G's frames; D2's the real frames blurred by
-    ``cfg.blur`` (:func:`fast.blur.blur`), then G's frames with ``blur_detector_fakes``."""
+    ``cfg.blur`` (:func:`sharpvid.fast.blur.blur`), then G's frames with ``blur_detector_fakes``."""
     n_scales = len(fake.targets[0])
     real = [torch.cat([t[k] for t in fake.targets]) for k in range(n_scales)]
     generated = [torch.cat([p[k] for p in fake.preds]) for k in range(n_scales)]
@@ -150,7 +150,7 @@ def critic_batch(critic: Critic, fake: Rollout, cfg: TrainConfig
 
 def labels(cfg: TrainConfig, rank: int, step: int, n_real: int, n_fake: int, device):
     """D's targets at ``step``: 1 and 0, or with ``label_smoothing`` a draw per sample of
-    :func:`fast.losses.smoothed_labels` (real first, then fake) from the counter-based
+    :func:`sharpvid.fast.losses.smoothed_labels` (real first, then fake) from the counter-based
     generator ``default_rng([seed, rank, step, 1])`` (the same on resume; no state)."""
     if not cfg.label_smoothing:
         return 1.0, 0.0

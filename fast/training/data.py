@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fast.config import TrainConfig
-from fast.video.clips import ClipConfig, ClipSampler, test_clip
-from fast.video.sources import DataError, open_source, parse_frame_range
+from sharpvid.fast.config import TrainConfig
+from sharpvid.fast.video.clips import ClipConfig, ClipSampler, test_clip
+from sharpvid.fast.video.sources import DataError, open_source, parse_frame_range
 
 #: a source whose frames take fewer bytes than this is decoded once and sampled in memory
 IN_MEMORY_BYTES = 1 << 30
@@ -30,7 +30,7 @@ def training_clips(cfg: TrainConfig):
     sampled on the fly (:class:`ClipSampler`, in memory when it is small)."""
     clip_cfg = ClipConfig(m=cfg.m, n=cfg.n, size=cfg.patch, keep_anyway=cfg.keep_static)
     if _is_prepared(cfg.data):
-        from fast.video.shards import ShardClips
+        from sharpvid.fast.video.shards import ShardClips
 
         clips = ShardClips(cfg.data)
         t, c, h, w = clips.shape or (0, 0, 0, 0)
@@ -62,7 +62,7 @@ def validation_clips(cfg: TrainConfig) -> list[np.ndarray]:
     length = cfg.m + cfg.n
     clips = []
     if _is_prepared(cfg.val_data):
-        from fast.video.shards import ShardClips
+        from sharpvid.fast.video.shards import ShardClips
 
         for clip in ShardClips(cfg.val_data):
             if len(clip) < length:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from fast.devices import resolve_device
+from sharpvid.fast.devices import resolve_device
 
 
 @dataclass

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 
-from fast.config import TrainConfig
-from fast.training.errors import TrainError
+from sharpvid.fast.config import TrainConfig
+from sharpvid.fast.training.errors import TrainError
 
 
 def nonfinite(values: dict[str, float]) -> list[str]:

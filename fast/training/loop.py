@@ -1,11 +1,11 @@
 """Training: the run around the step.  :class:`Trainer` builds a run (ranks, run folder, models,
 data), saves and restores its whole state, and :meth:`Trainer.fit` loops Algorithm 1's steps
-(:mod:`fast.training.step`) with the guard, the log, validation, pictures and a clean stop.
+(:mod:`sharpvid.fast.training.step`) with the guard, the log, validation, pictures and a clean stop.
 
-Runs scale out with ``torchrun`` (:mod:`fast.training.dist`): every process is a rank with its own
+Runs scale out with ``torchrun`` (:mod:`sharpvid.fast.training.dist`): every process is a rank with its own
 data stream (the clip loader's counter-based streams), DistributedDataParallel averages the
 gradients, rank 0 alone writes.  The whole state (networks, optimisers, the guard, every RNG, the
-loader's position) is checkpointed atomically (:mod:`fast.checkpoint`), each part saving and
+loader's position) is checkpointed atomically (:mod:`sharpvid.fast.checkpoint`), each part saving and
 loading its own, and a resumed run logs exactly what an uninterrupted one would have.  Ctrl-C or
 SIGTERM finish the current step, save and exit 0.
 """
@@ -21,22 +21,22 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from fast.checkpoint import (CheckpointError, RunLock, latest_checkpoint, list_checkpoints,
+from sharpvid.fast.checkpoint import (CheckpointError, RunLock, latest_checkpoint, list_checkpoints,
                              load_checkpoint, load_state, rng_state, save_checkpoint,
                              set_rng_state)
-from fast.config import TrainConfig, save_config
-from fast.devices import resolve_fast_math
-from fast.networks import MultiScaleGenerator
-from fast.training.critics import build_critics, init_blur_detector
-from fast.training.data import training_clips, validation_clips
-from fast.training.dist import init_distributed, on_every_rank
-from fast.training.errors import TrainError
-from fast.training.guard import Guard, skipped
-from fast.training.objectives import Rollout, check_weights, load_vgg19
-from fast.training.optim import make_optimizer
-from fast.training.runlog import RunLog, check_resumable, check_run_dir, clear_run_dir, truncate_log
-from fast.training.step import train_step
-from fast.video.clips import ClipLoader, to_model
+from sharpvid.fast.config import TrainConfig, save_config
+from sharpvid.fast.devices import resolve_fast_math
+from sharpvid.fast.networks import MultiScaleGenerator
+from sharpvid.fast.training.critics import build_critics, init_blur_detector
+from sharpvid.fast.training.data import training_clips, validation_clips
+from sharpvid.fast.training.dist import init_distributed, on_every_rank
+from sharpvid.fast.training.errors import TrainError
+from sharpvid.fast.training.guard import Guard, skipped
+from sharpvid.fast.training.objectives import Rollout, check_weights, load_vgg19
+from sharpvid.fast.training.optim import make_optimizer
+from sharpvid.fast.training.runlog import RunLog, check_resumable, check_run_dir, clear_run_dir, truncate_log
+from sharpvid.fast.training.step import train_step
+from sharpvid.fast.video.clips import ClipLoader, to_model
 
 
 def config_warnings(cfg: TrainConfig) -> list[str]:
@@ -266,7 +266,7 @@ class Trainer:
         return self.net.n_scales
 
     def step(self) -> dict:
-        """One step of Algorithm 1 (D then G, :func:`fast.training.step.train_step`); returns the
+        """One step of Algorithm 1 (D then G, :func:`sharpvid.fast.training.step.train_step`); returns the
         step's values (and ``bad``: the non-finite names, whose updates were skipped)."""
         self.g.train()
         values = train_step(self, lambda: next(self._batches))
@@ -279,10 +279,10 @@ class Trainer:
     @torch.no_grad()
     def validate(self) -> dict:
         """The held-out clips' n frames predicted by G and by copy-last-frame
-        (:func:`fast.evaluate.predict_and_score`): PSNR, SSIM and sharpness (seed convention)
+        (:func:`sharpvid.fast.evaluate.predict_and_score`): PSNR, SSIM and sharpness (seed convention)
         on the whole frame and PSNR on the moving area; means over clips and frames, NaNs (a
         frame with no moving pixel) skipped."""
-        from fast.evaluate import predict_and_score
+        from sharpvid.fast.evaluate import predict_and_score
 
         self.g.eval()
         keys = ("psnr_seed", "psnr_seed_moving", "ssim_seed", "sharp_seed")
@@ -304,7 +304,7 @@ class Trainer:
     def write_samples(self) -> None:
         """``samples/step-N.png`` (input_m | generated | ground truth at every scale) and
         ``samples/step-N.gif`` (the first clip's inputs, then its prediction)."""
-        from fast.figures import gif_frames, save_gif, save_png, scale_grid
+        from sharpvid.fast.figures import gif_frames, save_gif, save_png, scale_grid
 
         r = self.last_rollout
         if r is None:
@@ -342,7 +342,7 @@ class Trainer:
 
     def fit(self) -> int:
         """Train to ``cfg.steps``; returns 0 (also after Ctrl-C / SIGTERM: the state is saved)."""
-        from fast.imageio import Progress
+        from sharpvid.fast.imageio import Progress
 
         cfg = self.cfg
         if self.dist.main:
@@ -411,7 +411,7 @@ class Trainer:
 
     def _write_samples_or_warn(self) -> None:
         """Pictures are a view of training, not its state: a failure to write them is a warning."""
-        from fast.imageio import ImageError
+        from sharpvid.fast.imageio import ImageError
 
         try:
             self.write_samples()
@@ -429,7 +429,7 @@ class Trainer:
 
 def resume_config(run_dir: Path, overrides: dict | None = None) -> TrainConfig:
     """The config of the run in ``run_dir``, with ``overrides`` (e.g. more ``steps``)."""
-    from fast.config import read_config, with_overrides
+    from sharpvid.fast.config import read_config, with_overrides
 
     check_resumable(Path(run_dir))
     cfg = read_config(Path(run_dir) / "config.json")

@@ -1,7 +1,7 @@
 """What G is trained against: its rollout over n frames and the terms of Eq. (6).
 
 With n > 1 the later frames are predicted recursively from earlier predictions (gradients flow
-through the recursion, :func:`fast.networks.recursion`) and every term is averaged over the n
+through the recursion, :func:`sharpvid.fast.networks.recursion`) and every term is averaged over the n
 predicted frames, so with n = 1 each is exactly the paper's.
 """
 
@@ -13,11 +13,11 @@ from typing import Callable
 import torch
 from torch import nn
 
-from fast.config import TrainConfig
-from fast.losses import gdl_loss, lp_loss
-from fast.networks import recursion
-from fast.pyramid import frame_pyramid
-from fast.training.errors import TrainError
+from sharpvid.fast.config import TrainConfig
+from sharpvid.fast.losses import gdl_loss, lp_loss
+from sharpvid.fast.networks import recursion
+from sharpvid.fast.pyramid import frame_pyramid
+from sharpvid.fast.training.errors import TrainError
 
 
 @dataclass
@@ -59,9 +59,9 @@ def gdl_term(r: Rollout, alpha: float) -> torch.Tensor:
 
 
 def perceptual_term(r: Rollout, vgg: nn.Module, layers) -> torch.Tensor:
-    """L_perc (:func:`fast.perceptual.perceptual_loss`, VGG19 features of the finest predicted
+    """L_perc (:func:`sharpvid.fast.perceptual.perceptual_loss`, VGG19 features of the finest predicted
     frame against the real one), averaged over predicted frames."""
-    from fast.perceptual import perceptual_loss
+    from sharpvid.fast.perceptual import perceptual_loss
 
     pairs = [tuple(p) for p in layers]
     return mean_over_frames([perceptual_loss(vgg, pk[-1], tk[-1], pairs)
@@ -70,8 +70,8 @@ def perceptual_term(r: Rollout, vgg: nn.Module, layers) -> torch.Tensor:
 
 def load_vgg19(cfg: TrainConfig, device) -> nn.Module:
     """The frozen VGG19 feature stack of the perceptual loss, from ``cfg.vgg19_weights``."""
-    from fast.perceptual import VGG19_CHECKPOINT, VGG19Features, load_vgg19_weights
-    from reference.perceptual import VGG19_LAYERS
+    from sharpvid.fast.perceptual import VGG19_CHECKPOINT, VGG19Features, load_vgg19_weights
+    from sharpvid.reference.perceptual import VGG19_LAYERS
 
     if not cfg.vgg19_weights:
         raise TrainError(f"lam_perc > 0 needs VGG19 weights: torchvision's ImageNet checkpoint "

@@ -11,10 +11,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from fast.checkpoint import list_checkpoints
-from fast.config import TrainConfig
-from fast.imageio import atomic_write, strict_json
-from fast.training.errors import TrainError
+from sharpvid.fast.checkpoint import list_checkpoints
+from sharpvid.fast.config import TrainConfig
+from sharpvid.fast.imageio import atomic_write, strict_json
+from sharpvid.fast.training.errors import TrainError
 
 
 class RunLog:

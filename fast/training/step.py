@@ -4,12 +4,12 @@
 G fixed, then the **G step** (Eq. 6) on M new clips with the critics fixed.  Each ends in
 :func:`update`: one backward, the gradient norms (clipped to ``grad_clip``), one read-back of
 the logged values (averaged over ranks), and the optimiser steps only when every value is
-finite (else the update is skipped and the bad names returned: :mod:`fast.training.guard`).
+finite (else the update is skipped and the bad names returned: :mod:`sharpvid.fast.training.guard`).
 
-``run`` is the :class:`fast.training.loop.Trainer` (what a step reads: ``cfg``, ``g``,
+``run`` is the :class:`sharpvid.fast.training.loop.Trainer` (what a step reads: ``cfg``, ``g``,
 ``g_train``, ``g_opt``, ``critics``, ``vgg``, ``dist``, ``device``, ``step_no``, ``guard``).
 With n = 1 the logged ``g/total`` and ``d/loss`` are exactly
-:func:`reference.losses.combined_generator_loss` and :func:`reference.losses.discriminator_loss`
+:func:`sharpvid.reference.losses.combined_generator_loss` and :func:`sharpvid.reference.losses.discriminator_loss`
 on the same batch, weights and labels (tested).
 """
 
@@ -18,14 +18,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fast.losses import aggregate_adversarial, generator_adversarial_loss
-from fast.training.critics import critic_batch, critic_loss, frozen, instance_noise, labels
-from fast.training.data import split_clip
-from fast.training.dist import Dist
-from fast.training.guard import nonfinite
-from fast.training.objectives import (Rollout, adversarial_weight, gdl_term, lp_term,
+from sharpvid.fast.losses import aggregate_adversarial, generator_adversarial_loss
+from sharpvid.fast.training.critics import critic_batch, critic_loss, frozen, instance_noise, labels
+from sharpvid.fast.training.data import split_clip
+from sharpvid.fast.training.dist import Dist
+from sharpvid.fast.training.guard import nonfinite
+from sharpvid.fast.training.objectives import (Rollout, adversarial_weight, gdl_term, lp_term,
                                       mean_over_frames, perceptual_term, rollout)
-from fast.training.optim import clip_grad_norm, scheduled_lr, set_lr
+from sharpvid.fast.training.optim import clip_grad_norm, scheduled_lr, set_lr
 
 
 def train_step(run, next_clip) -> dict:

@@ -1,8 +1,8 @@
-"""Video data: sources (:mod:`fast.video.sources`), the synthetic world
-(:mod:`fast.video.synthetic`), files and frame folders (:mod:`fast.video.files`), UCF101
-(:mod:`fast.video.ucf101`), training and test clips (:mod:`fast.video.clips`) and prepared
-shards (:mod:`fast.video.shards`)."""
+"""Video data: sources (:mod:`sharpvid.fast.video.sources`), the synthetic world
+(:mod:`sharpvid.fast.video.synthetic`), files and frame folders (:mod:`sharpvid.fast.video.files`), UCF101
+(:mod:`sharpvid.fast.video.ucf101`), training and test clips (:mod:`sharpvid.fast.video.clips`) and prepared
+shards (:mod:`sharpvid.fast.video.shards`)."""
 
-from fast.video.sources import DataError, Source, Video, open_source
+from sharpvid.fast.video.sources import DataError, Source, Video, open_source
 
 __all__ = ["DataError", "Source", "Video", "open_source"]

@@ -1,7 +1,7 @@
 """The base types every video source builds on: :class:`DataError`, :class:`Video` (and the
-in-memory, sliced and synthetic videos) and :class:`Source`.  A leaf of :mod:`fast.video`: the
-file readers (:mod:`fast.video.files`), UCF101 (:mod:`fast.video.ucf101`) and the spec parser
-(:mod:`fast.video.sources`, which re-exports these names) import it, never the other way."""
+in-memory, sliced and synthetic videos) and :class:`Source`.  A leaf of :mod:`sharpvid.fast.video`: the
+file readers (:mod:`sharpvid.fast.video.files`), UCF101 (:mod:`sharpvid.fast.video.ucf101`) and the spec parser
+(:mod:`sharpvid.fast.video.sources`, which re-exports these names) import it, never the other way."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ class SyntheticVideo(Video):
 
     def _read(self, start: int, stop: int) -> np.ndarray:
         if self._frames is None:
-            from fast.video.synthetic import synthetic_video
+            from sharpvid.fast.video.synthetic import synthetic_video
 
             self._frames = synthetic_video(self.seed, self.num_frames, self.height, self.width,
                                            channels=self.channels)

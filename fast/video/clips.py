@@ -1,8 +1,8 @@
 """Training and test clips from any video source, and the loader that feeds them to training.
 
 A training clip is m + n consecutive frames of one shot (never across a scene cut,
-:func:`fast.data.scene_cuts`), cropped to a random ``size x size`` patch that moves enough
-(:func:`reference.data.has_enough_motion`, with the TF reimplementation's retry policy), or the
+:func:`sharpvid.fast.data.scene_cuts`), cropped to a random ``size x size`` patch that moves enough
+(:func:`sharpvid.reference.data.has_enough_motion`, with the TF reimplementation's retry policy), or the
 full frame when ``size`` is None.  Clips travel as uint8 ``(B, T, C, H, W)`` and become float in
 [-1, 1] (the authors' ``x * 2 / 255 - 1``) on the training device (:func:`to_model`).
 
@@ -15,7 +15,7 @@ Convention
 ----------
 - Video choice: uniform over the source's videos (the authors pick a random class, then a random
   video; the TF reimplementation picks a random prepared clip file), then the clip search of
-  :func:`reference.data.sample_patch_clip` within the video: the same candidate draws from the
+  :func:`sharpvid.reference.data.sample_patch_clip` within the video: the same candidate draws from the
   same generator, so on a one-shot video held in memory both give the same crop.  With several
   shots, a shot is drawn first, in proportion to its number of possible clip starts.
 - Motion threshold: the TF value, 100 for 5 frames of 32x32x3 (its ``MOVEMENT_THRESHOLD``), is
@@ -34,9 +34,9 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from fast.data import _cuts_from_differences
-from fast.video.sources import DataError, Source, Video
-from reference.data import _draw_candidates
+from sharpvid.fast.data import _cuts_from_differences
+from sharpvid.fast.video.sources import DataError, Source, Video
+from sharpvid.reference.data import _draw_candidates
 
 #: The TF reimplementation's motion threshold and the clip shape it was set for.
 TF_MOTION_THRESHOLD = 100.0
@@ -85,7 +85,7 @@ class ClipConfig:
 
 # ------------------------------------------------------------------ shots
 def frame_differences_u8(frames: np.ndarray, chunk: int = 16) -> np.ndarray:
-    """:func:`fast.data.frame_differences` of uint8 ``(T, H, W, C)`` frames, in [-1, 1] units,
+    """:func:`sharpvid.fast.data.frame_differences` of uint8 ``(T, H, W, C)`` frames, in [-1, 1] units,
     summed exactly in integers, in chunks of frames so a long video never becomes one big array.
 
     NumPy, not torch: this runs in loader and ``prepare`` worker processes, where a forked child
@@ -137,7 +137,7 @@ def sample_clip(frames: np.ndarray, rng, cfg: ClipConfig = ClipConfig(),
                 shot_ranges: list[tuple[int, int]] | None = None) -> ClipSample:
     """A random clip of uint8 ``(T, H, W, C)`` frames that moves enough, within one shot.
 
-    The crop search is :func:`reference.data.sample_patch_clip`'s (same draws, same order, same
+    The crop search is :func:`sharpvid.reference.data.sample_patch_clip`'s (same draws, same order, same
     acceptance), run on uint8 with the motion summed exactly in integers and tested in chunks of
     1, 4, 16, ... candidates.  ``shot_ranges`` defaults to :func:`shots` of ``frames``.
     """
@@ -354,7 +354,7 @@ class StreamUnion:
 class ClipLoader:
     """Batches of clips as float tensors in [-1, 1] on ``device``, ``(B, m+n, C, S, S)``.
 
-    ``clips`` is a :class:`ClipSampler` or :class:`fast.video.shards.ShardClips` (anything with
+    ``clips`` is a :class:`ClipSampler` or :class:`sharpvid.fast.video.shards.ShardClips` (anything with
     ``batch(k, batch_size, seed, rank)``).  ``workers`` processes prepare uint8 batches ahead
     (``prefetch`` each), pinned when the device is CUDA; the conversion to float runs on the
     device.  ``state_dict()`` is the next batch number: a checkpoint saves it and

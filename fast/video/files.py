@@ -1,9 +1,9 @@
 """Videos on disk: folders of frames (Pillow) and video files (PyAV, the ``video`` extra).
 
-Both give the same :class:`~fast.video.base.Video` interface: a name, a frame count, a frame
+Both give the same :class:`~sharpvid.fast.video.base.Video` interface: a name, a frame count, a frame
 shape, and ``read(start, stop)`` returning uint8 ``(T, H, W, C)``.  Opening a video checks it
 (readable, one frame size, enough frames) so a bad file fails before any work starts with a
-one-line :class:`~fast.video.base.DataError` that names it.
+one-line :class:`~sharpvid.fast.video.base.DataError` that names it.
 
 Video files are decoded with FFmpeg's threads (``thread_type="AUTO"``) and a frame range is
 reached by seeking to the key frame before it (``container.seek``) and decoding forward from
@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from fast.imageio import IMAGE_SUFFIXES, atomic_write
-from fast.video.base import DataError, Video
+from sharpvid.fast.imageio import IMAGE_SUFFIXES, atomic_write
+from sharpvid.fast.video.base import DataError, Video
 
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv", ".flv")
 VIDEO_EXTRA = "pip install 'sharpvid[video]'"

@@ -15,8 +15,8 @@ atomically): a killed run resumes at the first unit not listed, with no clip los
 and its result is byte-identical to an uninterrupted run's.
 
 Training split: ``clips`` patch clips spread evenly over the videos (video ``v`` gives
-``clips // V`` or one more), motion-filtered (:mod:`fast.video.clips`).  Test split: one
-full-frame clip per video at a fixed offset (:func:`fast.video.clips.fixed_clip_start`: centred in
+``clips // V`` or one more), motion-filtered (:mod:`sharpvid.fast.video.clips`).  Test split: one
+full-frame clip per video at a fixed offset (:func:`sharpvid.fast.video.clips.fixed_clip_start`: centred in
 the video's longest shot), one unit per video, so every later evaluation reads the same frames.
 """
 
@@ -30,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fast.imageio import Progress, atomic_write
-from fast.video.clips import (ClipConfig, check_motion, check_videos, read_window, sample_clip,
+from sharpvid.fast.imageio import Progress, atomic_write
+from sharpvid.fast.video.clips import (ClipConfig, check_motion, check_videos, read_window, sample_clip,
                               shots, test_clip)
-from fast.video.sources import DataError, Source
+from sharpvid.fast.video.sources import DataError, Source
 
 FORMAT = "sharpvid-clips/1"
 INDEX = "prepare.json"
@@ -156,7 +156,7 @@ def _worker_unit(u: int):
 # ------------------------------------------------------------------ prepare
 def open_prepared_source(cfg: PrepareConfig) -> Source:
     """The configuration's sources, as one source: every k-th video, cut to the frame range."""
-    from fast.video.sources import open_source
+    from sharpvid.fast.video.sources import open_source
 
     videos = []
     for spec in cfg.sources:
@@ -300,7 +300,7 @@ def _unit_intact(out: Path, entry: dict) -> bool:
 
 # ------------------------------------------------------------------ reading
 class ShardClips:
-    """The clips of a prepared folder, memory-mapped, for :class:`fast.video.clips.ClipLoader`.
+    """The clips of a prepared folder, memory-mapped, for :class:`sharpvid.fast.video.clips.ClipLoader`.
 
     Training order: epoch ``e`` of rank ``r`` visits every clip once in the order of
     ``np.random.default_rng([seed, r, e]).permutation(N)``; batch ``k`` is positions

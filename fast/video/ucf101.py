@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fast.video.base import DataError, Source
+from sharpvid.fast.video.base import DataError, Source
 
 #: Videos in the official testlist01.txt, and the authors' stride over it.
 TESTLIST01_SIZE = 3783
@@ -79,7 +79,7 @@ def _resolver(root: Path):
 def ucf101_source(root: str | Path, splits: str | Path | None = None, split: str = "train",
                   fold: int = 1) -> Source:
     """The videos of UCF101 ``split`` ("train" or "test") of ``fold`` (1, 2 or 3), in list order."""
-    from fast.video.files import VideoFile, require_av
+    from sharpvid.fast.video.files import VideoFile, require_av
 
     root = Path(root)
     if not root.is_dir():

@@ -6,33 +6,33 @@
     .. math:: \\min_{x,k} \\|x \\ast k - y\\|^2 + \\gamma\\|k\\|^2
               + \\lambda(\\sigma\\|x\\|_0 + \\|\\nabla x\\|_0)
 
-    -> :func:`deblur_text_l0` (:mod:`reference.deblur.text`).
+    -> :func:`deblur_text_l0` (:mod:`sharpvid.reference.deblur.text`).
 
 (B) L. Xu, S. Zheng, J. Jia, "Unnatural L0 Sparse Representation for Natural Image Deblurring",
     CVPR 2013, doi:10.1109/CVPR.2013.147:
 
     .. math:: \\min_{x,k} \\|x \\ast k - y\\|^2 + \\lambda\\Phi_0(\\nabla x) + \\gamma\\|k\\|^2
 
-    -> :func:`deblur_natural_l0` (:mod:`reference.deblur.natural`).
+    -> :func:`deblur_natural_l0` (:mod:`sharpvid.reference.deblur.natural`).
 
 Both drivers take ``y`` of shape ``(H, W)`` or ``(C, H, W)`` (C = 1 or 3) in [0, 1] and an odd
 ``kernel_size``, and return ``(latent_image, kernel)``.  Steps live in :mod:`.fourier`,
 :mod:`.boundary`, :mod:`.latent`, :mod:`.kernel`, :mod:`.pyramid`, :mod:`.nonblind`,
-:mod:`.color`; scores in :mod:`.evaluate`.  The fast twin ``fast.deblur`` mirrors these names.
+:mod:`.color`; scores in :mod:`.evaluate`.  The fast twin ``sharpvid.fast.deblur`` mirrors these names.
 Unlike the rest of :mod:`reference` (pixels in [-1, 1]), images here are in [0, 1], as in the
 authors' code.  See docs/deblur.md.
 """
 
-from reference.deblur.boundary import solve_min_laplacian, wrap_boundary_liu, wrap_pad
-from reference.deblur.color import rgb_to_luma
-from reference.deblur.evaluate import (
+from sharpvid.reference.deblur.boundary import solve_min_laplacian, wrap_boundary_liu, wrap_pad
+from sharpvid.reference.deblur.color import rgb_to_luma
+from sharpvid.reference.deblur.evaluate import (
     error_ratio,
     kernel_similarity,
     psnr,
     psnr_upto_shift,
     ssd_upto_shift,
 )
-from reference.deblur.fourier import (
+from sharpvid.reference.deblur.fourier import (
     convolve_circular,
     grad_circ,
     grad_circ_adjoint,
@@ -41,7 +41,7 @@ from reference.deblur.fourier import (
     otf2psf,
     psf2otf,
 )
-from reference.deblur.kernel import (
+from sharpvid.reference.deblur.kernel import (
     adjust_psf_center,
     conjugate_gradient,
     delta_kernel,
@@ -54,7 +54,7 @@ from reference.deblur.kernel import (
     threshold_pxpy,
     valid_gradients,
 )
-from reference.deblur.latent import (
+from sharpvid.reference.deblur.latent import (
     fft_data_terms,
     l0_deblur_whole,
     l0_restoration,
@@ -64,26 +64,26 @@ from reference.deblur.latent import (
     threshold_phi0,
     unnatural_l0_deblur,
 )
-from reference.deblur.natural import (
+from sharpvid.reference.deblur.natural import (
     blind_deconv_scale_natural,
     deblur_natural_l0,
     estimate_kernel_natural,
 )
-from reference.deblur.nonblind import (
+from sharpvid.reference.deblur.nonblind import (
     bilateral_filter,
     deblurring_adm_aniso,
     deconv_tv_l2,
     ringing_artifacts_removal,
     soft_threshold,
 )
-from reference.deblur.pyramid import (
+from sharpvid.reference.deblur.pyramid import (
     downsample_image,
     fix_kernel_size,
     init_kernel,
     resize_kernel,
     scale_schedule,
 )
-from reference.deblur.text import blind_deconv_scale_text, deblur_text_l0, estimate_kernel_text
+from sharpvid.reference.deblur.text import blind_deconv_scale_text, deblur_text_l0, estimate_kernel_text
 
 __all__ = [
     # drivers

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference._checks import _as_float, _check_ndim, _check_odd_size
-from reference.deblur.pyramid import _gaussian_prefilter, scale_schedule
+from sharpvid.reference._checks import _as_float, _check_ndim, _check_odd_size
+from sharpvid.reference.deblur.pyramid import _gaussian_prefilter, scale_schedule
 
 
 def _scaled_size(n: int, factor: float) -> int:
-    """Side length after :func:`reference.deblur.pyramid.downsample_image` by ``factor``."""
+    """Side length after :func:`sharpvid.reference.deblur.pyramid.downsample_image` by ``factor``."""
     if factor == 1:
         return n
     valid = n - _gaussian_prefilter(factor).size + 1

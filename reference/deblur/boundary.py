@@ -33,8 +33,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from reference._checks import _as_float, _check_image
-from reference.deblur.fourier import opt_fft_size
+from sharpvid.reference._checks import _as_float, _check_image
+from sharpvid.reference.deblur.fourier import opt_fft_size
 
 
 def solve_min_laplacian(boundary: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
-from reference._checks import _as_float, _check_ndim, _check_same_shape
+from sharpvid.reference._checks import _as_float, _check_ndim, _check_same_shape
 
 
 def kernel_similarity(k_est: np.ndarray, k_true: np.ndarray) -> float:

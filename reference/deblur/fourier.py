@@ -14,7 +14,7 @@ sub-problems in the Fourier domain with circular boundaries:
 and :math:`\\nabla^\\top` is the adjoint (minus a backward-difference divergence).
 
 Every function works on the last two axes and broadcasts over leading ones, so the batched fast
-twin (``fast.deblur.fourier``) is the same call with ``(B, C, H, W)`` arrays.
+twin (``sharpvid.fast.deblur.fourier``) is the same call with ``(B, C, H, W)`` arrays.
 
 Convention
 ----------
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference._checks import _as_float, _check_image, _check_positive_int
+from sharpvid.reference._checks import _as_float, _check_image, _check_positive_int
 
 
 def psf2otf(psf: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -39,8 +39,8 @@ from typing import Callable
 import numpy as np
 import scipy.ndimage
 
-from reference._checks import _as_float
-from reference.deblur.fourier import otf2psf, psf2otf
+from sharpvid.reference._checks import _as_float
+from sharpvid.reference.deblur.fourier import otf2psf, psf2otf
 
 
 def delta_kernel(shape: tuple[int, int]) -> np.ndarray:
@@ -286,7 +286,7 @@ def estimate_psf_cg(
 
     Examples
     --------
-    >>> from reference.deblur.fourier import convolve_circular
+    >>> from sharpvid.reference.deblur.fourier import convolve_circular
     >>> rng = np.random.default_rng(0); x = rng.random((32, 32))
     >>> k = np.zeros((5, 5)); k[2, 1:4] = 1 / 3
     >>> px, py = valid_gradients(x); bx, by = valid_gradients(convolve_circular(x, k))
@@ -340,7 +340,7 @@ def estimate_psf_fft(
 
     Examples
     --------
-    >>> from reference.deblur.fourier import convolve_circular
+    >>> from sharpvid.reference.deblur.fourier import convolve_circular
     >>> rng = np.random.default_rng(0); x = rng.random((32, 32))
     >>> k = np.zeros((5, 5)); k[2, 1:4] = 1 / 3
     >>> px, py = valid_gradients(x); bx, by = valid_gradients(convolve_circular(x, k))

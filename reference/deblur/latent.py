@@ -32,7 +32,7 @@ so that :math:`\\min_x \\|x \\ast k - y\\|^2 + \\lambda \\Phi_0(\\nabla x)` alte
 :math:`\\mu = \\lambda / \\epsilon^2`, while ε is halved (graduated non-convexity).
 
 All functions act on the last two axes and broadcast over leading ones (channels, batch); the
-fast twin ``fast.deblur.latent`` is the same call on ``(B, C, H, W)``.
+fast twin ``sharpvid.fast.deblur.latent`` is the same call on ``(B, C, H, W)``.
 
 Convention
 ----------
@@ -50,9 +50,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference._checks import _as_float
-from reference.deblur.boundary import wrap_pad
-from reference.deblur.fourier import grad_circ, grad_circ_adjoint, grad_otf_energy, psf2otf
+from sharpvid.reference._checks import _as_float
+from sharpvid.reference.deblur.boundary import wrap_pad
+from sharpvid.reference.deblur.fourier import grad_circ, grad_circ_adjoint, grad_otf_energy, psf2otf
 
 
 def threshold_intensity(s: np.ndarray, lambda_pixel: float, beta: float) -> np.ndarray:
@@ -204,7 +204,7 @@ def solve_latent_fft(
     Examples
     --------
     >>> x = np.arange(16.0).reshape(4, 4); k = np.array([[0.2, 0.6, 0.2]])
-    >>> from reference.deblur.fourier import convolve_circular
+    >>> from sharpvid.reference.deblur.fourier import convolve_circular
     >>> n, dk, dg = fft_data_terms(convolve_circular(x, k), k)
     >>> np.allclose(solve_latent_fft(n, dk, dg, 0 * x, 0 * x, 0.0), x)  # plain inverse filter
     True
@@ -232,7 +232,7 @@ def l0_deblur_whole(
     Parameters
     ----------
     y_pad : ndarray, shape ``(..., Hp, Wp)``
-        Boundary-wrapped observation (:func:`reference.deblur.boundary.wrap_pad`).
+        Boundary-wrapped observation (:func:`sharpvid.reference.deblur.boundary.wrap_pad`).
     k : ndarray, shape ``(kh, kw)``
         Current kernel.
     lambda_pixel : float
@@ -357,7 +357,7 @@ def unnatural_l0_deblur(
     lam : float
         λ > 0, the weight of :math:`\\Phi_0(\\nabla x)`.
     eps0 : float
-        Initial ε in intensity units (0.35; see :mod:`reference.deblur.natural`, Convention).
+        Initial ε in intensity units (0.35; see :mod:`sharpvid.reference.deblur.natural`, Convention).
     n_levels : int
         Number of ε levels (4).
 

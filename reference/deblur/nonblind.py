@@ -23,7 +23,7 @@ using hyper-Laplacian priors", NIPS 2009), with b halving from 1/λ_tv to 1e-3:
         {|K|^2 + g (|D_x|^2 + |D_y|^2)}\\Big], \\quad g = \\frac{1}{2b}.
 
 Xu et al. 2013 use this TV-L2 step as their final deconvolution (see
-:func:`reference.deblur.natural.deblur_natural_l0` for the weight mapping).
+:func:`sharpvid.reference.deblur.natural.deblur_natural_l0` for the weight mapping).
 
 Convention
 ----------
@@ -48,10 +48,10 @@ import math
 
 import numpy as np
 
-from reference._checks import _as_float
-from reference.deblur.boundary import wrap_pad
-from reference.deblur.fourier import grad_circ
-from reference.deblur.latent import fft_data_terms, l0_restoration, solve_latent_fft
+from sharpvid.reference._checks import _as_float
+from sharpvid.reference.deblur.boundary import wrap_pad
+from sharpvid.reference.deblur.fourier import grad_circ
+from sharpvid.reference.deblur.latent import fft_data_terms, l0_restoration, solve_latent_fft
 
 
 def soft_threshold(z: np.ndarray, t: float) -> np.ndarray:

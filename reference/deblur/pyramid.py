@@ -23,7 +23,7 @@ Convention
   mode='grid-constant')``: cubic B-spline with pixel-centre alignment and zeros outside, output
   size ``round(kh / r)``.  MATLAB's ``imresize`` is Keys' cubic convolution (a = -0.5) with
   antialiasing (inactive when upsampling) and output size ``ceil(kh / r)``; :func:`fix_kernel_size`
-  absorbs the size difference and :func:`reference.deblur.kernel.adjust_psf_center` any
+  absorbs the size difference and :func:`sharpvid.reference.deblur.kernel.adjust_psf_center` any
   sub-pixel drift.
 - :func:`fix_kernel_size` drops the lighter edge row/column and pads zeros on the heavier side,
   ties going to the last row/column when dropping and to the first when padding, exactly as
@@ -40,7 +40,7 @@ import math
 import numpy as np
 import scipy.ndimage
 
-from reference._checks import _as_float, _check_odd_size
+from sharpvid.reference._checks import _as_float, _check_odd_size
 
 
 def scale_schedule(

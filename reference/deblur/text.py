@@ -8,17 +8,17 @@ CVPR 2014, doi:10.1109/CVPR.2014.371:
     \\min_{x, k} \\|x \\ast k - y\\|^2 + \\gamma \\|k\\|^2 + \\lambda (\\sigma \\|x\\|_0
     + \\|\\nabla x\\|_0), \\qquad \\lambda_p = \\sigma\\lambda, \\ \\lambda_g = \\lambda.
 
-Per scale (coarse to fine, :mod:`reference.deblur.pyramid`), ``n_iter`` = 5 alternations of
+Per scale (coarse to fine, :mod:`sharpvid.reference.deblur.pyramid`), ``n_iter`` = 5 alternations of
 
-1. the latent step :func:`reference.deblur.latent.l0_deblur_whole` (Alg. 1, Eq. 8-12) on the
-   boundary-wrapped image, or :func:`reference.deblur.latent.l0_restoration` when λ_p = 0;
-2. salient-gradient selection :func:`reference.deblur.kernel.threshold_pxpy`;
-3. the kernel step :func:`reference.deblur.kernel.estimate_psf_cg` (Eq. 13) and
-   :func:`reference.deblur.kernel.prune_kernel`;
+1. the latent step :func:`sharpvid.reference.deblur.latent.l0_deblur_whole` (Alg. 1, Eq. 8-12) on the
+   boundary-wrapped image, or :func:`sharpvid.reference.deblur.latent.l0_restoration` when λ_p = 0;
+2. salient-gradient selection :func:`sharpvid.reference.deblur.kernel.threshold_pxpy`;
+3. the kernel step :func:`sharpvid.reference.deblur.kernel.estimate_psf_cg` (Eq. 13) and
+   :func:`sharpvid.reference.deblur.kernel.prune_kernel`;
 4. λ_p, λ_g ← max(λ/1.1, 1e-4),
 
-then :func:`reference.deblur.kernel.adjust_psf_center`.  The finest kernel is thresholded at
-max/``k_thresh``, and :func:`reference.deblur.nonblind.ringing_artifacts_removal` gives the image.
+then :func:`sharpvid.reference.deblur.kernel.adjust_psf_center`.  The finest kernel is thresholded at
+max/``k_thresh``, and :func:`sharpvid.reference.deblur.nonblind.ringing_artifacts_removal` gives the image.
 
 Convention
 ----------
@@ -35,7 +35,7 @@ Convention
   ``keep_zero_lambda_pixel=True`` keeps a λ_p of 0 at 0 (the gradient-only model stays so).
 - Boundary padding, clamping and the final step's double padding follow the release
   (``boundary="release"``, no clamping, ``pad_twice=True``); see
-  :mod:`reference.deblur.boundary` and :mod:`reference.deblur.nonblind` for the alternatives.
+  :mod:`sharpvid.reference.deblur.boundary` and :mod:`sharpvid.reference.deblur.nonblind` for the alternatives.
 - A colour image's kernel is estimated on its BT.601 luma; the final deconvolution runs per
   channel.  The output is not clipped.
 """
@@ -44,10 +44,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.deblur._validate import _check_blurred
-from reference.deblur.color import rgb_to_luma
-from reference.deblur.boundary import wrap_pad
-from reference.deblur.kernel import (
+from sharpvid.reference.deblur._validate import _check_blurred
+from sharpvid.reference.deblur.color import rgb_to_luma
+from sharpvid.reference.deblur.boundary import wrap_pad
+from sharpvid.reference.deblur.kernel import (
     adjust_psf_center,
     estimate_psf_cg,
     prune_kernel,
@@ -55,9 +55,9 @@ from reference.deblur.kernel import (
     threshold_pxpy,
     valid_gradients,
 )
-from reference.deblur.latent import l0_deblur_whole, l0_restoration
-from reference.deblur.nonblind import ringing_artifacts_removal
-from reference.deblur.pyramid import downsample_image, init_kernel, resize_kernel, scale_schedule
+from sharpvid.reference.deblur.latent import l0_deblur_whole, l0_restoration
+from sharpvid.reference.deblur.nonblind import ringing_artifacts_removal
+from sharpvid.reference.deblur.pyramid import downsample_image, init_kernel, resize_kernel, scale_schedule
 
 
 def _decay(lam: float, *, factor: float = 1.1, floor: float = 1e-4) -> float:
@@ -234,7 +234,7 @@ def deblur_text_l0(
     lambda_from_threshold, keep_zero_lambda_pixel : bool
         The coarsest scale's λ rule, see :func:`estimate_kernel_text`.
     lambda_tv, lambda_l0, weight_ring : float
-        Final deconvolution, see :func:`reference.deblur.nonblind.ringing_artifacts_removal`.
+        Final deconvolution, see :func:`sharpvid.reference.deblur.nonblind.ringing_artifacts_removal`.
     boundary : str
         Padding variant for every FFT solve, ``"release"`` (default) or ``"liu_jia"``.
     clamp, pad_twice : bool
@@ -249,7 +249,7 @@ def deblur_text_l0(
 
     Examples
     --------
-    >>> from reference.deblur.fourier import convolve_circular
+    >>> from sharpvid.reference.deblur.fourier import convolve_circular
     >>> x = np.zeros((48, 48)); x[12:36, 20:28] = 1.0; x[20:28, 8:40] = 1.0
     >>> k = np.zeros((7, 7)); k[3, 1:6] = 0.2
     >>> latent, k_est = deblur_text_l0(convolve_circular(x, k), 7)
