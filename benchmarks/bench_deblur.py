@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sharpvid.reference.deblur.evaluate import error_ratio, kernel_similarity  # noqa: E402
 from sharpvid.reference.metrics import ssim  # noqa: E402

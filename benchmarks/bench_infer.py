@@ -9,9 +9,9 @@ clips/s on a prepared test folder, each in float32 and in fast math.
     python benchmarks/bench_infer.py --no-eval                        # prediction rows only
 
 **Prediction** (one table).  For every generator config (``--configs``: demo, paper; built from
-``sharpvid.fast.config.load_config(name).generator_config()`` as :class:`sharpvid.fast.networks.MultiScaleGenerator`
-in eval mode, untrained: the speed does not depend on the weights) and frame size (``--sizes``:
-240x320, UCF101's, and 576x768), one call is
+``sharpvid.fast.config.load_config(name).generator_config()`` as
+:class:`sharpvid.fast.networks.MultiScaleGenerator` in eval mode, untrained: the speed does not
+depend on the weights) and frame size (``--sizes``: 240x320, UCF101's, and 576x768), one call is
 ``with torch.no_grad(): g.predict(x, 1, pad=True)`` on ``x`` of shape ``(B, m, 3, H, W)``
 (``B = --batch``, ``m = cfg.m`` = 4, uniform values in [-1, 1]): B predicted frames.  The call is
 timed as in ``bench_train.py``: ``--warmup`` calls first, then calls until ``--min-time`` seconds
@@ -34,10 +34,10 @@ the fast rows bf16 autocast + channels_last whatever the device (emulated where 
 **Evaluate** (a second table).  In a temporary folder: test clips prepared by the project's own
 command (``sharpvid prepare synthetic:videos=V,frames=12,height=H,width=W --split test
 --frames m+1``, ``--eval-videos``, ``--eval-size``), a run folder holding the step-0 checkpoint
-of an untrained demo generator (a :class:`sharpvid.fast.training.loop.Trainer` with ``steps = 0``: ``fit`` writes
-the config and the step-0 checkpoint, the format ``sharpvid evaluate`` reads), then
-:func:`sharpvid.fast.evaluate.evaluate_checkpoint` with ``frames=1, pictures=0`` timed like a prediction
-call (``fast_math`` "off", then "auto").  clips/s = the clips it scored
+of an untrained demo generator (a :class:`sharpvid.fast.training.loop.Trainer` with ``steps = 0``:
+``fit`` writes the config and the step-0 checkpoint, the format ``sharpvid evaluate`` reads), then
+:func:`sharpvid.fast.evaluate.evaluate_checkpoint` with ``frames=1, pictures=0`` timed like a
+prediction call (``fast_math`` "off", then "auto").  clips/s = the clips it scored
 (``len(result["videos"])``) x calls/s.  A call is the whole command's work: loading the
 checkpoint, reading the clips, predicting, scoring model and copy-last with every metric, and
 writing ``metrics.csv`` / ``metrics.json``.  ``--force-bf16`` does not apply to this table:
@@ -66,7 +66,6 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import cpu_model  # noqa: E402
@@ -74,8 +73,8 @@ from bench_train import num, synchronizer, timed_rate  # noqa: E402
 
 from sharpvid.fast import cli  # noqa: E402
 from sharpvid.fast.config import ConfigError, load_config  # noqa: E402
-from sharpvid.fast.devices import (DeviceError, FastMath, native_bf16, resolve_device,  # noqa: E402
-                          resolve_fast_math)
+from sharpvid.fast.devices import (DeviceError, FastMath, native_bf16,  # noqa: E402
+                                   resolve_device, resolve_fast_math)
 from sharpvid.fast.evaluate import evaluate_checkpoint  # noqa: E402
 from sharpvid.fast.networks import MultiScaleGenerator  # noqa: E402
 from sharpvid.fast.training.loop import Trainer  # noqa: E402

@@ -17,9 +17,9 @@ Both methods (``text``: Pan et al. 2014, ``natural``: Xu et al. 2013) run throug
 of the fast twin on the CPU, one image at a time, with default parameters and ``kernel_size`` =
 the true kernel's odd box + ``--margin`` (2).  Scores: PSNR of the clipped result and of the
 blurred input against the sharp crop, each the best over shifts of up to ``--max-shift`` (3) px
-(``sharpvid.reference.deblur.evaluate.psnr_upto_shift``, border ``--border``); the gain is result minus
-blurred input, measured in the same run; kernel similarity (Hu & Yang 2012); success = gain > 0
-(and the rate of gains > 3 dB).
+(``sharpvid.reference.deblur.evaluate.psnr_upto_shift``, border ``--border``); the gain is result
+minus blurred input, measured in the same run; kernel similarity (Hu & Yang 2012); success = gain >
+0 (and the rate of gains > 3 dB).
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ import scipy
 import scipy.ndimage
 import scipy.signal
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _machine import cpu_model  # noqa: E402
 

@@ -11,13 +11,13 @@ For every network config (``--configs``: tiny, demo, authors_small, paper; tf al
 (0.05: a D step then a G step, Algorithm 1; 0: the G step alone, the ℓ2 + GDL baseline) and
 batch (``--batches``, default the paper's 8 and ``--large-batch``: 256 on CUDA, 32 on the CPU,
 where one adversarial step of the paper's networks on 256 clips takes about 4 minutes), one
-:class:`sharpvid.fast.training.loop.Trainer` is built exactly as ``sharpvid train`` builds it (the config's
-optimisers, optional ``torch.compile``) and :meth:`~sharpvid.fast.training.loop.Trainer.step`
-is timed: ``--warmup`` steps first, then steps until ``--min-time`` seconds have passed (at least
-``--min-steps``), with ``torch.cuda.synchronize()`` around the timed loop on CUDA.  Data: a pool
-of synthetic clips drawn once and served in turn (:class:`ClipPool`), so the only data work in a
-step is the trainer's own uint8 -> float conversion; what is measured is the networks, losses and
-optimisers.
+:class:`sharpvid.fast.training.loop.Trainer` is built exactly as ``sharpvid train`` builds it (the
+config's optimisers, optional ``torch.compile``) and
+:meth:`~sharpvid.fast.training.loop.Trainer.step` is timed: ``--warmup`` steps first, then steps
+until ``--min-time`` seconds have passed (at least ``--min-steps``), with
+``torch.cuda.synchronize()`` around the timed loop on CUDA.  Data: a pool of synthetic clips drawn
+once and served in turn (:class:`ClipPool`), so the only data work in a step is the trainer's own
+uint8 -> float conversion; what is measured is the networks, losses and optimisers.
 
 Samples/s counts every clip a step consumes, as the trainer's log does: 2B with a D step (D and G
 each take B new clips), B without.
@@ -27,9 +27,10 @@ FLOP count (analytic, per step; printed with the rule in the header):
 - a convolution: ``2 * C_in * C_out * k * k * H_out * W_out`` FLOPs (2 per multiply-add), a
   linear layer ``2 * in * out``; biases, activations, pooling, pyramids and losses are not counted.
   The shapes come from :func:`sharpvid.reference.networks.generator_weight_shapes` /
-  :func:`~sharpvid.reference.networks.discriminator_weight_shapes`; G's convs are 'same' at scale k's side
-  ``patch / 2^(N-1-k)`` (:func:`sharpvid.reference.networks._scale_side`), D's are valid (each k x k conv
-  removes k-1 pixels), the optional 2x2 pool sits before the FC layers (already in the FC shapes).
+  :func:`~sharpvid.reference.networks.discriminator_weight_shapes`; G's convs are 'same' at scale
+  k's side ``patch / 2^(N-1-k)`` (:func:`sharpvid.reference.networks._scale_side`), D's are valid
+  (each k x k conv removes k-1 pixels), the optional 2x2 pool sits before the FC layers (already in
+  the FC shapes).
 - backward = 2x forward for a network whose weights are trained (input gradients + weight
   gradients), 1x for one that is only backpropagated through (input gradients only: D in the G
   step, where its weights are frozen).  The first layer of a trained network needs no input
@@ -41,13 +42,14 @@ FLOP count (analytic, per step; printed with the rule in the header):
   ``B * (4 G + 8 D)`` with G, D the per-sample forward FLOPs.  λ_adv = 0: ``B * 3 G``.
 
 Precisions (``--precisions``, one row each): ``float32`` (``fast_math=off``: float32 NCHW, the
-oracle-checked numbers) and ``fast`` (``fast_math=auto`` as :func:`sharpvid.fast.devices.resolve_fast_math`
-resolves it here: bf16 autocast + channels_last where the device has native bf16, else the same
-float32 path, and the fast rows are then skipped as duplicates unless ``--force-bf16`` measures
-emulated bf16 anyway); ``float32-cl`` measures float32 in channels_last alone (the layout half of
-fast math).  "x f32" is a row's steps/s over the float32 row of the same config, λ_adv and batch.
-Emulated bf16 is slow: on a 2-core AVX2 CPU the demo step takes 9x float32's, and one paper step
-several minutes, so keep ``--force-bf16`` to the small configs there.
+oracle-checked numbers) and ``fast`` (``fast_math=auto`` as
+:func:`sharpvid.fast.devices.resolve_fast_math` resolves it here: bf16 autocast + channels_last
+where the device has native bf16, else the same float32 path, and the fast rows are then skipped as
+duplicates unless ``--force-bf16`` measures emulated bf16 anyway); ``float32-cl`` measures float32
+in channels_last alone (the layout half of fast math).  "x f32" is a row's steps/s over the float32
+row of the same config, λ_adv and batch. Emulated bf16 is slow: on a 2-core AVX2 CPU the demo step
+takes 9x float32's, and one paper step several minutes, so keep ``--force-bf16`` to the small
+configs there.
 
 Ceiling, per precision (float32, bfloat16), measured in the same run: the best of
 (a) a large square matmul (MKL on the CPU; 2048 x 2048 on the CPU, 8192 x 8192 on CUDA),
@@ -85,18 +87,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _machine import cpu_model  # noqa: E402
 
 from sharpvid.fast.config import load_config  # noqa: E402
-from sharpvid.fast.devices import (ON, DeviceError, FastMath, cpu_flags, native_bf16,  # noqa: E402
-                          resolve_device, resolve_fast_math)
+from sharpvid.fast.devices import (ON, DeviceError, FastMath, cpu_flags,  # noqa: E402
+                                   native_bf16, resolve_device, resolve_fast_math)
 from sharpvid.fast.training.loop import Trainer  # noqa: E402
 from sharpvid.fast.video.clips import ClipConfig, ClipSampler  # noqa: E402
 from sharpvid.fast.video.sources import open_source  # noqa: E402
 from sharpvid.reference.networks import (NetworkConfig, _scale_side,  # noqa: E402
-                                discriminator_weight_shapes, generator_weight_shapes)
+                                         discriminator_weight_shapes,
+                                         generator_weight_shapes)
 
 #: benchmark config name -> (shipped TOML, overrides): the TOML's optimisers and networks
 CONFIGS = {

@@ -16,18 +16,18 @@ import argparse
 import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import sharpvid.fast.blur, sharpvid.fast.data, sharpvid.fast.losses, sharpvid.fast.metrics, sharpvid.fast.networks, sharpvid.fast.pyramid  # noqa: E402,E401
-import sharpvid.reference.blur, sharpvid.reference.data, sharpvid.reference.losses, sharpvid.reference.metrics  # noqa: E402,E401
-import sharpvid.reference.networks, sharpvid.reference.pyramid  # noqa: E402,E401
+import sharpvid.fast.blur, sharpvid.fast.data, sharpvid.fast.losses  # noqa: E401
+import sharpvid.fast.metrics, sharpvid.fast.networks, sharpvid.fast.pyramid  # noqa: E401
+import sharpvid.reference.blur, sharpvid.reference.data, sharpvid.reference.losses  # noqa: E401
+import sharpvid.reference.metrics, sharpvid.reference.networks  # noqa: E401
+import sharpvid.reference.pyramid
 
-R, F_ = reference, fast
+R, F_ = sharpvid.reference, sharpvid.fast
 CUDA_BATCH = 256
 
 

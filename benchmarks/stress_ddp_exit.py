@@ -5,9 +5,9 @@ on every rank, by repetition rather than by retrying.
     python benchmarks/stress_ddp_exit.py --runs 10 --busy 0
 
 Each run is what ``tests/test_ddp.py`` launches: ``torchrun --standalone --nproc_per_node=2 -m
-sharpvid.fast.cli train tiny`` on a small synthetic world, 3 steps, a checkpoint at the end.  ``--busy``
-processes spin (``while True: pass``) beside the runs for the whole time, because load is what
-made the exit crash likelier.  A run counts as clean when torchrun exits 0, no rank printed
+sharpvid.fast.cli train tiny`` on a small synthetic world, 3 steps, a checkpoint at the end.
+``--busy`` processes spin (``while True: pass``) beside the runs for the whole time, because load is
+what made the exit crash likelier.  A run counts as clean when torchrun exits 0, no rank printed
 ``terminate called`` and the last checkpoint exists; anything else is printed with the tail of its
 stderr.  The last line is ``N passed, M failed``; the exit status is 1 if any run failed.
 """
@@ -30,8 +30,8 @@ def one_run(run: Path, timeout: float) -> tuple[bool, str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("WORLD_SIZE", None)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "sharpvid.fast.cli", "train", "tiny", "--out", str(run), "--quiet", "batch=2", "n=1",
-           f"data={DATA}", "steps=3", "log_every=1", "sample_every=0", "val_every=0",
+           "-m", "sharpvid.fast.cli", "train", "tiny", "--out", str(run), "--quiet", "batch=2",
+           "n=1", f"data={DATA}", "steps=3", "log_every=1", "sample_every=0", "val_every=0",
            "checkpoint_every=3"]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)

@@ -7,20 +7,21 @@ it stands on the whole frame then; float32 against fast math.
     python benchmarks/time_to_quality.py --precisions float32,fast --force-bf16
 
 For each precision (``float32``: ``fast_math=off``; ``fast``: ``fast_math=auto`` as
-:func:`sharpvid.fast.devices.resolve_fast_math` resolves it here; skipped as a duplicate where that is
-float32, unless ``--force-bf16`` runs emulated bf16), the ``--config`` (demo) is trained exactly
+:func:`sharpvid.fast.devices.resolve_fast_math` resolves it here; skipped as a duplicate where that
+is float32, unless ``--force-bf16`` runs emulated bf16), the ``--config`` (demo) is trained exactly
 as ``sharpvid train`` builds it (its data, schedules and step count; nothing is written but the
 run folder in a temporary directory) by :meth:`sharpvid.fast.training.loop.Trainer.step`, and every
-``--val-every`` steps :meth:`~sharpvid.fast.training.loop.Trainer.validate` scores the run's held-out clips
-(``val_data`` / ``val_frame_range``: the sample clips' last 20 %, never trained on) for G and for
-copy-last-frame.  The clock counts training steps only (validation time is printed beside it:
-``sharpvid train`` validates every ``val_every`` = 300 steps, far less often).  It stops at the
-config's ``steps``, or after ``--minutes`` of training.
+``--val-every`` steps :meth:`~sharpvid.fast.training.loop.Trainer.validate` scores the run's
+held-out clips (``val_data`` / ``val_frame_range``: the sample clips' last 20 %, never trained on)
+for G and for copy-last-frame.  The clock counts training steps only (validation time is printed
+beside it: ``sharpvid train`` validates every ``val_every`` = 300 steps, far less often).  It stops
+at the config's ``steps``, or after ``--minutes`` of training.
 
-Scores: the trainer's validation, i.e. the seed convention of :func:`sharpvid.fast.evaluate.frame_metrics`
-(PSNR in dB; the moving area is where the target differs from the frame before it), means over
-the held-out clips and their predicted frames.  "gain" = model - copy-last.  The target is the
-issue's: +1 dB on the moving area; the whole-frame gain is printed beside it.
+Scores: the trainer's validation, i.e. the seed convention of
+:func:`sharpvid.fast.evaluate.frame_metrics` (PSNR in dB; the moving area is where the target
+differs from the frame before it), means over the held-out clips and their predicted frames.  "gain"
+= model - copy-last.  The target is the issue's: +1 dB on the moving area; the whole-frame gain is
+printed beside it.
 
 Nothing here is a timed test; record the output in benchmarks/RESULTS.md and the README.
 """
@@ -38,7 +39,6 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import cpu_model  # noqa: E402

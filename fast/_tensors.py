@@ -2,7 +2,8 @@
 
 Twins take torch tensors (NumPy arrays are accepted and converted) and keep their floating dtype
 and device: float32 in, float32 out, on the same device.  Integer or boolean input becomes float32.
-Shape checks are the oracle's own (:mod:`sharpvid.reference._checks`), so both twins raise the same errors.
+Shape checks are the oracle's own (:mod:`sharpvid.reference._checks`), so both twins raise the same
+errors.
 """
 
 from __future__ import annotations

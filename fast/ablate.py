@@ -2,11 +2,11 @@
 predictions sharper without losing PSNR, on held-out real frames?
 
 Every variant is the same training config (network, data, optimisers, steps, seed) with one set of
-loss terms and critics switched on or off, trained with :class:`sharpvid.fast.training.loop.Trainer` into
-``OUT/runs/<variant>`` and evaluated as ``sharpvid evaluate`` does
-(:func:`sharpvid.fast.evaluate.evaluate_checkpoint`) into ``OUT/runs/<variant>/eval``.  The comparison
-(:func:`summary_rows`) goes to ``OUT/ablation.md``, ``OUT/ablation.csv`` and ``OUT/ablation.json``;
-the pictures and ``OUT/report.html`` come from :mod:`sharpvid.fast.report`.
+loss terms and critics switched on or off, trained with :class:`sharpvid.fast.training.loop.Trainer`
+into ``OUT/runs/<variant>`` and evaluated as ``sharpvid evaluate`` does
+(:func:`sharpvid.fast.evaluate.evaluate_checkpoint`) into ``OUT/runs/<variant>/eval``.  The
+comparison (:func:`summary_rows`) goes to ``OUT/ablation.md``, ``OUT/ablation.csv`` and
+``OUT/ablation.json``; the pictures and ``OUT/report.html`` come from :mod:`sharpvid.fast.report`.
 
 What a variant sets (:func:`variant_overrides`)
 -----------------------------------------------
@@ -42,8 +42,8 @@ from pathlib import Path
 import numpy as np
 
 from sharpvid.fast.ablation_tables import (CRITICS_NOTE, PAPER_SWITCHES, critic_accuracy, describe,
-                                  describe_critics, difference_table, differences,
-                                  markdown_table, summary_rows, table_csv)
+                                           describe_critics, difference_table, differences,
+                                           markdown_table, summary_rows, table_csv)
 
 FORMAT = "sharpvid-ablate/1"
 
@@ -118,9 +118,10 @@ def parse_variants(text: str) -> list[str]:
 
 
 def variant_overrides(name: str, base) -> dict:
-    """The config keys variant ``name`` sets on ``base`` (a :class:`sharpvid.fast.config.TrainConfig`):
-    the weights of its terms (the config's when non-zero, else :data:`DEFAULT_WEIGHTS`; 0 for the
-    others) and every switch of :data:`PAPER_SWITCHES` (the variant's or the paper's)."""
+    """The config keys variant ``name`` sets on ``base`` (a
+    :class:`sharpvid.fast.config.TrainConfig`): the weights of its terms (the config's when
+    non-zero, else :data:`DEFAULT_WEIGHTS`; 0 for the others) and every switch of
+    :data:`PAPER_SWITCHES` (the variant's or the paper's)."""
     v = VARIANTS[name]
     out: dict = {}
     for term, key in (("adv", "lam_adv"), ("gdl", "lam_gdl"), ("perc", "lam_perc")):

@@ -1,7 +1,7 @@
 """The ablation's tables, a leaf module: what :mod:`sharpvid.fast.ablate` writes (``ablation.md``,
-``ablation.csv``) and :mod:`sharpvid.fast.report` shows (``report.html``) from the same rows, so neither
-imports the other.  Means with 95 % intervals over seeds and videos, bold only where separated,
-each variant's paired difference from ``gdl``, and the critics' accuracy."""
+``ablation.csv``) and :mod:`sharpvid.fast.report` shows (``report.html``) from the same rows, so
+neither imports the other.  Means with 95 % intervals over seeds and videos, bold only where
+separated, each variant's paired difference from ``gdl``, and the critics' accuracy."""
 
 from __future__ import annotations
 

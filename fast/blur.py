@@ -7,8 +7,8 @@ distance (Euclidean over channels) are the oracle's.
 
 Beyond the oracle: :data:`BLURS` names the three, and :func:`blur` / :func:`blurred` blur frames
 by name as a training config sizes them (``blur_size``, ``blur_variance``): the blur detector
-D2's negatives, in its pretraining (:mod:`sharpvid.fast.blur_detector`) and in adversarial training's D
-step (:mod:`sharpvid.fast.training.step`).
+D2's negatives, in its pretraining (:mod:`sharpvid.fast.blur_detector`) and in adversarial
+training's D step (:mod:`sharpvid.fast.training.step`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def gaussian_kernel(size: int = 5, variance: float = 5.0, *, device=None, dtype=
 
 
 def gaussian_blur(x, size: int = 5, variance: float = 5.0) -> torch.Tensor:
-    """Fast twin of :func:`sharpvid.reference.blur.gaussian_blur` (one depthwise conv over all frames)."""
+    """Fast twin of :func:`sharpvid.reference.blur.gaussian_blur` (one depthwise conv over all
+    frames)."""
     _check_odd_size(size, "size")
     frames = _as_frames(x, size)
     k = gaussian_kernel(size, variance, device=frames.device, dtype=frames.dtype)

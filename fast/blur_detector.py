@@ -3,26 +3,27 @@
 The seed (Akilesh B, *Towards sharper video predictions beyond traditional loss functions*) adds a
 second critic to Mathieu, Couprie & LeCun 2016 (arXiv:1511.05440): a multi-scale discriminator D2
 that judges one frame alone, sharp (1) or blurred (0), and rewards G when G's frames look sharp
-(:class:`sharpvid.fast.training.critics.Critic`, ``kind="blur"``).  Its first step trains D2 *before* the adversarial
-run, on 32x32 images (10,000 CIFAR-10 images in the seed): each sharp image is a positive, the same
-image blurred a negative.  ``sharpvid train --init_d2 CHECKPOINT`` then starts from those weights.
+(:class:`sharpvid.fast.training.critics.Critic`, ``kind="blur"``).  Its first step trains D2
+*before* the adversarial run, on 32x32 images (10,000 CIFAR-10 images in the seed): each sharp image
+is a positive, the same image blurred a negative.  ``sharpvid train --init_d2 CHECKPOINT`` then
+starts from those weights.
 
 - :func:`read_cifar10` decodes the CIFAR-10 "python version" batches; :func:`source_images` crops
   32x32 images out of any video source (:func:`sharpvid.fast.video.sources.open_source`).
 - :func:`sharpvid.fast.blur.blurred` applies one of the three reference blurs per image (the
   negatives; adversarial training's D step blurs with :func:`sharpvid.fast.blur.blur`).
 - :func:`pretrain_blur_detector` trains D2 with the loss of Eq. 3 (real = sharp, fake = blurred,
-  :func:`sharpvid.fast.losses.discriminator_loss`, summed over scales) and the run's D optimiser, then
-  measures it on held-out images (:func:`blur_accuracy`).
+  :func:`sharpvid.fast.losses.discriminator_loss`, summed over scales) and the run's D optimiser,
+  then measures it on held-out images (:func:`blur_accuracy`).
 
 Convention
 ----------
 - Images are uint8 ``(N, 3, 32, 32)`` on the host and float in [-1, 1] on the device (the authors'
   ``x * 2 / 255 - 1``, :func:`sharpvid.fast.video.clips.to_model`).
 - The blurs are the training config's, as adversarial training with ``blur_detector`` applies
-  them (:func:`sharpvid.fast.blur.blur` serves both): the ``blur_size`` x ``blur_size`` Gaussian of variance
-  ``blur_variance`` (5x5 of variance 5 by default), median and bilateral filter (σ_space 1.5,
-  σ_colour 0.2 in [-1, 1] units), each chosen with probability 1/3 per sample.
+  them (:func:`sharpvid.fast.blur.blur` serves both): the ``blur_size`` x ``blur_size`` Gaussian of
+  variance ``blur_variance`` (5x5 of variance 5 by default), median and bilateral filter (σ_space
+  1.5, σ_colour 0.2 in [-1, 1] units), each chosen with probability 1/3 per sample.
 - D2 calls an image sharp when the mean over scales of its probabilities is > 0.5.  The overall
   accuracy is balanced: the mean of the sharp images' accuracy and the mean of the three blurs'
   accuracies, so a detector that calls everything blurry (or sharp) scores 0.5.
@@ -182,8 +183,8 @@ def source_images(spec: str, n: int, n_test: int, *, seed: int = 0
     Parameters
     ----------
     spec : str
-        A source spec (:func:`sharpvid.fast.video.sources.open_source`): ``synthetic[:...]``, a video file,
-        a frame folder, ...
+        A source spec (:func:`sharpvid.fast.video.sources.open_source`): ``synthetic[:...]``, a
+        video file, a frame folder, ...
     n, n_test : int
         Training and held-out images.
     seed : int
@@ -249,8 +250,9 @@ def load_images(data: str, n: int, n_test: int, *, seed: int = 0
 
 
 def build_blur_detector(cfg, device="cpu"):
-    """D2 as adversarial training builds it (:func:`sharpvid.fast.training.critics.build_discriminator`,
-    ``kind="blur"``), so its checkpoint fits such a run's D2."""
+    """D2 as adversarial training builds it
+    (:func:`sharpvid.fast.training.critics.build_discriminator`, ``kind="blur"``), so its checkpoint
+    fits such a run's D2."""
     from sharpvid.fast.training.critics import build_discriminator
 
     return build_discriminator(cfg, "blur", device)

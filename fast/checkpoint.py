@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sharpvid.fast.imageio import _umask
+from sharpvid.fast.imageio import process_umask
 
 FORMAT = "sharpvid-checkpoint/1"
 _NAME = re.compile(r"^step-(\d+)\.pt$")
@@ -151,7 +151,7 @@ def save_checkpoint(run_dir: Path, step: int, state: dict, keep: int = 3) -> Pat
             torch.save({"format": FORMAT, "step": int(step), **state}, f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide it from other users
+        os.chmod(tmp, 0o666 & ~process_umask())  # mkstemp's 0600 would hide it from other users
         os.replace(tmp, path)
         _fsync_dir(path.parent)  # the rename itself reaches the disk
     except BaseException as exc:
@@ -242,9 +242,9 @@ def load_state(module: torch.nn.Module, state: dict, what: str, where: str | Pat
 def load_generator(path: str | Path, device="cpu", fast_math: str | None = None):
     """The trained generator of a checkpoint (or run folder) and its run's config.
 
-    Returns ``(generator, config, state)``: a :class:`sharpvid.fast.networks.MultiScaleGenerator` in eval
-    mode on ``device``, the :class:`sharpvid.fast.config.TrainConfig`, and the checkpoint's dict.
-    ``fast_math`` (auto | on | off; default the run's own setting) is resolved for ``device``
+    Returns ``(generator, config, state)``: a :class:`sharpvid.fast.networks.MultiScaleGenerator` in
+    eval mode on ``device``, the :class:`sharpvid.fast.config.TrainConfig`, and the checkpoint's
+    dict. ``fast_math`` (auto | on | off; default the run's own setting) is resolved for ``device``
     (:func:`sharpvid.fast.devices.resolve_fast_math`); the plan is ``generator.fast_math``, and its
     notice (on asked for where bf16 is not native) goes to stderr here, once for ``evaluate``
     and ``predict`` alike.  The weights load as saved (float32) whatever the plan.

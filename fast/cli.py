@@ -43,9 +43,9 @@ def _join_spaced_overrides(parser: argparse.ArgumentParser, argv: list[str]) -> 
     """``--steps 100`` -> ``--steps=100`` for every config key (``--key value``, the spelling
     every other option takes) of a command that takes overrides, so the value is not read as
     the CONFIG positional or left out; options the command itself has are left to argparse.
-    A key may be spelt with hyphens (``--init-d2``): :func:`sharpvid.fast.config.parse_overrides` reads
-    it as ``init_d2``, the one form ``--help`` and ``--list-keys`` show."""
-    from sharpvid.fast.config import _field_types
+    A key may be spelt with hyphens (``--init-d2``): :func:`sharpvid.fast.config.parse_overrides`
+    reads it as ``init_d2``, the one form ``--help`` and ``--list-keys`` show."""
+    from sharpvid.fast.config import field_types
 
     command = next((a for a in argv if not a.startswith("-")), None)
     sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
@@ -53,7 +53,7 @@ def _join_spaced_overrides(parser: argparse.ArgumentParser, argv: list[str]) -> 
     if child is None or not child.get_default("accepts_overrides"):
         return argv
     own = {s for action in child._actions for s in action.option_strings}
-    keys = set(_field_types())
+    keys = set(field_types())
     out, i = [], 0
     while i < len(argv):
         arg = argv[i]

@@ -331,7 +331,7 @@ class TrainConfig:
 # ---------------------------------------------------------------------------------------------
 
 
-def _field_types(cls=TrainConfig) -> dict[str, type]:
+def field_types(cls=TrainConfig) -> dict[str, type]:
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
@@ -411,7 +411,7 @@ def _unknown(key: str, known) -> ConfigError:
 
 #: Each NetworkConfig field's type for parsing, from its annotations (tuples as ``tuple``).
 _NET_TYPES = {name: typing.get_origin(tp) or tp
-              for name, tp in _field_types(NetworkConfig).items()}
+              for name, tp in field_types(NetworkConfig).items()}
 
 
 def _net_overrides(values: dict, *, from_text: bool, where: str = "net") -> dict:
@@ -474,7 +474,7 @@ def _read_file(spec: str | Path) -> tuple[dict, str]:
 def config_from_dict(table: dict, where: str = "config") -> TrainConfig:
     """A :class:`TrainConfig` from a dict (a TOML/JSON table); unknown keys and wrong types are
     one-line errors naming ``where`` and the key."""
-    types_ = _field_types()
+    types_ = field_types()
     kwargs = {}
     for key, value in table.items():
         if key not in types_:
@@ -496,7 +496,7 @@ def config_from_dict(table: dict, where: str = "config") -> TrainConfig:
 
 def parse_overrides(items: list[str]) -> dict:
     """``["key=value", "net.activation=leaky_relu", ...]`` -> a typed dict of overrides."""
-    types_ = _field_types()
+    types_ = field_types()
     out: dict = {}
     for item in items:
         text = item[2:] if item.startswith("--") else item

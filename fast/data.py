@@ -16,7 +16,8 @@ from sharpvid.reference.data import _draw_candidates
 
 
 def has_enough_motion(clip, threshold: float = 100.0) -> torch.Tensor:
-    """Fast twin of :func:`sharpvid.reference.data.has_enough_motion`: Σ_t ‖F_{t+1} − F_t‖² > threshold.
+    """Fast twin of :func:`sharpvid.reference.data.has_enough_motion`: Σ_t ‖F_{t+1} − F_t‖² >
+    threshold.
 
     Differences: returns a bool tensor (0-dim for one clip, ``(B,)`` for a batch).
     """
@@ -40,7 +41,8 @@ def sample_patch_clip(
     *,
     length: int = 5,
 ) -> torch.Tensor:
-    """Fast twin of :func:`sharpvid.reference.data.sample_patch_clip`: a random crop that moves enough.
+    """Fast twin of :func:`sharpvid.reference.data.sample_patch_clip`: a random crop that moves
+    enough.
 
     Differences: candidate crops are tested in growing chunks (one stacked copy and one
     reduction per chunk), on the video's device; the returned clip is a view of ``video``.
@@ -64,7 +66,8 @@ def sample_patch_clip(
 
 
 def frame_differences(video) -> torch.Tensor:
-    """Fast twin of :func:`sharpvid.reference.data.frame_differences`: d_t = mean |F_t − F_{t−1}|."""
+    """Fast twin of :func:`sharpvid.reference.data.frame_differences`: d_t = mean |F_t −
+    F_{t−1}|."""
     video = _as_tensor(video, "video")
     _check_ndim(video, "video", (4, 5))
     if video.shape[-4] < 2:

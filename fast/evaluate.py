@@ -15,9 +15,9 @@ ran it, in both conventions of :mod:`sharpvid.fast.metrics`.
 
 Protocol: m input frames (the generator's), n frames predicted (2 in the authors' evaluation), the
 later ones recursively from the earlier predictions
-(:meth:`sharpvid.fast.networks.MultiScaleGenerator.predict`), on the full frame (the generator is fully
-convolutional; sizes not divisible by ``2^(N-1)`` are padded, then cropped back).  Pixels are in
-[-1, 1].
+(:meth:`sharpvid.fast.networks.MultiScaleGenerator.predict`), on the full frame (the generator is
+fully convolutional; sizes not divisible by ``2^(N-1)`` are padded, then cropped back).  Pixels are
+in [-1, 1].
 
 Convention
 ----------
@@ -32,11 +32,12 @@ Every column name says its convention (:mod:`sharpvid.reference.metrics` explain
   measured on it;
 - ``*_moving``: over the moving area only.  The authors took it from an optical-flow image between
   the previous real frame and the target (``pred_4_flow.png`` for frame 1, ``target_1_flow.png``
-  for frame 2); here :func:`sharpvid.fast.metrics.moving_mask` of the same two frames (the last input for
-  frame 1, the real frame j-1 for frame j > 1).  The authors set static pixels to -1 in both frames
-  and still averaged over all pixels; here the mean is over the moving pixels.  A frame with no
-  moving pixel gets NaN, skipped in the means (``counts`` says how many videos counted).  The
-  authors also dropped a clip whose masked PSNR was 50 dB or more; that exclusion is not applied.
+  for frame 2); here :func:`sharpvid.fast.metrics.moving_mask` of the same two frames (the last
+  input for frame 1, the real frame j-1 for frame j > 1).  The authors set static pixels to -1 in
+  both frames and still averaged over all pixels; here the mean is over the moving pixels.  A frame
+  with no moving pixel gets NaN, skipped in the means (``counts`` says how many videos counted).
+  The authors also dropped a clip whose masked PSNR was 50 dB or more; that exclusion is not
+  applied.
 - ``moving_fraction``: the share of pixels in the moving area (the same for every method).
 
 Methods: ``model``; ``copy_last``, every predicted frame = the last input frame (the simplest
@@ -114,14 +115,14 @@ class TestClip:
 class TestClips:
     """The test clips of ``data``: a folder prepared by ``sharpvid prepare --split test`` (one
     full-frame clip per video; its first m + n frames are used) or a source spec, of which every
-    video gives :func:`sharpvid.fast.video.clips.test_clip` with m + n frames (centred in its longest shot,
-    so the same frames as a prepared folder of ``--frames m+n``).
+    video gives :func:`sharpvid.fast.video.clips.test_clip` with m + n frames (centred in its
+    longest shot, so the same frames as a prepared folder of ``--frames m+n``).
 
-    ``frame_range`` (``(lo, hi)`` of :func:`sharpvid.fast.video.sources.parse_frame_range`) and ``every``
-    apply to a source spec, in ``prepare``'s order (frames cut first, then every k-th video);
-    ``every`` also to a prepared folder's clips; ``videos`` keeps the first N.  A UCF101 spec
-    without ``split=`` is its test split, with the authors' every 10th video unless ``every`` is
-    given.  Videos are checked from their metadata when opened; a video whose longest shot turns
+    ``frame_range`` (``(lo, hi)`` of :func:`sharpvid.fast.video.sources.parse_frame_range`) and
+    ``every`` apply to a source spec, in ``prepare``'s order (frames cut first, then every k-th
+    video); ``every`` also to a prepared folder's clips; ``videos`` keeps the first N.  A UCF101
+    spec without ``split=`` is its test split, with the authors' every 10th video unless ``every``
+    is given.  Videos are checked from their metadata when opened; a video whose longest shot turns
     out too short once decoded is left out, and :attr:`skipped` says so.  Clips are read lazily.
     """
 
@@ -246,9 +247,10 @@ def frame_metrics(pred, target, prev, *, mask_threshold: float = 0.05) -> dict[s
 
 def deblur_frames(frames: torch.Tensor, method: str = "natural",
                   kernel_size: int = 9) -> torch.Tensor:
-    """Blind L0 deblurring of frames ``(..., C, H, W)`` in [-1, 1] (:mod:`sharpvid.fast.deblur`): clipped
-    to [-1, 1], mapped to [0, 1] (the data the deblurring's parameters are set for), deblurred as
-    one batch (CuPy for CUDA tensors when installed, else NumPy), mapped back and clipped again."""
+    """Blind L0 deblurring of frames ``(..., C, H, W)`` in [-1, 1] (:mod:`sharpvid.fast.deblur`):
+    clipped to [-1, 1], mapped to [0, 1] (the data the deblurring's parameters are set for),
+    deblurred as one batch (CuPy for CUDA tensors when installed, else NumPy), mapped back and
+    clipped again."""
     from sharpvid.fast import deblur
     from sharpvid.fast._xp import cupy_available, from_torch, to_numpy
 
@@ -435,8 +437,8 @@ def evaluate_checkpoint(checkpoint, data: str | None, out, *, frames: int = 2,
     frames in ``samples``) and the ``meta`` written into ``metrics.json`` (``checkpoint``, ``step``,
     ``evaluation`` with these arguments, ``train_config``).  ``fast_math`` (auto | on | off;
     default the run's own) is the generator's speed switch on ``device``; the plan it resolved
-    to is ``meta["evaluation"]["fast_math"]`` (:func:`sharpvid.fast.checkpoint.load_generator` prints its
-    notice).  Raises the one-line errors of the
+    to is ``meta["evaluation"]["fast_math"]`` (:func:`sharpvid.fast.checkpoint.load_generator`
+    prints its notice).  Raises the one-line errors of the
     parts: CheckpointError, DataError, DeviceError, EvaluateError, ImageError (OSError for a
     failed write).
     """
@@ -523,7 +525,8 @@ def write_metrics(result: dict, out: str | Path, meta: dict | None = None) -> li
 
 
 def _unique_stem(name: str, taken: set[str]) -> str:
-    """:func:`sharpvid.fast.imageio.safe_stem` of ``name``, made unique among ``taken`` (``-2``, ...)."""
+    """:func:`sharpvid.fast.imageio.safe_stem` of ``name``, made unique among ``taken`` (``-2``,
+    ...)."""
     from sharpvid.fast.imageio import safe_stem
 
     stem = safe_stem(name, "video")

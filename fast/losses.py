@@ -1,4 +1,5 @@
-"""Fast twin of :mod:`sharpvid.reference.losses` (Mathieu et al. 2016, Eqs. 1, 3-6; label smoothing).
+"""Fast twin of :mod:`sharpvid.reference.losses` (Mathieu et al. 2016, Eqs. 1, 3-6; label
+smoothing).
 
 Differences from the oracle: torch tensors, results are 0-dim tensors of the input's dtype and
 device, differentiable (training backpropagates through every loss here).  Reductions (means),
@@ -32,7 +33,8 @@ def lp_loss(y_hat: torch.Tensor, y: torch.Tensor, p: float = 2) -> torch.Tensor:
 
 
 def gdl_loss(y_hat: torch.Tensor, y: torch.Tensor, alpha: float = 1) -> torch.Tensor:
-    """Fast twin of :func:`sharpvid.reference.losses.gdl_loss` (Eq. 5, mean over the existing terms)."""
+    """Fast twin of :func:`sharpvid.reference.losses.gdl_loss` (Eq. 5, mean over the existing
+    terms)."""
     y_hat, y = _as_tensor(y_hat, "y_hat"), _as_tensor(y, "y")
     _check_same_shape(y_hat, y)
     _check_image(y, "y")
@@ -74,7 +76,8 @@ def _bce_logit_terms(z: torch.Tensor, target) -> torch.Tensor:
 
 
 def bce(p: torch.Tensor, target) -> torch.Tensor:
-    """Fast twin of :func:`sharpvid.reference.losses.bce` (natural log, p clipped away from 0 and 1)."""
+    """Fast twin of :func:`sharpvid.reference.losses.bce` (natural log, p clipped away from 0 and
+    1)."""
     return _bce_terms(_as_tensor(p, "p"), target).mean()
 
 
@@ -93,7 +96,8 @@ def discriminator_loss(
     d_real: Sequence[torch.Tensor], d_fake: Sequence[torch.Tensor], real_target=1.0, fake_target=0.0,
     *, logits: bool = False,
 ) -> torch.Tensor:
-    """Fast twin of :func:`sharpvid.reference.losses.discriminator_loss` (Eq. 3, summed over scales).
+    """Fast twin of :func:`sharpvid.reference.losses.discriminator_loss` (Eq. 3, summed over
+    scales).
 
     Differences: ``logits=True`` takes D's logits (before the sigmoid) and computes the same
     loss exactly from them (training uses it: exact gradients where a probability would round

@@ -1,4 +1,5 @@
-"""Fast twin of :mod:`sharpvid.reference.metrics` (Mathieu et al. 2016, Eqs. 7-8; SSIM; moving mask).
+"""Fast twin of :mod:`sharpvid.reference.metrics` (Mathieu et al. 2016, Eqs. 7-8; SSIM; moving
+mask).
 
 Differences from the oracle: torch tensors of any floating dtype on any device; one value per
 frame as a tensor (0-dim for one frame, ``(...)`` for a batch); SSIM's window is a ``conv2d``.
@@ -163,7 +164,8 @@ def ssim(
 
 
 def moving_mask(x_last, y, threshold: float = 0.05) -> torch.Tensor:
-    """Fast twin of :func:`sharpvid.reference.metrics.moving_mask` (frame-difference approximation)."""
+    """Fast twin of :func:`sharpvid.reference.metrics.moving_mask` (frame-difference
+    approximation)."""
     x_last, y = _as_frames(x_last, "x_last"), _as_frames(y, "y")
     _check_same_shape(x_last, y, ("x_last", "y"))
     if not threshold >= 0:

@@ -10,8 +10,9 @@ flatten, the residual-then-tanh rule) are the oracle's; see its module docstring
 The functions (:func:`generator_forward`, :func:`discriminator_forward`, :func:`predict_frames`)
 take the oracle's arguments in the oracle's order; :class:`MultiScaleGenerator` and
 :class:`MultiScaleDiscriminator` are thin ``nn.Module`` wrappers that hold the weights under the
-same names (``model.state_dict()`` keys == :func:`sharpvid.reference.networks.generator_weight_shapes`
-keys) and call the same code.  One set of weights runs in both::
+same names (``model.state_dict()`` keys ==
+:func:`sharpvid.reference.networks.generator_weight_shapes` keys) and call the same code.  One set
+of weights runs in both::
 
     model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})  # or
     load_reference_weights(model, weights)            # numpy -> module, with the oracle's checks
@@ -32,7 +33,8 @@ Differences from the oracle
   * ``logits=True`` (discriminator): the pre-sigmoid scores, for
     ``binary_cross_entropy_with_logits`` (the oracle returns probabilities only;
     ``sigmoid(logits)`` is its output).
-  * ``fast_math`` (the one speed switch): ``True`` or a :class:`sharpvid.fast.devices.FastMath` plan.
+  * ``fast_math`` (the one speed switch): ``True`` or a :class:`sharpvid.fast.devices.FastMath`
+  plan.
     ``True`` puts the activations and the conv weights in ``channels_last`` and runs the
     convolutions and FC layers under ``torch.autocast(device, dtype=torch.bfloat16)`` on the
     input's device, CUDA or CPU; a plan may ask for channels_last alone (float32, which
@@ -58,18 +60,11 @@ from sharpvid.fast._tensors import _as_tensor
 from sharpvid.fast.devices import OFF, ON, FastMath
 from sharpvid.fast.pyramid import copy_step, frame_pyramid, laplacian_step, upsample
 import sharpvid.reference.networks as _ref
-from sharpvid.reference._checks import _check_divisible, _check_image, _check_ndim, _check_positive_int
-from sharpvid.reference.networks import (
-    CONFIGS,
-    NetworkConfig,
-    _check_config,
-    _d_in_channels,
-    _g_in_channels,
-    _scale_side,
-    discriminator_weight_shapes,
-    generator_weight_shapes,
-    get_config,
-)
+from sharpvid.reference._checks import (_check_divisible, _check_image, _check_ndim,
+                                        _check_positive_int)
+from sharpvid.reference.networks import (CONFIGS, NetworkConfig, _check_config, _d_in_channels,
+                                         _g_in_channels, _scale_side, discriminator_weight_shapes,
+                                         generator_weight_shapes, get_config)
 
 __all__ = [
     "CONFIGS",
@@ -128,7 +123,8 @@ def _layout(t: torch.Tensor, fast: bool) -> torch.Tensor:
 
 
 def _activation(x: torch.Tensor, kind: str, slope: float) -> torch.Tensor:
-    """Twin of ``sharpvid.reference.networks._activation``: ReLU or leaky ReLU (``x if x >= 0 else a x``)."""
+    """Twin of ``sharpvid.reference.networks._activation``: ReLU or leaky ReLU (``x if x >= 0 else a
+    x``)."""
     return F.relu(x) if kind == "relu" else F.leaky_relu(x, float(slope))
 
 
@@ -141,7 +137,8 @@ def _generator_scale(
     weights: Weights, x_k: torch.Tensor, y_coarse, k: int, config: NetworkConfig,
     plan: FastMath, last_coarse=None,
 ) -> torch.Tensor:
-    """Twin of ``sharpvid.reference.networks._generator_scale``: Sec. 2.1, one scale, ``(B, C, H_k, W_k)``.
+    """Twin of ``sharpvid.reference.networks._generator_scale``: Sec. 2.1, one scale, ``(B, C, H_k,
+    W_k)``.
 
     Differences: channels_last activations and/or a bf16 conv stack as ``plan`` says.
     """
@@ -293,7 +290,8 @@ def predict_frames(
 def _discriminator_scale(
     weights: Weights, x_k, y_k: torch.Tensor, k: int, config: NetworkConfig, plan: FastMath
 ) -> torch.Tensor:
-    """Twin of ``sharpvid.reference.networks._discriminator_scale``, before the sigmoid: logits ``(B,)``."""
+    """Twin of ``sharpvid.reference.networks._discriminator_scale``, before the sigmoid: logits
+    ``(B,)``."""
     b = y_k.shape[0]
     h = y_k
     if x_k is not None:
@@ -466,13 +464,15 @@ class _Twin(nn.Module):
 
 
 class MultiScaleGenerator(_Twin):
-    """Fast twin of :func:`sharpvid.reference.networks.generator_forward` as an ``nn.Module`` (Sec. 2.1).
+    """Fast twin of :func:`sharpvid.reference.networks.generator_forward` as an ``nn.Module`` (Sec.
+    2.1).
 
-    ``state_dict()`` keys and shapes are :func:`sharpvid.reference.networks.generator_weight_shapes`;
-    the layers are ``nn.Conv2d`` with torch's default init (the oracle's
-    :func:`~sharpvid.reference.networks.init_generator_weights` rule), except with ``output="copy"``,
-    where the last conv of every scale starts at zero, so that an untrained G predicts exactly
-    the last input frame (copy-last-frame).
+    ``state_dict()`` keys and shapes are
+    :func:`sharpvid.reference.networks.generator_weight_shapes`; the layers are ``nn.Conv2d`` with
+    torch's default init (the oracle's
+    :func:`~sharpvid.reference.networks.init_generator_weights` rule), except with
+    ``output="copy"``, where the last conv of every scale starts at zero, so that an untrained G
+    predicts exactly the last input frame (copy-last-frame).
 
     Parameters
     ----------
@@ -515,7 +515,8 @@ class MultiScaleGenerator(_Twin):
         return preds if batched else [p[0] for p in preds]
 
     def predict(self, x, n: int, *, pad: bool = False) -> torch.Tensor:
-        """Fast twin of :func:`sharpvid.reference.networks.predict_frames`: n future frames, recursively.
+        """Fast twin of :func:`sharpvid.reference.networks.predict_frames`: n future frames,
+        recursively.
 
         Returns ``(B, n, C, H, W)`` (or ``(n, C, H, W)``) in the input dtype.
         """
@@ -531,8 +532,9 @@ class MultiScaleGenerator(_Twin):
 class MultiScaleDiscriminator(_Twin):
     """Fast twin of :func:`sharpvid.reference.networks.discriminator_forward` as an ``nn.Module``.
 
-    ``state_dict()`` keys and shapes are :func:`sharpvid.reference.networks.discriminator_weight_shapes`
-    (``nn.Conv2d`` then ``nn.Linear`` per scale, torch's default init).
+    ``state_dict()`` keys and shapes are
+    :func:`sharpvid.reference.networks.discriminator_weight_shapes` (``nn.Conv2d`` then
+    ``nn.Linear`` per scale, torch's default init).
 
     Parameters
     ----------

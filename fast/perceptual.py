@@ -1,5 +1,5 @@
-"""Fast twin of :mod:`sharpvid.reference.perceptual`: the VGG19 perceptual loss (Johnson et al. 2016;
-SRGAN's VGG54, Ledig et al. 2017; VGG19, Simonyan & Zisserman 2015).
+"""Fast twin of :mod:`sharpvid.reference.perceptual`: the VGG19 perceptual loss (Johnson et al.
+2016; SRGAN's VGG54, Ledig et al. 2017; VGG19, Simonyan & Zisserman 2015).
 
 The equation, the layer names (:data:`VGG19_LAYERS`), the weight names and shapes
 (:func:`vgg19_weight_shapes`, torchvision's ``features.{i}.weight`` / ``.bias``), the input map
@@ -34,17 +34,9 @@ from torch import nn
 from sharpvid.fast._tensors import _as_tensor
 import sharpvid.reference.perceptual as _ref
 from sharpvid.reference._checks import _check_same_shape
-from sharpvid.reference.perceptual import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    VGG19_LAYERS,
-    _check_frames,
-    _check_layer_names,
-    _check_layer_weights,
-    _check_size,
-    _layer_index,
-    vgg19_weight_shapes,
-)
+from sharpvid.reference.perceptual import (IMAGENET_MEAN, IMAGENET_STD, VGG19_LAYERS, _check_frames,
+                                           _check_layer_names, _check_layer_weights, _check_size,
+                                           _layer_index, vgg19_weight_shapes)
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -144,7 +136,8 @@ def vgg19_features(weights: Mapping[str, torch.Tensor], x, layers) -> dict[str, 
 
 
 def perceptual_loss(weights_or_module, y_hat, y, layers=(("relu5_4", 1.0),)) -> torch.Tensor:
-    """Fast twin of :func:`sharpvid.reference.perceptual.perceptual_loss` (:math:`\\mathcal L_{perc}`).
+    """Fast twin of :func:`sharpvid.reference.perceptual.perceptual_loss` (:math:`\\mathcal
+    L_{perc}`).
 
     Differences: a 0-dim tensor in the promoted dtype of ``y_hat`` and ``y``, on their device,
     differentiable in both (the weights get no gradient through a :class:`VGG19Features`);

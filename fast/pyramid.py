@@ -1,4 +1,5 @@
-"""Fast twin of :mod:`sharpvid.reference.pyramid` (Mathieu et al. 2016, Sec. 2.1): the multi-scale pyramid.
+"""Fast twin of :mod:`sharpvid.reference.pyramid` (Mathieu et al. 2016, Sec. 2.1): the multi-scale
+pyramid.
 
 Differences from the oracle: torch tensors of any floating dtype on any device, computed with
 ``avg_pool2d``, ``repeat_interleave`` and matmuls; differentiable.  Conventions (floor pooling, nearest or
@@ -36,7 +37,8 @@ def _linear_weights(n_in: int, factor: int, dtype: torch.dtype, device: torch.de
 
 
 def upsample(x: torch.Tensor, factor: int, mode: str = "nearest") -> torch.Tensor:
-    """Fast twin of :func:`sharpvid.reference.pyramid.upsample` (nearest, or bilinear with half-pixel centres).
+    """Fast twin of :func:`sharpvid.reference.pyramid.upsample` (nearest, or bilinear with
+    half-pixel centres).
 
     Differences: bilinear is two batched matmuls with the oracle's interpolation matrices (the
     same numbers as ``F.interpolate(align_corners=False)``, faster at the pyramid's small sizes).
@@ -80,7 +82,8 @@ def copy_step(
     last: torch.Tensor, residual: torch.Tensor, *, y_coarse: torch.Tensor | None = None,
     last_coarse: torch.Tensor | None = None, factor: int = 2, mode: str = "nearest",
 ) -> torch.Tensor:
-    """Fast twin of :func:`sharpvid.reference.pyramid.copy_step`: clip(F_k + u(Ŷ_{k−1} − F_{k−1}) + G'_k)."""
+    """Fast twin of :func:`sharpvid.reference.pyramid.copy_step`: clip(F_k + u(Ŷ_{k−1} − F_{k−1}) +
+    G'_k)."""
     last = _as_tensor(last, "last")
     residual = _as_tensor(residual, "residual")
     if residual.shape != last.shape:

@@ -15,8 +15,8 @@ Crop (``crop``)
 ---------------
 Sharpness is judged at full resolution, so the pictures are a ``crop x crop`` window of the frame
 (the whole frame when smaller) where the first predicted frame moves most: the window with the
-most pixels of :func:`sharpvid.fast.metrics.moving_mask`'s area (|target - last input| > 0.05 in [-1, 1]
-units in some channel), the first such window in row-major order on ties.
+most pixels of :func:`sharpvid.fast.metrics.moving_mask`'s area (|target - last input| > 0.05 in
+[-1, 1] units in some channel), the first such window in row-major order on ties.
 """
 
 from __future__ import annotations

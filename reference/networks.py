@@ -39,8 +39,8 @@ reimplementation (dyelax/Adversarial_Video_Generation) differ; each difference i
   sum has no ``tanh``, plus the authors' final ``tanh``; ``"paper"`` uses this rule.  TF only
   concatenates: ``out = tanh(net(...))``, no residual add.
 - **Upsampling** (``upsample_mode``): nearest neighbour (authors) or bilinear (TF, half-pixel
-  centres here, see :mod:`sharpvid.reference.pyramid`).  Downsampling of the inputs is average pooling
-  everywhere here (the authors'; TF resizes bilinearly).
+  centres here, see :mod:`sharpvid.reference.pyramid`).  Downsampling of the inputs is average
+  pooling everywhere here (the authors'; TF resizes bilinearly).
 - **Conditional D** (``conditional_d``): the authors' D sees ``[X_k, Y_k]``, the m input frames
   then the frame, ``(m + 1) C`` channels; TF's D sees the frame only, ``C`` channels.
 - **Max-pool** (``d_pool``): the paper and TF max-pool 2x2 after the convolutions at every scale;
@@ -75,14 +75,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.special import expit
 
-from sharpvid.reference._checks import (
-    _as_float,
-    _check_divisible,
-    _check_image,
-    _check_ndim,
-    _check_odd_size,
-    _check_positive_int,
-)
+from sharpvid.reference._checks import (_as_float, _check_divisible, _check_image, _check_ndim,
+                                        _check_odd_size, _check_positive_int)
 from sharpvid.reference.pyramid import copy_step, frame_pyramid, laplacian_step, upsample
 
 __all__ = [
@@ -177,7 +171,8 @@ class NetworkConfig:
     # Y_k = tanh(net + u(Y_{k-1})) (True, authors / paper's Laplacian) or tanh(net) (False, TF).
     residual: bool = True
     # What G'_k predicts: "paper" the frame (the rule above, paper = authors = TF), "copy" the
-    # change from the last input frame, clipped (sharpvid.reference.pyramid.copy_step; this project's).
+    # change from the last input frame, clipped (sharpvid.reference.pyramid.copy_step; this
+    # project's).
     output: str = "paper"
 
     def __post_init__(self) -> None:
@@ -436,8 +431,8 @@ def _init_weights(shapes: dict[str, Shape], rng) -> Weights:
 def init_generator_weights(config: NetworkConfig, rng=None) -> Weights:
     """Random G weights with torch's default init (so statistics match the twin's).
 
-    With ``output="copy"`` the twin ``sharpvid.fast.networks.MultiScaleGenerator`` also zeroes the last
-    conv of every scale (an untrained G copies the last frame); this function does not, so the
+    With ``output="copy"`` the twin ``sharpvid.fast.networks.MultiScaleGenerator`` also zeroes the
+    last conv of every scale (an untrained G copies the last frame); this function does not, so the
     equivalence tests exercise the copy rule with a non-zero G'_k.
 
     Parameters
@@ -733,8 +728,8 @@ def discriminator_forward(
         Ignored (may be None) when ``config.conditional_d`` is False.
     ys : sequence of N arrays
         The judged frames per scale, coarse to fine, entry k ``(B, C, s_k, s_k)`` with
-        ``s_k = P / 2^(N-1-k)``: real targets (:func:`sharpvid.reference.pyramid.frame_pyramid`) or the
-        output of :func:`generator_forward`.
+        ``s_k = P / 2^(N-1-k)``: real targets (:func:`sharpvid.reference.pyramid.frame_pyramid`) or
+        the output of :func:`generator_forward`.
     config : NetworkConfig
 
     Returns

@@ -61,7 +61,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from sharpvid.reference._checks import _as_float, _check_same_shape
-from sharpvid.reference.networks import _activation, _check_weights, _conv2d, _init_weights, _max_pool2x2
+from sharpvid.reference.networks import (_activation, _check_weights, _conv2d, _init_weights,
+                                         _max_pool2x2)
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -233,8 +234,8 @@ def init_vgg19_weights(upto: str = "relu5_4", rng=None) -> Weights:
     """Random VGG19 feature weights with torch's default ``Conv2d`` init, for tests.
 
     :math:`U(-1/\\sqrt{\\mathrm{fan\\_in}}, 1/\\sqrt{\\mathrm{fan\\_in}})` for weights and biases,
-    the rule of :func:`sharpvid.reference.networks.init_generator_weights` (a meaningful loss needs the
-    pretrained weights, see ``sharpvid.fast.perceptual.load_vgg19_weights``).
+    the rule of :func:`sharpvid.reference.networks.init_generator_weights` (a meaningful loss needs
+    the pretrained weights, see ``sharpvid.fast.perceptual.load_vgg19_weights``).
 
     Parameters
     ----------

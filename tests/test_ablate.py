@@ -1,6 +1,6 @@
-"""``sharpvid ablate`` (:mod:`sharpvid.fast.ablate`, :mod:`sharpvid.fast.report`): what each variant sets, the
-runner end to end on tiny configs (tables, pictures, report, reuse, resume, refusals) and its
-one-line errors."""
+"""``sharpvid ablate`` (:mod:`sharpvid.fast.ablate`, :mod:`sharpvid.fast.report`): what each variant
+sets, the runner end to end on tiny configs (tables, pictures, report, reuse, resume, refusals) and
+its one-line errors."""
 
 from __future__ import annotations
 

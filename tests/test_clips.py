@@ -9,7 +9,8 @@ import torch
 
 import sharpvid.reference.data
 from sharpvid.fast.video.clips import (ClipConfig, ClipLoader, ClipSampler, fixed_clip_start,
-                              frame_differences_u8, sample_clip, shots, test_clip, to_model)
+                                       frame_differences_u8, sample_clip, shots, test_clip,
+                                       to_model)
 from sharpvid.fast.video.sources import ArrayVideo, DataError, Source, open_source, synthetic_source
 from videodata import moving_square, needs_samples
 

@@ -64,7 +64,8 @@ def _strip_fences(text: str) -> str:
 
 
 def _resolve(dotted: str):
-    """``sharpvid.fast.training.loop.Trainer.step`` -> the object (longest importable module, then attributes)."""
+    """``sharpvid.fast.training.loop.Trainer.step`` -> the object (longest importable module, then
+    attributes)."""
     parts = dotted.split(".")
     for i in range(len(parts), 0, -1):
         try:
@@ -166,9 +167,9 @@ def test_architecture_lists_every_module():
     missing = []
     for package in ("reference", "fast"):
         for path in sorted((ROOT / package).rglob("*.py")):
-            parts = path.relative_to(ROOT).with_suffix("").parts
+            parts = ("sharpvid", *path.relative_to(ROOT).with_suffix("").parts)
             dotted = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-            if dotted != package and f"`{dotted}`" not in text:  # the packages head the tables
+            if dotted != f"sharpvid.{package}" and f"`{dotted}`" not in text:  # packages head tables
                 missing.append(dotted)
     assert not missing, f"docs/architecture.md has no line for {missing}: add one to its tables"
 
@@ -181,7 +182,7 @@ def test_equations_md_has_a_row_for_every_oracle_function():
     for path in modules:
         if path.name.startswith("_"):
             continue
-        dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        dotted = ".".join(("sharpvid", *path.relative_to(ROOT).with_suffix("").parts))
         module = importlib.import_module(dotted)
         for name, obj in vars(module).items():
             if name.startswith("_") or not inspect.isfunction(obj) or obj.__module__ != dotted:

@@ -321,7 +321,7 @@ _CONVENTION = st.sampled_from(["seed", "authors"])
 _SSIM_TOLERANCE = {torch.float32: (1e-3, 1e-3)}
 
 # ------------------------------------------------------------------ the registry
-R, F_ = reference, fast
+R, F_ = sharpvid.reference, sharpvid.fast
 REGISTRY = [
     Twin("lp_loss", R.losses.lp_loss, F_.losses.lp_loss, pair_inputs(p=st.sampled_from([1, 1.5, 2]))),
     Twin("gdl_loss", R.losses.gdl_loss, F_.losses.gdl_loss, pair_inputs(alpha=st.sampled_from([1, 2]))),

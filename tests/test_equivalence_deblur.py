@@ -1,4 +1,5 @@
-"""``sharpvid.fast.deblur`` computes ``sharpvid.reference.deblur``: step by step under hypothesis, whole on fixed seeds.
+"""``sharpvid.fast.deblur`` computes ``sharpvid.reference.deblur``: step by step under hypothesis,
+whole on fixed seeds.
 
 The fast twin is batched NumPy/CuPy, so it has its own small checker, :func:`check`, following
 the shared harness (``tests/equivalence.py``) step for step: both raise (the same type) or both

@@ -1,4 +1,5 @@
-"""sharpvid.fast.networks computes sharpvid.reference.networks: G, D and the recursion, with shared weights.
+"""sharpvid.fast.networks computes sharpvid.reference.networks: G, D and the recursion, with shared
+weights.
 
 One registry of cases (configuration, network, input size) drives one generic check through the
 project's harness (:func:`equivalence.check_twin`: both raise or both return, then dtype, shape,

@@ -1,7 +1,7 @@
-"""``sharpvid.fast.evaluate`` and ``sharpvid evaluate``: hand-made cases with known scores, the copy-last
-baseline against :mod:`sharpvid.fast.metrics` called directly, NaN-skipped moving-area means, the
-recursion, padding, prepared folder = source spec, the files written, and every bad input's
-one-line error."""
+"""``sharpvid.fast.evaluate`` and ``sharpvid evaluate``: hand-made cases with known scores, the
+copy-last baseline against :mod:`sharpvid.fast.metrics` called directly, NaN-skipped moving-area
+means, the recursion, padding, prepared folder = source spec, the files written, and every bad
+input's one-line error."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import pytest
 import torch
 
 from sharpvid.fast import cli, metrics
-from sharpvid.fast.evaluate import (COLUMNS, EvaluateError, TestClip, TestClips, evaluate, frame_metrics,
-                           metrics_csv, metrics_json)
+from sharpvid.fast.evaluate import (COLUMNS, EvaluateError, TestClip, TestClips, evaluate,
+                                    frame_metrics, metrics_csv, metrics_json)
 from sharpvid.fast.video.clips import to_model
 from runs import make_run
 from videodata import mini_ucf101, moving_square, needs_av, write_frames, write_video

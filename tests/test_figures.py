@@ -6,7 +6,8 @@ import torch
 from PIL import Image
 
 from sharpvid.fast import figures
-from sharpvid.fast.figures import BORDER, SEP, comparison_grid, gif_frames, save_gif, save_png, scale_grid
+from sharpvid.fast.figures import (BORDER, SEP, comparison_grid, gif_frames, save_gif, save_png,
+                                   scale_grid)
 from sharpvid.fast.figures import to_uint8
 from sharpvid.fast.imageio import ImageError
 

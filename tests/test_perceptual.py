@@ -1,4 +1,5 @@
-"""sharpvid.fast.perceptual computes sharpvid.reference.perceptual: the VGG19 perceptual loss, with shared weights.
+"""sharpvid.fast.perceptual computes sharpvid.reference.perceptual: the VGG19 perceptual loss, with
+shared weights.
 
 One registry of cases (layers, input shapes) drives one generic check through the project's
 harness (:func:`equivalence.check_twin`: both raise or both return, then dtype, shape, values

@@ -1,5 +1,5 @@
-"""``sharpvid predict`` and :func:`sharpvid.fast.commands.predict.predict_video`: the files it writes, the
-window it reads, the recursion, and one-line errors for every bad input."""
+"""``sharpvid predict`` and :func:`sharpvid.fast.commands.predict.predict_video`: the files it
+writes, the window it reads, the recursion, and one-line errors for every bad input."""
 
 import numpy as np
 import pytest

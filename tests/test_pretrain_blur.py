@@ -18,8 +18,8 @@ import torch
 import sharpvid.fast.blur_detector
 from sharpvid.fast import cli
 from sharpvid.fast.blur import BLURS, bilateral_blur, blurred, gaussian_blur, median_blur
-from sharpvid.fast.blur_detector import (blur_accuracy, build_blur_detector, load_images, read_cifar10,
-                                source_images)
+from sharpvid.fast.blur_detector import (blur_accuracy, build_blur_detector, load_images,
+                                         read_cifar10, source_images)
 from sharpvid.fast.checkpoint import FORMAT, load_state
 from sharpvid.fast.config import config_from_dict, load_config
 

@@ -1,4 +1,5 @@
-"""Tests of the blind L0 deblurring oracle :mod:`sharpvid.reference.deblur` (Pan et al. 2014; Xu et al. 2013).
+"""Tests of the blind L0 deblurring oracle :mod:`sharpvid.reference.deblur` (Pan et al. 2014; Xu et
+al. 2013).
 
 Fast step-level checks (closed forms, adjoints, per-pixel threshold rules under hypothesis) and
 a few seeded end-to-end runs on small synthetic images (tests/deblur_synthetic.py).
@@ -18,55 +19,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sharpvid.reference.deblur import (
-    adjust_psf_center,
-    bilateral_filter,
-    blind_deconv_scale_text,
-    convolve_circular,
-    deblur_natural_l0,
-    deblur_text_l0,
-    deblurring_adm_aniso,
-    deconv_tv_l2,
-    delta_kernel,
-    downsample_image,
-    error_ratio,
-    estimate_kernel_natural,
-    estimate_psf_cg,
-    estimate_psf_fft,
-    estimate_threshold,
-    fft_data_terms,
-    fix_kernel_size,
-    grad_circ,
-    grad_circ_adjoint,
-    grad_otf_energy,
-    init_kernel,
-    kernel_similarity,
-    l0_deblur_whole,
-    l0_restoration,
-    opt_fft_size,
-    otf2psf,
-    prune_kernel,
-    psf2otf,
-    psnr,
-    psnr_upto_shift,
-    resize_kernel,
-    rgb_to_luma,
-    ringing_artifacts_removal,
-    scale_schedule,
-    soft_threshold,
-    solve_latent_fft,
-    solve_min_laplacian,
-    ssd_upto_shift,
-    threshold_gradient,
-    threshold_intensity,
-    threshold_kernel,
-    threshold_phi0,
-    threshold_pxpy,
-    unnatural_l0_deblur,
-    valid_gradients,
-    wrap_boundary_liu,
-    wrap_pad,
-)
+from sharpvid.reference.deblur import (adjust_psf_center, bilateral_filter, blind_deconv_scale_text,
+                                       convolve_circular, deblur_natural_l0, deblur_text_l0,
+                                       deblurring_adm_aniso, deconv_tv_l2, delta_kernel,
+                                       downsample_image, error_ratio, estimate_kernel_natural,
+                                       estimate_psf_cg, estimate_psf_fft, estimate_threshold,
+                                       fft_data_terms, fix_kernel_size, grad_circ,
+                                       grad_circ_adjoint, grad_otf_energy, init_kernel,
+                                       kernel_similarity, l0_deblur_whole, l0_restoration,
+                                       opt_fft_size, otf2psf, prune_kernel, psf2otf, psnr,
+                                       psnr_upto_shift, resize_kernel, rgb_to_luma,
+                                       ringing_artifacts_removal, scale_schedule, soft_threshold,
+                                       solve_latent_fft, solve_min_laplacian, ssd_upto_shift,
+                                       threshold_gradient, threshold_intensity, threshold_kernel,
+                                       threshold_phi0, threshold_pxpy, unnatural_l0_deblur,
+                                       valid_gradients, wrap_boundary_liu, wrap_pad)
 from deblur_synthetic import blur, glyph_image, motion_kernel, shapes_image
 
 MODULES = [

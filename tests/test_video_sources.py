@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sharpvid.fast.video.sources import (ArrayVideo, DataError, Source, open_source, parse_frame_range,
-                                synthetic_source)
+from sharpvid.fast.video.sources import (ArrayVideo, DataError, Source, open_source,
+                                         parse_frame_range, synthetic_source)
 from videodata import (UCF_CLASSES, mini_ucf101, moving_square, needs_av, needs_samples,
                        write_frames, write_video)
 

@@ -33,6 +33,7 @@ from _tutorial import output_dir, save_figure, size
 
 import sharpvid.fast.losses
 import sharpvid.reference.losses
+from sharpvid import fast, reference  # the modules above, by their short names
 from sharpvid.fast.figures import comparison_grid
 from sharpvid.reference.blur import gaussian_blur
 
@@ -54,7 +55,8 @@ def zoom(frames, k=3):
 # ## 1. One uncertain pixel
 #
 # The ℓp loss of Eq. 1, $\mathcal L_p(\hat Y, Y) = \|\hat Y - Y\|_p^p$, is implemented by
-# `sharpvid.reference.losses.lp_loss` as a **mean** over the pixels, $\frac1N\sum_i|\hat Y_i - Y_i|^p$.
+# `sharpvid.reference.losses.lp_loss` as a **mean** over the pixels, $\frac1N\sum_i|\hat Y_i -
+# Y_i|^p$.
 #
 # Take one pixel whose next value is -1 or +1 with probability 1/2 each (an edge that may land
 # on it or not). A network that sees the same input many times cannot know which one comes, so
@@ -72,7 +74,7 @@ outcomes = np.array([-1.0, 1.0])  # equally likely
 
 def expected_lp(c, outcomes, p):
     """E|c - Y|^p with Y uniform over ``outcomes``: Eq. 1, mean over the outcomes."""
-    return sharpvid.reference.losses.lp_loss(np.full_like(outcomes, c), outcomes, p=p)
+    return reference.losses.lp_loss(np.full_like(outcomes, c), outcomes, p=p)
 
 
 l2 = np.array([expected_lp(c, outcomes, 2) for c in constants])
@@ -109,12 +111,12 @@ assert np.isclose(constants[np.argmin(l1_uneven)], 1.0)
 # median.
 #
 # **Oracle and twin.** `sharpvid.fast.losses.lp_loss` is the PyTorch twin of
-# `sharpvid.reference.losses.lp_loss` (the one used in training, on tensors, differentiable). On every
-# constant of the grid they give the same number:
+# `sharpvid.reference.losses.lp_loss` (the one used in training, on tensors, differentiable). On
+# every constant of the grid they give the same number:
 
 # %%
-twin_l2 = [sharpvid.fast.losses.lp_loss(t(np.full(2, c)), t(outcomes), p=2).item() for c in constants]
-twin_l1 = [sharpvid.fast.losses.lp_loss(t(np.full(2, c)), t(outcomes), p=1).item() for c in constants]
+twin_l2 = [fast.losses.lp_loss(t(np.full(2, c)), t(outcomes), p=2).item() for c in constants]
+twin_l1 = [fast.losses.lp_loss(t(np.full(2, c)), t(outcomes), p=1).item() for c in constants]
 np.testing.assert_allclose(twin_l2, l2, rtol=1e-12, atol=1e-12)
 np.testing.assert_allclose(twin_l1, l1, rtol=1e-12, atol=1e-12)
 gap = max(np.abs(np.subtract(twin_l2, l2)).max(), np.abs(np.subtract(twin_l1, l1)).max())
@@ -209,10 +211,10 @@ for name, futures, candidates in (
 ):
     print(name)
     for label, cand in candidates.items():
-        e2 = expected(sharpvid.reference.losses.lp_loss, cand, futures, p=2)
-        e1 = expected(sharpvid.reference.losses.lp_loss, cand, futures, p=1)
+        e2 = expected(reference.losses.lp_loss, cand, futures, p=2)
+        e1 = expected(reference.losses.lp_loss, cand, futures, p=1)
         # the same number with one call on the stack of futures
-        assert np.isclose(e2, sharpvid.reference.losses.lp_loss(np.broadcast_to(cand, futures.shape),
+        assert np.isclose(e2, reference.losses.lp_loss(np.broadcast_to(cand, futures.shape),
                                                        futures, p=2))
         print(f"  {label:10s} E l2 = {e2:.4f}   E l1 = {e1:.4f}")
 
@@ -235,7 +237,8 @@ save_figure(OUT, "edge_futures", grid)
 # ## 3. ℓ1, ℓ2 and the gradient difference loss on the uncertain edge
 #
 # The paper adds a loss on image gradients, the gradient difference loss of Eq. 5,
-# implemented by `sharpvid.reference.losses.gdl_loss` (mean over the terms that exist, α = 1 by default):
+# implemented by `sharpvid.reference.losses.gdl_loss` (mean over the terms that exist, α = 1 by
+# default):
 #
 # $$\mathcal L_{gdl}(\hat Y, Y) = \sum_{i,j}
 #   \big||Y_{i,j}-Y_{i-1,j}| - |\hat Y_{i,j}-\hat Y_{i-1,j}|\big|^\alpha
@@ -266,11 +269,11 @@ rows = []
 print("    v     E l2    E l1   E gdl(a=1)  E gdl(a=2)  E (l2 + gdl)")
 for v in values:
     c = band(v)
-    row = [expected(sharpvid.reference.losses.lp_loss, c, two, p=2),
-           expected(sharpvid.reference.losses.lp_loss, c, two, p=1),
-           expected(sharpvid.reference.losses.gdl_loss, c, two, alpha=1),
-           expected(sharpvid.reference.losses.gdl_loss, c, two, alpha=2),
-           float(np.mean([sharpvid.reference.losses.combined_generator_loss([c], [f]) for f in two]))]
+    row = [expected(reference.losses.lp_loss, c, two, p=2),
+           expected(reference.losses.lp_loss, c, two, p=1),
+           expected(reference.losses.gdl_loss, c, two, alpha=1),
+           expected(reference.losses.gdl_loss, c, two, alpha=2),
+           float(np.mean([reference.losses.combined_generator_loss([c], [f]) for f in two]))]
     rows.append(row)
     print(f"{v:+5.2f}  " + "  ".join(f"{x:9.5f}" for x in row))
 rows = np.array(rows)
@@ -293,21 +296,21 @@ assert np.argmin(rows[:, 4]) == len(values) // 2  # l2 + GDL: still the mean
 #   compare the prediction with one target at all: a discriminator judges whether it looks
 #   like a real frame.
 #
-# **Oracle and twin.** `sharpvid.fast.losses.gdl_loss` and `sharpvid.fast.losses.lp_loss` give the same numbers
-# on every candidate and future:
+# **Oracle and twin.** `sharpvid.fast.losses.gdl_loss` and `sharpvid.fast.losses.lp_loss` give the
+# same numbers on every candidate and future:
 
 # %%
 worst = 0.0
 for v in values:
     for f in two:
         for p in (1, 2):
-            ref = sharpvid.reference.losses.lp_loss(band(v), f, p=p)
-            twin = sharpvid.fast.losses.lp_loss(t(band(v)), t(f), p=p).item()
+            ref = reference.losses.lp_loss(band(v), f, p=p)
+            twin = fast.losses.lp_loss(t(band(v)), t(f), p=p).item()
             np.testing.assert_allclose(twin, ref, rtol=1e-12, atol=1e-12)
             worst = max(worst, abs(twin - ref))
         for alpha in (1, 2):
-            ref = sharpvid.reference.losses.gdl_loss(band(v), f, alpha=alpha)
-            twin = sharpvid.fast.losses.gdl_loss(t(band(v)), t(f), alpha=alpha).item()
+            ref = reference.losses.gdl_loss(band(v), f, alpha=alpha)
+            twin = fast.losses.gdl_loss(t(band(v)), t(f), alpha=alpha).item()
             np.testing.assert_allclose(twin, ref, rtol=1e-12, atol=1e-12)
             worst = max(worst, abs(twin - ref))
 print(f"lp_loss and gdl_loss: oracle and twin agree (largest gap {worst:.1e})")
@@ -337,9 +340,9 @@ blurred = gaussian_blur(truth)  # 5x5, variance 5, mirrored borders
 
 
 def scores(candidate, target):
-    return {"l2": sharpvid.reference.losses.lp_loss(candidate, target, p=2),
-            "l1": sharpvid.reference.losses.lp_loss(candidate, target, p=1),
-            "gdl": sharpvid.reference.losses.gdl_loss(candidate, target, alpha=1)}
+    return {"l2": reference.losses.lp_loss(candidate, target, p=2),
+            "l1": reference.losses.lp_loss(candidate, target, p=1),
+            "gdl": reference.losses.gdl_loss(candidate, target, alpha=1)}
 
 
 sq = {"sharp, shifted 2 px": scores(shifted, truth), "blurred, in place": scores(blurred, truth)}
@@ -376,10 +379,10 @@ assert b["gdl"] < a["gdl"]
 for cand, target in ((shifted, truth), (blurred, truth), (edge_shifted, edge_truth),
                      (gaussian_blur(edge_truth), edge_truth)):
     for p in (1, 2):
-        np.testing.assert_allclose(sharpvid.fast.losses.lp_loss(t(cand), t(target), p=p).item(),
-                                   sharpvid.reference.losses.lp_loss(cand, target, p=p), rtol=1e-12)
-    np.testing.assert_allclose(sharpvid.fast.losses.gdl_loss(t(cand), t(target)).item(),
-                               sharpvid.reference.losses.gdl_loss(cand, target), rtol=1e-12)
+        np.testing.assert_allclose(fast.losses.lp_loss(t(cand), t(target), p=p).item(),
+                                   reference.losses.lp_loss(cand, target, p=p), rtol=1e-12)
+    np.testing.assert_allclose(fast.losses.gdl_loss(t(cand), t(target)).item(),
+                               reference.losses.gdl_loss(cand, target), rtol=1e-12)
 print("lp_loss and gdl_loss: oracle and twin agree on the square and edge frames")
 
 save_figure(OUT, "sharp_vs_blurred", comparison_grid({

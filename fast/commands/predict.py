@@ -121,7 +121,8 @@ def predict_video(generator, frames: np.ndarray, n: int, start: int | None = Non
         uint8 ``(T, H, W, C)``, as :meth:`sharpvid.fast.video.sources.Video.read` returns; C = 1 is
         repeated to 3 channels for a colour model.
     n : int
-        Frames to predict, recursively (:meth:`~sharpvid.fast.networks.MultiScaleGenerator.predict`).
+        Frames to predict, recursively
+        (:meth:`~sharpvid.fast.networks.MultiScaleGenerator.predict`).
     start : int or None
         The window's first frame, as :func:`window_start` (None: the last m frames).
     device : str or torch.device

@@ -8,9 +8,9 @@
 
 SOURCE is ``synthetic[:options]``, ``samples[:names]``, ``ucf101:ROOT[,splits=DIR,fold=K]``, a
 video file, a folder of frames, a folder of frame folders or a folder of video files (see
-:mod:`sharpvid.fast.video.sources`).  The output folder is described in :mod:`sharpvid.fast.video.shards`: running
-the same command again after an interruption finishes the job; another configuration into the
-same folder is refused.
+:mod:`sharpvid.fast.video.sources`).  The output folder is described in
+:mod:`sharpvid.fast.video.shards`: running the same command again after an interruption finishes the
+job; another configuration into the same folder is refused.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from sharpvid.fast.blur_detector import (checkpoint_state, load_images, pretrain_blur_detector,
-                                    print_table)
+                                             print_table)
     from sharpvid.fast.checkpoint import CheckpointError, RunLock, save_checkpoint
     from sharpvid.fast.config import ConfigError, load_config, with_overrides
     from sharpvid.fast.devices import DeviceError, resolve_device

@@ -9,8 +9,8 @@
 
 CONFIG is a shipped config (tiny, demo, paper, tf) or a .toml/.json file; ``--key=value``
 (or ``key=value``: write that form under ``torchrun``, whose own parser would take ``--n=2``
-for ``--nnodes``) overrides any field of :class:`sharpvid.fast.config.TrainConfig` (``--net.FIELD=VALUE``
-a network field);
+for ``--nnodes``) overrides any field of :class:`sharpvid.fast.config.TrainConfig`
+(``--net.FIELD=VALUE`` a network field);
 ``sharpvid train --list-keys`` prints them all.  The run folder receives ``config.json``,
 ``checkpoints/``, ``metrics.jsonl``, ``samples/`` and ``tensorboard/``.  Ctrl-C or SIGTERM
 finish the step, save a checkpoint and exit 0; ``--resume`` continues exactly where it stopped.
@@ -61,9 +61,9 @@ def add_parser(subparsers) -> None:
 def _list_keys() -> None:
     import dataclasses
 
-    from sharpvid.fast.config import TrainConfig, _field_types
+    from sharpvid.fast.config import TrainConfig, field_types
 
-    types = _field_types()
+    types = field_types()
     for f in dataclasses.fields(TrainConfig):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         print(f"{f.name:<18} {getattr(types[f.name], '__name__', str(types[f.name])):<6} "

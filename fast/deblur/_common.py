@@ -1,4 +1,5 @@
-"""Private plumbing of :mod:`sharpvid.fast.deblur`: dtype policy, FFT/ndimage back ends, per-image values.
+"""Private plumbing of :mod:`sharpvid.fast.deblur`: dtype policy, FFT/ndimage back ends, per-image
+values.
 
 Everything here is written against the NumPy API so the same call runs on NumPy (SciPy's FFT and
 ndimage) and on CuPy (``cupy.fft``, ``cupyx.scipy.ndimage``); the module is chosen from the data

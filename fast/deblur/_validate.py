@@ -1,9 +1,9 @@
 """Input checks of the fast drivers: the oracle's checker, extended to a batch axis.
 
-Shape and kernel-size checks are delegated to :func:`sharpvid.reference.deblur._validate._check_blurred`
-on a zero-stride stand-in of one image's ``(H, W)`` (no copy of the data), so both twins raise
-the same one-line ValueErrors; the finiteness check runs on the real data with the oracle's
-message.
+Shape and kernel-size checks are delegated to
+:func:`sharpvid.reference.deblur._validate._check_blurred` on a zero-stride stand-in of one image's
+``(H, W)`` (no copy of the data), so both twins raise the same one-line ValueErrors; the finiteness
+check runs on the real data with the oracle's message.
 """
 
 from __future__ import annotations

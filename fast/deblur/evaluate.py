@@ -1,4 +1,5 @@
-"""Fast twin of :mod:`sharpvid.reference.deblur.evaluate`: kernel similarity, shift-tolerant SSD, PSNR.
+"""Fast twin of :mod:`sharpvid.reference.deblur.evaluate`: kernel similarity, shift-tolerant SSD,
+PSNR.
 
 Differences from the oracle: NumPy or CuPy, and batched: kernels ``(B, kh, kw)`` and grey images
 ``(B, H, W)`` give B scores (a float64 array) where the oracle takes one ``(kh, kw)`` /
@@ -86,7 +87,8 @@ def _host_shifts(max_shift: float, step: float) -> list[float]:
 
 
 def error_ratio(x_est, x_true_kernel, x, **shift_kwargs):
-    """Fast twin of :func:`sharpvid.reference.deblur.evaluate.error_ratio` (B ratios for ``(B, H, W)``)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.evaluate.error_ratio` (B ratios for ``(B, H,
+    W)``)."""
     num = ssd_upto_shift(x_est, x, **shift_kwargs)
     den = ssd_upto_shift(x_true_kernel, x, **shift_kwargs)
     if np.ndim(den) == 0:  # one image: a float, as the oracle
@@ -121,7 +123,8 @@ def psnr_upto_shift(
     x_hat, x, *, border: int = 15, max_shift: float = 5.0, step: float = 0.25,
     data_range: float = 1.0,
 ):
-    """Fast twin of :func:`sharpvid.reference.deblur.evaluate.psnr_upto_shift` (B PSNRs for ``(B, H, W)``)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.evaluate.psnr_upto_shift` (B PSNRs for ``(B, H,
+    W)``)."""
     H, W = np.shape(x)[-2:] if array_module(x) is np else x.shape[-2:]
     n = (H - 2 * border) * (W - 2 * border)
     ssd = ssd_upto_shift(x_hat, x, border=border, max_shift=max_shift, step=step)

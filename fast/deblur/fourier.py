@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sharpvid.fast.deblur._common import (_align, _as_float, _complex_dtype, _fft, _float_dtype,
-                                 _irfft2_consume, _xp_of)
+                                          _irfft2_consume, _xp_of)
 from sharpvid.fast._xp import array_module
 from sharpvid.reference._checks import _check_image
 from sharpvid.reference.deblur.fourier import opt_fft_size as _opt_fft_size_ref
@@ -90,13 +90,14 @@ def otf2psf(otf, psf_shape: tuple[int, int]):
 
 
 def opt_fft_size(n: int) -> int:
-    """Fast twin of :func:`sharpvid.reference.deblur.fourier.opt_fft_size` (host integer arithmetic: the
-    oracle's own function)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.fourier.opt_fft_size` (host integer arithmetic:
+    the oracle's own function)."""
     return _opt_fft_size_ref(n)
 
 
 def grad_circ(x):
-    """Fast twin of :func:`sharpvid.reference.deblur.fourier.grad_circ` (slices instead of ``roll``)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.fourier.grad_circ` (slices instead of
+    ``roll``)."""
     xp = array_module(x)
     h = xp.empty_like(x)
     v = xp.empty_like(x)
@@ -108,7 +109,8 @@ def grad_circ(x):
 
 
 def grad_circ_adjoint(h, v):
-    """Fast twin of :func:`sharpvid.reference.deblur.fourier.grad_circ_adjoint` (slices, not ``roll``)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.fourier.grad_circ_adjoint` (slices, not
+    ``roll``)."""
     xp = array_module(h)
     out = xp.empty(np.broadcast_shapes(h.shape, v.shape), dtype=np.result_type(h.dtype, v.dtype))
     # (h[:, j-1] - h[:, j]) + (v[i-1, :] - v[i, :]), indices modulo the size

@@ -1,4 +1,5 @@
-"""Fast twin of :mod:`sharpvid.reference.deblur.kernel`: salient gradients, kernel solves, prune, centre.
+"""Fast twin of :mod:`sharpvid.reference.deblur.kernel`: salient gradients, kernel solves, prune,
+centre.
 
 Differences from the oracle, for every function: NumPy or CuPy (one code path), float32 unless the
 data are float64, and batched: kernels ``(B, kh, kw)`` and gradients ``(B, h, w)`` (the oracle's
@@ -23,13 +24,7 @@ from typing import Callable
 import numpy as np
 
 from sharpvid.fast._xp import array_module
-from sharpvid.fast.deblur._common import (
-    _as_batch,
-    _as_float,
-    _fft,
-    _float_dtype,
-    _ndimage,
-)
+from sharpvid.fast.deblur._common import (_as_batch, _as_float, _fft, _float_dtype, _ndimage)
 from sharpvid.fast.deblur.fourier import _otf2psf_half, _psf2otf_half
 
 
@@ -59,8 +54,8 @@ def _sum2(k):
 
 
 def normalize_kernel(k):
-    """Fast twin of :func:`sharpvid.reference.deblur.kernel.normalize_kernel` (per image; delta where an
-    image has no positive mass)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.kernel.normalize_kernel` (per image; delta
+    where an image has no positive mass)."""
     xp = array_module(k)
     total = _sum2(k)[..., None, None]
     ok = total > 0  # also False for NaN, as the oracle's ``not total > 0``
@@ -244,7 +239,8 @@ def estimate_psf_cg(
 
 
 def estimate_psf_fft(bx, by, px, py, gamma: float, kernel_shape: tuple[int, int]):
-    """Fast twin of :func:`sharpvid.reference.deblur.kernel.estimate_psf_fft` (batched, real FFTs)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.kernel.estimate_psf_fft` (batched, real
+    FFTs)."""
     xp = array_module(px)
     fft = _fft(xp)
     fpx, fpy = fft.rfft2(px), fft.rfft2(py)
@@ -326,7 +322,8 @@ def adjust_psf_center(k):
 
 
 def threshold_kernel(k, k_thresh: float):
-    """Fast twin of :func:`sharpvid.reference.deblur.kernel.threshold_kernel` (per-image maximum)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.kernel.threshold_kernel` (per-image
+    maximum)."""
     xp = array_module(k)
     if k_thresh > 0:
         kmax = k.max(axis=(-2, -1), keepdims=True)

@@ -1,4 +1,5 @@
-"""Fast twin of :mod:`sharpvid.reference.deblur.latent`: L0 hard thresholds and the FFT latent solves.
+"""Fast twin of :mod:`sharpvid.reference.deblur.latent`: L0 hard thresholds and the FFT latent
+solves.
 
 Differences from the oracle, for every function:
 
@@ -18,19 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from sharpvid.fast._xp import array_module
-from sharpvid.fast.deblur._common import (
-    _align,
-    _as_float,
-    _doubling,
-    _fft,
-    _irfft2_consume,
-    _host_per_image,
-    _is_scalar,
-    _mask,
-    _per_image,
-)
+from sharpvid.fast.deblur._common import (_align, _as_float, _doubling, _fft, _irfft2_consume,
+                                          _host_per_image, _is_scalar, _mask, _per_image)
 from sharpvid.fast.deblur.boundary import wrap_pad
-from sharpvid.fast.deblur.fourier import _psf2otf_half, grad_circ, grad_circ_adjoint, grad_otf_energy
+from sharpvid.fast.deblur.fourier import (_psf2otf_half, grad_circ, grad_circ_adjoint,
+                                          grad_otf_energy)
 
 
 def _ratio(num, den):
@@ -61,15 +54,16 @@ def threshold_intensity(s, lambda_pixel, beta):
 
 
 def threshold_gradient(h, v, lambda_grad, mu):
-    """Fast twin of :func:`sharpvid.reference.deblur.latent.threshold_gradient` (per-image λ_g, μ allowed;
-    a zero λ_g, per image, thresholds nothing as in the oracle)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.latent.threshold_gradient` (per-image λ_g, μ
+    allowed; a zero λ_g, per image, thresholds nothing as in the oracle)."""
     xp = array_module(h)
     small = h * h + v * v < _per_image(_ratio(lambda_grad, mu), h)
     return xp.where(small, 0.0, h).astype(h.dtype), xp.where(small, 0.0, v).astype(v.dtype)
 
 
 def threshold_phi0(h, v, eps):
-    """Fast twin of :func:`sharpvid.reference.deblur.latent.threshold_phi0` (per-image ε allowed)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.latent.threshold_phi0` (per-image ε
+    allowed)."""
     xp = array_module(h)
     eps2 = float(eps) ** 2 if _is_scalar(eps) else _host_per_image(eps) ** 2
     small = h * h + v * v < _per_image(eps2, h)

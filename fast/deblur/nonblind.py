@@ -1,4 +1,5 @@
-"""Fast twin of :mod:`sharpvid.reference.deblur.nonblind`: TV-L2 deconvolution and ringing suppression.
+"""Fast twin of :mod:`sharpvid.reference.deblur.nonblind`: TV-L2 deconvolution and ringing
+suppression.
 
 Differences from the oracle, for every function: NumPy or CuPy (one code path), float32 unless
 the data are float64, batched: images ``(B, C, H, W)`` (or any leading axes) with kernels
@@ -52,7 +53,8 @@ def deblurring_adm_aniso(
 
 
 def deconv_tv_l2(y, k, lambda_tv: float, *, boundary: str = "release", clamp: bool = False):
-    """Fast twin of :func:`sharpvid.reference.deblur.nonblind.deconv_tv_l2` (batched, per-image kernels)."""
+    """Fast twin of :func:`sharpvid.reference.deblur.nonblind.deconv_tv_l2` (batched, per-image
+    kernels)."""
     y = _as_float(y, "y")
     k = _as_float(k, "k", like=y)
     H, W = y.shape[-2:]

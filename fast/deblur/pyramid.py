@@ -1,4 +1,5 @@
-"""Fast twin of :mod:`sharpvid.reference.deblur.pyramid`: the coarse-to-fine schedule, images and kernels.
+"""Fast twin of :mod:`sharpvid.reference.deblur.pyramid`: the coarse-to-fine schedule, images and
+kernels.
 
 Differences from the oracle: NumPy or CuPy (one code path), float32 unless the data are float64,
 batched (images ``(B, ..., H, W)``, kernels ``(B, kh, kw)``).  Linear resampling is applied as

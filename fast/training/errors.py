@@ -1,4 +1,5 @@
-"""The training layer's one error type (a leaf: every part of :mod:`sharpvid.fast.training` raises it)."""
+"""The training layer's one error type (a leaf: every part of :mod:`sharpvid.fast.training` raises
+it)."""
 
 
 class TrainError(Exception):

@@ -2,11 +2,11 @@
 data), saves and restores its whole state, and :meth:`Trainer.fit` loops Algorithm 1's steps
 (:mod:`sharpvid.fast.training.step`) with the guard, the log, validation, pictures and a clean stop.
 
-Runs scale out with ``torchrun`` (:mod:`sharpvid.fast.training.dist`): every process is a rank with its own
-data stream (the clip loader's counter-based streams), DistributedDataParallel averages the
+Runs scale out with ``torchrun`` (:mod:`sharpvid.fast.training.dist`): every process is a rank with
+its own data stream (the clip loader's counter-based streams), DistributedDataParallel averages the
 gradients, rank 0 alone writes.  The whole state (networks, optimisers, the guard, every RNG, the
-loader's position) is checkpointed atomically (:mod:`sharpvid.fast.checkpoint`), each part saving and
-loading its own, and a resumed run logs exactly what an uninterrupted one would have.  Ctrl-C or
+loader's position) is checkpointed atomically (:mod:`sharpvid.fast.checkpoint`), each part saving
+and loading its own, and a resumed run logs exactly what an uninterrupted one would have.  Ctrl-C or
 SIGTERM finish the current step, save and exit 0.
 """
 
@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 from sharpvid.fast.checkpoint import (CheckpointError, RunLock, latest_checkpoint, list_checkpoints,
-                             load_checkpoint, load_state, rng_state, save_checkpoint,
-                             set_rng_state)
+                                      load_checkpoint, load_state, rng_state, save_checkpoint,
+                                      set_rng_state)
 from sharpvid.fast.config import TrainConfig, save_config
 from sharpvid.fast.devices import resolve_fast_math
 from sharpvid.fast.networks import MultiScaleGenerator
@@ -34,7 +34,8 @@ from sharpvid.fast.training.errors import TrainError
 from sharpvid.fast.training.guard import Guard, skipped
 from sharpvid.fast.training.objectives import Rollout, check_weights, load_vgg19
 from sharpvid.fast.training.optim import make_optimizer
-from sharpvid.fast.training.runlog import RunLog, check_resumable, check_run_dir, clear_run_dir, truncate_log
+from sharpvid.fast.training.runlog import (RunLog, check_resumable, check_run_dir, clear_run_dir,
+                                           truncate_log)
 from sharpvid.fast.training.step import train_step
 from sharpvid.fast.video.clips import ClipLoader, to_model
 
@@ -266,8 +267,9 @@ class Trainer:
         return self.net.n_scales
 
     def step(self) -> dict:
-        """One step of Algorithm 1 (D then G, :func:`sharpvid.fast.training.step.train_step`); returns the
-        step's values (and ``bad``: the non-finite names, whose updates were skipped)."""
+        """One step of Algorithm 1 (D then G, :func:`sharpvid.fast.training.step.train_step`);
+        returns the step's values (and ``bad``: the non-finite names, whose updates were
+        skipped)."""
         self.g.train()
         values = train_step(self, lambda: next(self._batches))
         self.step_no += 1
@@ -279,9 +281,9 @@ class Trainer:
     @torch.no_grad()
     def validate(self) -> dict:
         """The held-out clips' n frames predicted by G and by copy-last-frame
-        (:func:`sharpvid.fast.evaluate.predict_and_score`): PSNR, SSIM and sharpness (seed convention)
-        on the whole frame and PSNR on the moving area; means over clips and frames, NaNs (a
-        frame with no moving pixel) skipped."""
+        (:func:`sharpvid.fast.evaluate.predict_and_score`): PSNR, SSIM and sharpness (seed
+        convention) on the whole frame and PSNR on the moving area; means over clips and frames,
+        NaNs (a frame with no moving pixel) skipped."""
         from sharpvid.fast.evaluate import predict_and_score
 
         self.g.eval()

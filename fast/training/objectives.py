@@ -1,8 +1,8 @@
 """What G is trained against: its rollout over n frames and the terms of Eq. (6).
 
 With n > 1 the later frames are predicted recursively from earlier predictions (gradients flow
-through the recursion, :func:`sharpvid.fast.networks.recursion`) and every term is averaged over the n
-predicted frames, so with n = 1 each is exactly the paper's.
+through the recursion, :func:`sharpvid.fast.networks.recursion`) and every term is averaged over the
+n predicted frames, so with n = 1 each is exactly the paper's.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ def gdl_term(r: Rollout, alpha: float) -> torch.Tensor:
 
 
 def perceptual_term(r: Rollout, vgg: nn.Module, layers) -> torch.Tensor:
-    """L_perc (:func:`sharpvid.fast.perceptual.perceptual_loss`, VGG19 features of the finest predicted
-    frame against the real one), averaged over predicted frames."""
+    """L_perc (:func:`sharpvid.fast.perceptual.perceptual_loss`, VGG19 features of the finest
+    predicted frame against the real one), averaged over predicted frames."""
     from sharpvid.fast.perceptual import perceptual_loss
 
     pairs = [tuple(p) for p in layers]

@@ -9,8 +9,8 @@ finite (else the update is skipped and the bad names returned: :mod:`sharpvid.fa
 ``run`` is the :class:`sharpvid.fast.training.loop.Trainer` (what a step reads: ``cfg``, ``g``,
 ``g_train``, ``g_opt``, ``critics``, ``vgg``, ``dist``, ``device``, ``step_no``, ``guard``).
 With n = 1 the logged ``g/total`` and ``d/loss`` are exactly
-:func:`sharpvid.reference.losses.combined_generator_loss` and :func:`sharpvid.reference.losses.discriminator_loss`
-on the same batch, weights and labels (tested).
+:func:`sharpvid.reference.losses.combined_generator_loss` and
+:func:`sharpvid.reference.losses.discriminator_loss` on the same batch, weights and labels (tested).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sharpvid.fast.training.data import split_clip
 from sharpvid.fast.training.dist import Dist
 from sharpvid.fast.training.guard import nonfinite
 from sharpvid.fast.training.objectives import (Rollout, adversarial_weight, gdl_term, lp_term,
-                                      mean_over_frames, perceptual_term, rollout)
+                                               mean_over_frames, perceptual_term, rollout)
 from sharpvid.fast.training.optim import clip_grad_norm, scheduled_lr, set_lr
 
 

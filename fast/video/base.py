@@ -1,7 +1,8 @@
 """The base types every video source builds on: :class:`DataError`, :class:`Video` (and the
-in-memory, sliced and synthetic videos) and :class:`Source`.  A leaf of :mod:`sharpvid.fast.video`: the
-file readers (:mod:`sharpvid.fast.video.files`), UCF101 (:mod:`sharpvid.fast.video.ucf101`) and the spec parser
-(:mod:`sharpvid.fast.video.sources`, which re-exports these names) import it, never the other way."""
+in-memory, sliced and synthetic videos) and :class:`Source`.  A leaf of :mod:`sharpvid.fast.video`:
+the file readers (:mod:`sharpvid.fast.video.files`), UCF101 (:mod:`sharpvid.fast.video.ucf101`) and
+the spec parser (:mod:`sharpvid.fast.video.sources`, which re-exports these names) import it, never
+the other way."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 A training clip is m + n consecutive frames of one shot (never across a scene cut,
 :func:`sharpvid.fast.data.scene_cuts`), cropped to a random ``size x size`` patch that moves enough
-(:func:`sharpvid.reference.data.has_enough_motion`, with the TF reimplementation's retry policy), or the
-full frame when ``size`` is None.  Clips travel as uint8 ``(B, T, C, H, W)`` and become float in
+(:func:`sharpvid.reference.data.has_enough_motion`, with the TF reimplementation's retry policy), or
+the full frame when ``size`` is None.  Clips travel as uint8 ``(B, T, C, H, W)`` and become float in
 [-1, 1] (the authors' ``x * 2 / 255 - 1``) on the training device (:func:`to_model`).
 
 Randomness is counter-based: clip ``i`` of rank ``r``'s stream is drawn from
@@ -15,8 +15,8 @@ Convention
 ----------
 - Video choice: uniform over the source's videos (the authors pick a random class, then a random
   video; the TF reimplementation picks a random prepared clip file), then the clip search of
-  :func:`sharpvid.reference.data.sample_patch_clip` within the video: the same candidate draws from the
-  same generator, so on a one-shot video held in memory both give the same crop.  With several
+  :func:`sharpvid.reference.data.sample_patch_clip` within the video: the same candidate draws from
+  the same generator, so on a one-shot video held in memory both give the same crop.  With several
   shots, a shot is drawn first, in proportion to its number of possible clip starts.
 - Motion threshold: the TF value, 100 for 5 frames of 32x32x3 (its ``MOVEMENT_THRESHOLD``), is
   scaled to other clip shapes by the number of frame-difference values:
@@ -85,8 +85,9 @@ class ClipConfig:
 
 # ------------------------------------------------------------------ shots
 def frame_differences_u8(frames: np.ndarray, chunk: int = 16) -> np.ndarray:
-    """:func:`sharpvid.fast.data.frame_differences` of uint8 ``(T, H, W, C)`` frames, in [-1, 1] units,
-    summed exactly in integers, in chunks of frames so a long video never becomes one big array.
+    """:func:`sharpvid.fast.data.frame_differences` of uint8 ``(T, H, W, C)`` frames, in [-1, 1]
+    units, summed exactly in integers, in chunks of frames so a long video never becomes one big
+    array.
 
     NumPy, not torch: this runs in loader and ``prepare`` worker processes, where a forked child
     must not enter torch's OpenMP pool (it can hang), and NumPy's integer sums are faster here.
@@ -137,9 +138,9 @@ def sample_clip(frames: np.ndarray, rng, cfg: ClipConfig = ClipConfig(),
                 shot_ranges: list[tuple[int, int]] | None = None) -> ClipSample:
     """A random clip of uint8 ``(T, H, W, C)`` frames that moves enough, within one shot.
 
-    The crop search is :func:`sharpvid.reference.data.sample_patch_clip`'s (same draws, same order, same
-    acceptance), run on uint8 with the motion summed exactly in integers and tested in chunks of
-    1, 4, 16, ... candidates.  ``shot_ranges`` defaults to :func:`shots` of ``frames``.
+    The crop search is :func:`sharpvid.reference.data.sample_patch_clip`'s (same draws, same order,
+    same acceptance), run on uint8 with the motion summed exactly in integers and tested in chunks
+    of 1, 4, 16, ... candidates.  ``shot_ranges`` defaults to :func:`shots` of ``frames``.
     """
     rng = np.random.default_rng(rng)
     t, h, w, c = frames.shape
@@ -354,8 +355,8 @@ class StreamUnion:
 class ClipLoader:
     """Batches of clips as float tensors in [-1, 1] on ``device``, ``(B, m+n, C, S, S)``.
 
-    ``clips`` is a :class:`ClipSampler` or :class:`sharpvid.fast.video.shards.ShardClips` (anything with
-    ``batch(k, batch_size, seed, rank)``).  ``workers`` processes prepare uint8 batches ahead
+    ``clips`` is a :class:`ClipSampler` or :class:`sharpvid.fast.video.shards.ShardClips` (anything
+    with ``batch(k, batch_size, seed, rank)``).  ``workers`` processes prepare uint8 batches ahead
     (``prefetch`` each), pinned when the device is CUDA; the conversion to float runs on the
     device.  ``state_dict()`` is the next batch number: a checkpoint saves it and
     ``load_state_dict`` resumes the stream exactly.  Iterating is endless unless ``batches``

@@ -1,7 +1,7 @@
 """Videos on disk: folders of frames (Pillow) and video files (PyAV, the ``video`` extra).
 
-Both give the same :class:`~sharpvid.fast.video.base.Video` interface: a name, a frame count, a frame
-shape, and ``read(start, stop)`` returning uint8 ``(T, H, W, C)``.  Opening a video checks it
+Both give the same :class:`~sharpvid.fast.video.base.Video` interface: a name, a frame count, a
+frame shape, and ``read(start, stop)`` returning uint8 ``(T, H, W, C)``.  Opening a video checks it
 (readable, one frame size, enough frames) so a bad file fails before any work starts with a
 one-line :class:`~sharpvid.fast.video.base.DataError` that names it.
 

@@ -16,8 +16,9 @@ and its result is byte-identical to an uninterrupted run's.
 
 Training split: ``clips`` patch clips spread evenly over the videos (video ``v`` gives
 ``clips // V`` or one more), motion-filtered (:mod:`sharpvid.fast.video.clips`).  Test split: one
-full-frame clip per video at a fixed offset (:func:`sharpvid.fast.video.clips.fixed_clip_start`: centred in
-the video's longest shot), one unit per video, so every later evaluation reads the same frames.
+full-frame clip per video at a fixed offset (:func:`sharpvid.fast.video.clips.fixed_clip_start`:
+centred in the video's longest shot), one unit per video, so every later evaluation reads the same
+frames.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from sharpvid.fast.imageio import Progress, atomic_write
-from sharpvid.fast.video.clips import (ClipConfig, check_motion, check_videos, read_window, sample_clip,
-                              shots, test_clip)
+from sharpvid.fast.video.clips import (ClipConfig, check_motion, check_videos, read_window,
+                                       sample_clip, shots, test_clip)
 from sharpvid.fast.video.sources import DataError, Source
 
 FORMAT = "sharpvid-clips/1"
@@ -300,7 +301,8 @@ def _unit_intact(out: Path, entry: dict) -> bool:
 
 # ------------------------------------------------------------------ reading
 class ShardClips:
-    """The clips of a prepared folder, memory-mapped, for :class:`sharpvid.fast.video.clips.ClipLoader`.
+    """The clips of a prepared folder, memory-mapped, for
+    :class:`sharpvid.fast.video.clips.ClipLoader`.
 
     Training order: epoch ``e`` of rank ``r`` visits every clip once in the order of
     ``np.random.default_rng([seed, r, e]).permutation(N)``; batch ``k`` is positions

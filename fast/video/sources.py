@@ -29,7 +29,8 @@ import importlib.util
 from pathlib import Path
 
 # the base types, re-exported: the sources are named and built here, the types live in base
-from sharpvid.fast.video.base import ArrayVideo, DataError, Source, SyntheticVideo, Video  # noqa: F401
+from sharpvid.fast.video.base import (ArrayVideo, DataError, Source,  # noqa: F401
+                                      SyntheticVideo, Video)
 
 
 def parse_frame_range(text: str) -> tuple[float, float]:
@@ -91,7 +92,8 @@ def samples_source(names: list[str] | None = None) -> Source:
 # ------------------------------------------------------------------ paths
 def path_source(path: str | Path) -> Source:
     """A video file, a folder of frames, a folder of frame folders or a folder of video files."""
-    from sharpvid.fast.video.files import FrameFolderVideo, VideoFile, image_files, natural_key, video_files
+    from sharpvid.fast.video.files import (FrameFolderVideo, VideoFile, image_files, natural_key,
+                                           video_files)
 
     path = Path(path)
     if path.is_file():

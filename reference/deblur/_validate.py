@@ -13,7 +13,8 @@ from sharpvid.reference.deblur.pyramid import _gaussian_prefilter, scale_schedul
 
 
 def _scaled_size(n: int, factor: float) -> int:
-    """Side length after :func:`sharpvid.reference.deblur.pyramid.downsample_image` by ``factor``."""
+    """Side length after :func:`sharpvid.reference.deblur.pyramid.downsample_image` by
+    ``factor``."""
     if factor == 1:
         return n
     valid = n - _gaussian_prefilter(factor).size + 1

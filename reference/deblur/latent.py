@@ -357,7 +357,8 @@ def unnatural_l0_deblur(
     lam : float
         λ > 0, the weight of :math:`\\Phi_0(\\nabla x)`.
     eps0 : float
-        Initial ε in intensity units (0.35; see :mod:`sharpvid.reference.deblur.natural`, Convention).
+        Initial ε in intensity units (0.35; see :mod:`sharpvid.reference.deblur.natural`,
+        Convention).
     n_levels : int
         Number of ε levels (4).
 

@@ -8,18 +8,20 @@ doi:10.1109/CVPR.2013.147:
     \\min_{x, k} \\|x \\ast k - y\\|^2 + \\lambda \\Phi_0(\\nabla x) + \\gamma \\|k\\|^2, \\qquad
     \\Phi_0(\\nabla x) = \\sum_p \\phi_0(\\nabla x_p),
 
-with the L0 approximation :math:`\\phi_0` of :mod:`sharpvid.reference.deblur.latent`.  Per scale (coarse to
-fine, the same pyramid as Pan et al. 2014), ``n_iter`` alternations of
+with the L0 approximation :math:`\\phi_0` of :mod:`sharpvid.reference.deblur.latent`.  Per scale
+(coarse to fine, the same pyramid as Pan et al. 2014), ``n_iter`` alternations of
 
 1. the latent step :func:`sharpvid.reference.deblur.latent.unnatural_l0_deblur` (ε halving from ε0,
    1, 2, 4, 8 half-quadratic iterations per level) on the boundary-wrapped image;
-2. the kernel step :func:`sharpvid.reference.deblur.kernel.estimate_psf_fft` (closed form in the Fourier
+2. the kernel step :func:`sharpvid.reference.deblur.kernel.estimate_psf_fft` (closed form in the
+Fourier
    domain on the gradients of the unnatural representation x);
 3. :func:`sharpvid.reference.deblur.kernel.prune_kernel` (optional, see the Convention);
 4. λ ← max(λ / 1.1, 1e-4),
 
 then :func:`sharpvid.reference.deblur.kernel.adjust_psf_center` at each scale, a final cut at
-max/``k_thresh``, and the TV-L2 deconvolution :func:`sharpvid.reference.deblur.nonblind.deconv_tv_l2`.
+max/``k_thresh``, and the TV-L2 deconvolution
+:func:`sharpvid.reference.deblur.nonblind.deconv_tv_l2`.
 
 Convention
 ----------
@@ -56,16 +58,12 @@ import numpy as np
 from sharpvid.reference.deblur._validate import _check_blurred
 from sharpvid.reference.deblur.color import rgb_to_luma
 from sharpvid.reference.deblur.boundary import wrap_pad
-from sharpvid.reference.deblur.kernel import (
-    adjust_psf_center,
-    estimate_psf_fft,
-    prune_kernel,
-    threshold_kernel,
-    valid_gradients,
-)
+from sharpvid.reference.deblur.kernel import (adjust_psf_center, estimate_psf_fft, prune_kernel,
+                                              threshold_kernel, valid_gradients)
 from sharpvid.reference.deblur.latent import unnatural_l0_deblur
 from sharpvid.reference.deblur.nonblind import deconv_tv_l2
-from sharpvid.reference.deblur.pyramid import downsample_image, init_kernel, resize_kernel, scale_schedule
+from sharpvid.reference.deblur.pyramid import (downsample_image, init_kernel, resize_kernel,
+                                               scale_schedule)
 
 
 def blind_deconv_scale_natural(

@@ -10,15 +10,17 @@ CVPR 2014, doi:10.1109/CVPR.2014.371:
 
 Per scale (coarse to fine, :mod:`sharpvid.reference.deblur.pyramid`), ``n_iter`` = 5 alternations of
 
-1. the latent step :func:`sharpvid.reference.deblur.latent.l0_deblur_whole` (Alg. 1, Eq. 8-12) on the
+1. the latent step :func:`sharpvid.reference.deblur.latent.l0_deblur_whole` (Alg. 1, Eq. 8-12) on
+the
    boundary-wrapped image, or :func:`sharpvid.reference.deblur.latent.l0_restoration` when λ_p = 0;
 2. salient-gradient selection :func:`sharpvid.reference.deblur.kernel.threshold_pxpy`;
 3. the kernel step :func:`sharpvid.reference.deblur.kernel.estimate_psf_cg` (Eq. 13) and
    :func:`sharpvid.reference.deblur.kernel.prune_kernel`;
 4. λ_p, λ_g ← max(λ/1.1, 1e-4),
 
-then :func:`sharpvid.reference.deblur.kernel.adjust_psf_center`.  The finest kernel is thresholded at
-max/``k_thresh``, and :func:`sharpvid.reference.deblur.nonblind.ringing_artifacts_removal` gives the image.
+then :func:`sharpvid.reference.deblur.kernel.adjust_psf_center`.  The finest kernel is thresholded
+at max/``k_thresh``, and :func:`sharpvid.reference.deblur.nonblind.ringing_artifacts_removal` gives
+the image.
 
 Convention
 ----------
@@ -35,7 +37,8 @@ Convention
   ``keep_zero_lambda_pixel=True`` keeps a λ_p of 0 at 0 (the gradient-only model stays so).
 - Boundary padding, clamping and the final step's double padding follow the release
   (``boundary="release"``, no clamping, ``pad_twice=True``); see
-  :mod:`sharpvid.reference.deblur.boundary` and :mod:`sharpvid.reference.deblur.nonblind` for the alternatives.
+  :mod:`sharpvid.reference.deblur.boundary` and :mod:`sharpvid.reference.deblur.nonblind` for the
+  alternatives.
 - A colour image's kernel is estimated on its BT.601 luma; the final deconvolution runs per
   channel.  The output is not clipped.
 """
@@ -47,17 +50,12 @@ import numpy as np
 from sharpvid.reference.deblur._validate import _check_blurred
 from sharpvid.reference.deblur.color import rgb_to_luma
 from sharpvid.reference.deblur.boundary import wrap_pad
-from sharpvid.reference.deblur.kernel import (
-    adjust_psf_center,
-    estimate_psf_cg,
-    prune_kernel,
-    threshold_kernel,
-    threshold_pxpy,
-    valid_gradients,
-)
+from sharpvid.reference.deblur.kernel import (adjust_psf_center, estimate_psf_cg, prune_kernel,
+                                              threshold_kernel, threshold_pxpy, valid_gradients)
 from sharpvid.reference.deblur.latent import l0_deblur_whole, l0_restoration
 from sharpvid.reference.deblur.nonblind import ringing_artifacts_removal
-from sharpvid.reference.deblur.pyramid import downsample_image, init_kernel, resize_kernel, scale_schedule
+from sharpvid.reference.deblur.pyramid import (downsample_image, init_kernel, resize_kernel,
+                                               scale_schedule)
 
 
 def _decay(lam: float, *, factor: float = 1.1, floor: float = 1e-4) -> float:
@@ -234,7 +232,8 @@ def deblur_text_l0(
     lambda_from_threshold, keep_zero_lambda_pixel : bool
         The coarsest scale's λ rule, see :func:`estimate_kernel_text`.
     lambda_tv, lambda_l0, weight_ring : float
-        Final deconvolution, see :func:`sharpvid.reference.deblur.nonblind.ringing_artifacts_removal`.
+        Final deconvolution, see
+        :func:`sharpvid.reference.deblur.nonblind.ringing_artifacts_removal`.
     boundary : str
         Padding variant for every FFT solve, ``"release"`` (default) or ``"liu_jia"``.
     clamp, pad_twice : bool
