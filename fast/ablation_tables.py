@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from sharpvid.fast.imageio import table_number
+
 #: The columns of the ablation table (seed convention, as the README's demo table):
 #: column -> header.
 TABLE_COLUMNS = {"psnr_seed": "PSNR", "psnr_seed_moving": "PSNR moving",
@@ -131,14 +133,6 @@ def differences(variants: list[dict], n: int, reference: str = "gdl") -> list[di
     return out
 
 
-def _cell(x: float, digits: int) -> str:
-    if math.isnan(x):
-        return "-"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.{digits}f}"
-
-
 def _digits(column: str) -> int:
     return 3 if column.startswith("ssim") else 2
 
@@ -166,9 +160,9 @@ def best_in_column(rows: list[dict], column: str) -> set[int]:
 
 def cell_text(row: dict, column: str) -> str:
     """A table cell: the mean, with ``± half-width`` of its 95 % interval when there is one."""
-    text = _cell(row["means"][column], _digits(column))
+    text = table_number(row["means"][column], _digits(column))
     half = row.get("ci", {}).get(column, math.nan)
-    return f"{text} ± {_cell(half, _digits(column))}" if math.isfinite(half) else text
+    return f"{text} ± {table_number(half, _digits(column))}" if math.isfinite(half) else text
 
 
 def markdown_table(rows: list[dict], frame: int) -> str:
@@ -197,8 +191,8 @@ def difference_table(diffs: list[dict], frame: int) -> str:
         cells = [f"{d['variant']} − {d['reference']}"]
         for c in TABLE_COLUMNS:
             mean, half = d["means"][c], d["ci"][c]
-            text = (f"{mean:+.{_digits(c)}f}" if math.isfinite(mean) else _cell(mean, 2)) + (
-                f" ± {_cell(half, _digits(c))}" if math.isfinite(half) else "")
+            text = (f"{mean:+.{_digits(c)}f}" if math.isfinite(mean) else table_number(mean, 2)) + (
+                f" ± {table_number(half, _digits(c))}" if math.isfinite(half) else "")
             cells.append(f"**{text}**" if math.isfinite(half) and abs(mean) > half else text)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

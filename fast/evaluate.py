@@ -51,7 +51,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -60,7 +59,7 @@ import numpy as np
 import torch
 
 from sharpvid.fast import metrics
-from sharpvid.fast.imageio import strict_json
+from sharpvid.fast.imageio import strict_json, table_number
 from sharpvid.fast.video.sources import DataError
 
 FORMAT = "sharpvid-evaluate/1"
@@ -561,14 +560,6 @@ def save_pictures(result: dict, folder: str | Path) -> list[Path]:
     return written
 
 
-def _cell(x: float) -> str:
-    if math.isnan(x):
-        return "-"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.4f}" if abs(x) < 10 else f"{x:.2f}"
-
-
 def _signed(value) -> str:
     """A difference for the table: sign always shown, 2 decimals (3 under 1, as SSIM)."""
     if value is None or value != value:
@@ -584,7 +575,7 @@ def format_table(result: dict, columns: tuple[str, ...] = KEY_COLUMNS) -> str:
     for meth in result["methods"]:
         for j in range(result["n"]):
             means, counts = result["means"][meth], result["counts"][meth]
-            rows.append([meth, str(j + 1), *(_cell(means[c][j]) for c in columns),
+            rows.append([meth, str(j + 1), *(table_number(means[c][j]) for c in columns),
                          str(counts["psnr_seed"][j]), str(counts["psnr_seed_moving"][j])])
     if "copy_last" in result["methods"]:  # each method's gain over copying the last frame
         for meth in [m for m in result["methods"] if m != "copy_last"]:

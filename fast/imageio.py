@@ -77,6 +77,18 @@ def safe_stem(name: str, fallback: str = "file") -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or fallback
 
 
+def table_number(x: float, digits: int | None = None) -> str:
+    """A number for a Markdown table: ``-`` for NaN, ``inf`` / ``-inf``, else ``digits``
+    decimals (default: 4 below 10 in magnitude, as SSIM, else 2, as dB)."""
+    if math.isnan(x):
+        return "-"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if digits is None:
+        digits = 4 if abs(x) < 10 else 2
+    return f"{x:.{digits}f}"
+
+
 def strict_json(x):
     """Strict JSON: NaN -> null, +-inf -> "inf" / "-inf"."""
     if isinstance(x, float):

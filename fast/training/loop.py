@@ -101,6 +101,7 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, run_dir, *, resume: bool = False, force: bool = False,
                  clips=None, val_clips=None, progress: bool = True):
         self.cfg = cfg.validate()
+        check_weights(cfg)  # Eq. (6) has a term to train
         self.run_dir = Path(run_dir)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
@@ -132,7 +133,6 @@ class Trainer:
         self.critics = build_critics(cfg, self.device, self.fast_math)
         if cfg.init_d2:
             init_blur_detector(self.critics[-1], cfg.init_d2)
-        check_weights(cfg)
         self.vgg = load_vgg19(cfg, self.device) if cfg.lam_perc > 0 else None
         self.last_rollout: Rollout | None = None  # the last G step's first frame (samples/)
         self._batches = None
