@@ -389,7 +389,7 @@ class Trainer:
                     if bar is not None:
                         elapsed = time.monotonic() - t_start
                         rate = (s - s_start) * clips_per_step / max(elapsed, 1e-9)
-                        bar.step(f"{rate:,.0f} samples/s | {self._summary(values)}")
+                        bar.step(f"{rate:,.0f} clips/s | {self._summary(values)}")
                     if self._stop_everywhere(bool(stop.requested)):
                         if not saved:
                             self.save()
