@@ -136,16 +136,15 @@ def critic_batch(critic: Critic, fake: Rollout, cfg: TrainConfig
     negative blocks.  D's negatives are G's frames; D2's the real frames blurred by
     ``cfg.blur`` (:func:`sharpvid.fast.blur.blur`), then G's frames with ``blur_detector_fakes``."""
     n_scales = len(fake.targets[0])
-    real = [torch.cat([t[k] for t in fake.targets]) for k in range(n_scales)]
-    generated = [torch.cat([p[k] for p in fake.preds]) for k in range(n_scales)]
+    real = [[t[k] for t in fake.targets] for k in range(n_scales)]  # per scale, frame by frame
+    generated = [[p[k] for p in fake.preds] for k in range(n_scales)]
     if critic.kind == "real_fake":
         windows = torch.cat(fake.real_windows + fake.windows)
-        return windows, [torch.cat([r, g]) for r, g in zip(real, generated)], 1
-    parts = [frame_pyramid(blur(real[-1], cfg.blur, cfg), n_scales)]
-    if cfg.blur_detector_fakes:
-        parts.append(generated)
-    return None, [torch.cat([real[k]] + [part[k] for part in parts])
-                  for k in range(n_scales)], len(parts)
+        return windows, [torch.cat(r + g) for r, g in zip(real, generated)], 1
+    blurred = frame_pyramid(blur(torch.cat(real[-1]), cfg.blur, cfg), n_scales)
+    fakes = generated if cfg.blur_detector_fakes else [[] for _ in range(n_scales)]
+    return None, [torch.cat(r + [b] + g) for r, b, g in zip(real, blurred, fakes)], \
+        1 + bool(cfg.blur_detector_fakes)
 
 
 def labels(cfg: TrainConfig, rank: int, step: int, n_real: int, n_fake: int, device):
