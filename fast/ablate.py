@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,19 +224,6 @@ def _record_timing(run_dir: Path, **values) -> None:
     atomic_write(run_dir / TIMING, lambda tmp: Path(tmp).write_text(text))
 
 
-def _from_json(x):
-    """Inverse of :func:`sharpvid.fast.imageio.strict_json`: null -> NaN, "inf" -> inf."""
-    if x is None:
-        return math.nan
-    if isinstance(x, str) and x in ("inf", "-inf"):
-        return float(x)
-    if isinstance(x, dict):
-        return {k: _from_json(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_from_json(v) for v in x]
-    return x
-
-
 SAMPLE_KEYS = ("inputs", "targets", "model", "model+deblur")
 
 
@@ -279,6 +265,7 @@ def evaluate_variant(run_dir: Path, step: int, evaluation: dict, *, device: str,
     (then, when reused)."""
     from sharpvid.fast.checkpoint import checkpoint_path
     from sharpvid.fast.evaluate import evaluate_checkpoint
+    from sharpvid.fast.imageio import from_strict_json
 
     out = run_dir / "eval"
     ckpt = checkpoint_path(run_dir, step)
@@ -290,7 +277,7 @@ def evaluate_variant(run_dir: Path, step: int, evaluation: dict, *, device: str,
                 and all(old["evaluation"].get(k) == v for k, v in evaluation.items()) \
                 and (train_config is None or old.get("train_config") == train_config)
             if same:
-                return (_from_json(old), load_samples(samples_path), "reused",
+                return (from_strict_json(old), load_samples(samples_path), "reused",
                         _timing(run_dir).get("eval_seconds"))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # damaged: evaluate again

@@ -103,6 +103,19 @@ def strict_json(x):
     return x
 
 
+def from_strict_json(x):
+    """Inverse of :func:`strict_json`: null -> NaN, "inf" -> inf."""
+    if x is None:
+        return math.nan
+    if isinstance(x, str) and x in ("inf", "-inf"):
+        return float(x)
+    if isinstance(x, dict):
+        return {k: from_strict_json(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [from_strict_json(v) for v in x]
+    return x
+
+
 def atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)``, then rename the finished file over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
