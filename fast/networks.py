@@ -34,14 +34,13 @@ Differences from the oracle
     ``binary_cross_entropy_with_logits`` (the oracle returns probabilities only;
     ``sigmoid(logits)`` is its output).
   * ``fast_math`` (the one speed switch): ``True`` or a :class:`sharpvid.fast.devices.FastMath`
-  plan.
-    ``True`` puts the activations and the conv weights in ``channels_last`` and runs the
-    convolutions and FC layers under ``torch.autocast(device, dtype=torch.bfloat16)`` on the
-    input's device, CUDA or CPU; a plan may ask for channels_last alone (float32, which
-    ``benchmarks/bench_train.py`` measures as ``float32-cl``).  The pyramids,
-    each scale's output (the Laplacian sum or copy step, tanh, the logits) and the returned
-    tensors stay in the input dtype.  For float64 input it is a no-op.  Which plan a device gets
-    is decided once, in :func:`sharpvid.fast.devices.resolve_fast_math`, not here.
+    plan. ``True`` puts the activations and the conv weights in ``channels_last`` and runs the
+    convolutions and FC layers under ``torch.autocast(device, dtype=torch.bfloat16)`` on the input's
+    device, CUDA or CPU; a plan may ask for channels_last alone (float32, which
+    ``benchmarks/bench_train.py`` measures as ``float32-cl``). The pyramids, each scale's output
+    (the Laplacian sum or copy step, tanh, the logits) and the returned tensors stay in the input
+    dtype. For float64 input it is a no-op. Which plan a device gets is decided once, in
+    :func:`sharpvid.fast.devices.resolve_fast_math`, not here.
 """
 
 from __future__ import annotations
@@ -62,9 +61,17 @@ from sharpvid.fast.pyramid import copy_step, frame_pyramid, laplacian_step, upsa
 import sharpvid.reference.networks as _ref
 from sharpvid.reference._checks import (_check_divisible, _check_image, _check_ndim,
                                         _check_positive_int)
-from sharpvid.reference.networks import (CONFIGS, NetworkConfig, _check_config, _d_in_channels,
-                                         _g_in_channels, _scale_side, discriminator_weight_shapes,
-                                         generator_weight_shapes, get_config)
+from sharpvid.reference.networks import (
+    CONFIGS,
+    NetworkConfig,
+    _check_config,
+    _d_in_channels,
+    _g_in_channels,
+    _scale_side,
+    discriminator_weight_shapes,
+    generator_weight_shapes,
+    get_config,
+)
 
 __all__ = [
     "CONFIGS",

@@ -34,9 +34,17 @@ from torch import nn
 from sharpvid.fast._tensors import _as_tensor
 import sharpvid.reference.perceptual as _ref
 from sharpvid.reference._checks import _check_same_shape
-from sharpvid.reference.perceptual import (IMAGENET_MEAN, IMAGENET_STD, VGG19_LAYERS, _check_frames,
-                                           _check_layer_names, _check_layer_weights, _check_size,
-                                           _layer_index, vgg19_weight_shapes)
+from sharpvid.reference.perceptual import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    VGG19_LAYERS,
+    _check_frames,
+    _check_layer_names,
+    _check_layer_weights,
+    _check_size,
+    _layer_index,
+    vgg19_weight_shapes,
+)
 
 __all__ = [
     "IMAGENET_MEAN",

@@ -75,8 +75,14 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.special import expit
 
-from sharpvid.reference._checks import (_as_float, _check_divisible, _check_image, _check_ndim,
-                                        _check_odd_size, _check_positive_int)
+from sharpvid.reference._checks import (
+    _as_float,
+    _check_divisible,
+    _check_image,
+    _check_ndim,
+    _check_odd_size,
+    _check_positive_int,
+)
 from sharpvid.reference.pyramid import copy_step, frame_pyramid, laplacian_step, upsample
 
 __all__ = [

@@ -16,12 +16,22 @@ from hypothesis.extra.numpy import arrays
 from scipy.special import expit
 
 import sharpvid.reference.networks as networks
-from sharpvid.reference.networks import (CONFIGS, NetworkConfig, _activation, _conv2d, _linear,
-                                         _max_pool2x2, discriminator_forward,
-                                         discriminator_weight_shapes, generator_forward,
-                                         generator_weight_shapes, get_config,
-                                         init_discriminator_weights, init_generator_weights,
-                                         predict_frames)
+from sharpvid.reference.networks import (
+    CONFIGS,
+    NetworkConfig,
+    _activation,
+    _conv2d,
+    _linear,
+    _max_pool2x2,
+    discriminator_forward,
+    discriminator_weight_shapes,
+    generator_forward,
+    generator_weight_shapes,
+    get_config,
+    init_discriminator_weights,
+    init_generator_weights,
+    predict_frames,
+)
 from sharpvid.reference.pyramid import frame_pyramid, upsample
 
 TINY = get_config("tiny")

@@ -24,7 +24,13 @@ from typing import Callable
 import numpy as np
 
 from sharpvid.fast._xp import array_module
-from sharpvid.fast.deblur._common import (_as_batch, _as_float, _fft, _float_dtype, _ndimage)
+from sharpvid.fast.deblur._common import (
+    _as_batch,
+    _as_float,
+    _fft,
+    _float_dtype,
+    _ndimage,
+)
 from sharpvid.fast.deblur.fourier import _otf2psf_half, _psf2otf_half
 
 

@@ -19,8 +19,17 @@ from __future__ import annotations
 import numpy as np
 
 from sharpvid.fast._xp import array_module
-from sharpvid.fast.deblur._common import (_align, _as_float, _doubling, _fft, _irfft2_consume,
-                                          _host_per_image, _is_scalar, _mask, _per_image)
+from sharpvid.fast.deblur._common import (
+    _align,
+    _as_float,
+    _doubling,
+    _fft,
+    _irfft2_consume,
+    _host_per_image,
+    _is_scalar,
+    _mask,
+    _per_image,
+)
 from sharpvid.fast.deblur.boundary import wrap_pad
 from sharpvid.fast.deblur.fourier import (_psf2otf_half, grad_circ, grad_circ_adjoint,
                                           grad_otf_energy)

@@ -16,8 +16,13 @@ from sharpvid.fast.deblur._common import _as_float
 from sharpvid.fast.deblur._validate import _as_bchw, _check_blurred
 from sharpvid.fast.deblur.boundary import wrap_pad
 from sharpvid.fast.deblur.color import rgb_to_luma
-from sharpvid.fast.deblur.kernel import (adjust_psf_center, estimate_psf_fft, prune_kernel,
-                                         threshold_kernel, valid_gradients)
+from sharpvid.fast.deblur.kernel import (
+    adjust_psf_center,
+    estimate_psf_fft,
+    prune_kernel,
+    threshold_kernel,
+    valid_gradients,
+)
 from sharpvid.fast.deblur.latent import unnatural_l0_deblur
 from sharpvid.fast.deblur.nonblind import deconv_tv_l2
 from sharpvid.fast.deblur.pyramid import (downsample_image, init_kernel, resize_kernel,

@@ -23,8 +23,14 @@ from sharpvid.fast.deblur._common import _as_float, _host_per_image, _to_host
 from sharpvid.fast.deblur._validate import _as_bchw, _check_blurred
 from sharpvid.fast.deblur.boundary import wrap_pad
 from sharpvid.fast.deblur.color import rgb_to_luma
-from sharpvid.fast.deblur.kernel import (adjust_psf_center, estimate_psf_cg, prune_kernel,
-                                         threshold_kernel, threshold_pxpy, valid_gradients)
+from sharpvid.fast.deblur.kernel import (
+    adjust_psf_center,
+    estimate_psf_cg,
+    prune_kernel,
+    threshold_kernel,
+    threshold_pxpy,
+    valid_gradients,
+)
 from sharpvid.fast.deblur.latent import l0_deblur_whole, l0_restoration
 from sharpvid.fast.deblur.nonblind import ringing_artifacts_removal
 from sharpvid.fast.deblur.pyramid import (downsample_image, init_kernel, resize_kernel,

@@ -25,25 +25,64 @@ authors' code.  See docs/deblur.md.
 
 from sharpvid.reference.deblur.boundary import solve_min_laplacian, wrap_boundary_liu, wrap_pad
 from sharpvid.reference.deblur.color import rgb_to_luma
-from sharpvid.reference.deblur.evaluate import (error_ratio, kernel_similarity, psnr,
-                                                psnr_upto_shift, ssd_upto_shift)
-from sharpvid.reference.deblur.fourier import (convolve_circular, grad_circ, grad_circ_adjoint,
-                                               grad_otf_energy, opt_fft_size, otf2psf, psf2otf)
-from sharpvid.reference.deblur.kernel import (adjust_psf_center, conjugate_gradient, delta_kernel,
-                                              estimate_psf_cg, estimate_psf_fft, estimate_threshold,
-                                              normalize_kernel, prune_kernel, threshold_kernel,
-                                              threshold_pxpy, valid_gradients)
-from sharpvid.reference.deblur.latent import (fft_data_terms, l0_deblur_whole, l0_restoration,
-                                              solve_latent_fft, threshold_gradient,
-                                              threshold_intensity, threshold_phi0,
-                                              unnatural_l0_deblur)
-from sharpvid.reference.deblur.natural import (blind_deconv_scale_natural, deblur_natural_l0,
-                                               estimate_kernel_natural)
-from sharpvid.reference.deblur.nonblind import (bilateral_filter, deblurring_adm_aniso,
-                                                deconv_tv_l2, ringing_artifacts_removal,
-                                                soft_threshold)
-from sharpvid.reference.deblur.pyramid import (downsample_image, fix_kernel_size, init_kernel,
-                                               resize_kernel, scale_schedule)
+from sharpvid.reference.deblur.evaluate import (
+    error_ratio,
+    kernel_similarity,
+    psnr,
+    psnr_upto_shift,
+    ssd_upto_shift,
+)
+from sharpvid.reference.deblur.fourier import (
+    convolve_circular,
+    grad_circ,
+    grad_circ_adjoint,
+    grad_otf_energy,
+    opt_fft_size,
+    otf2psf,
+    psf2otf,
+)
+from sharpvid.reference.deblur.kernel import (
+    adjust_psf_center,
+    conjugate_gradient,
+    delta_kernel,
+    estimate_psf_cg,
+    estimate_psf_fft,
+    estimate_threshold,
+    normalize_kernel,
+    prune_kernel,
+    threshold_kernel,
+    threshold_pxpy,
+    valid_gradients,
+)
+from sharpvid.reference.deblur.latent import (
+    fft_data_terms,
+    l0_deblur_whole,
+    l0_restoration,
+    solve_latent_fft,
+    threshold_gradient,
+    threshold_intensity,
+    threshold_phi0,
+    unnatural_l0_deblur,
+)
+from sharpvid.reference.deblur.natural import (
+    blind_deconv_scale_natural,
+    deblur_natural_l0,
+    estimate_kernel_natural,
+)
+from sharpvid.reference.deblur.nonblind import (
+    bilateral_filter,
+    deblurring_adm_aniso,
+    deconv_tv_l2,
+    ringing_artifacts_removal,
+    soft_threshold,
+)
+from sharpvid.reference.deblur.pyramid import (
+    downsample_image,
+    fix_kernel_size,
+    init_kernel,
+    resize_kernel,
+    scale_schedule,
+)
 from sharpvid.reference.deblur.text import (blind_deconv_scale_text, deblur_text_l0,
                                             estimate_kernel_text)
 

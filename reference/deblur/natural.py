@@ -14,8 +14,7 @@ with the L0 approximation :math:`\\phi_0` of :mod:`sharpvid.reference.deblur.lat
 1. the latent step :func:`sharpvid.reference.deblur.latent.unnatural_l0_deblur` (ε halving from ε0,
    1, 2, 4, 8 half-quadratic iterations per level) on the boundary-wrapped image;
 2. the kernel step :func:`sharpvid.reference.deblur.kernel.estimate_psf_fft` (closed form in the
-Fourier
-   domain on the gradients of the unnatural representation x);
+   Fourier domain on the gradients of the unnatural representation x);
 3. :func:`sharpvid.reference.deblur.kernel.prune_kernel` (optional, see the Convention);
 4. λ ← max(λ / 1.1, 1e-4),
 
@@ -58,8 +57,13 @@ import numpy as np
 from sharpvid.reference.deblur._validate import _check_blurred
 from sharpvid.reference.deblur.color import rgb_to_luma
 from sharpvid.reference.deblur.boundary import wrap_pad
-from sharpvid.reference.deblur.kernel import (adjust_psf_center, estimate_psf_fft, prune_kernel,
-                                              threshold_kernel, valid_gradients)
+from sharpvid.reference.deblur.kernel import (
+    adjust_psf_center,
+    estimate_psf_fft,
+    prune_kernel,
+    threshold_kernel,
+    valid_gradients,
+)
 from sharpvid.reference.deblur.latent import unnatural_l0_deblur
 from sharpvid.reference.deblur.nonblind import deconv_tv_l2
 from sharpvid.reference.deblur.pyramid import (downsample_image, init_kernel, resize_kernel,

@@ -11,8 +11,7 @@ CVPR 2014, doi:10.1109/CVPR.2014.371:
 Per scale (coarse to fine, :mod:`sharpvid.reference.deblur.pyramid`), ``n_iter`` = 5 alternations of
 
 1. the latent step :func:`sharpvid.reference.deblur.latent.l0_deblur_whole` (Alg. 1, Eq. 8-12) on
-the
-   boundary-wrapped image, or :func:`sharpvid.reference.deblur.latent.l0_restoration` when λ_p = 0;
+   the boundary-wrapped image, or :func:`sharpvid.reference.deblur.latent.l0_restoration` when λ_p = 0;
 2. salient-gradient selection :func:`sharpvid.reference.deblur.kernel.threshold_pxpy`;
 3. the kernel step :func:`sharpvid.reference.deblur.kernel.estimate_psf_cg` (Eq. 13) and
    :func:`sharpvid.reference.deblur.kernel.prune_kernel`;
@@ -50,8 +49,14 @@ import numpy as np
 from sharpvid.reference.deblur._validate import _check_blurred
 from sharpvid.reference.deblur.color import rgb_to_luma
 from sharpvid.reference.deblur.boundary import wrap_pad
-from sharpvid.reference.deblur.kernel import (adjust_psf_center, estimate_psf_cg, prune_kernel,
-                                              threshold_kernel, threshold_pxpy, valid_gradients)
+from sharpvid.reference.deblur.kernel import (
+    adjust_psf_center,
+    estimate_psf_cg,
+    prune_kernel,
+    threshold_kernel,
+    threshold_pxpy,
+    valid_gradients,
+)
 from sharpvid.reference.deblur.latent import l0_deblur_whole, l0_restoration
 from sharpvid.reference.deblur.nonblind import ringing_artifacts_removal
 from sharpvid.reference.deblur.pyramid import (downsample_image, init_kernel, resize_kernel,
