@@ -3,7 +3,8 @@ pyramid.
 
 Differences from the oracle: torch tensors of any floating dtype on any device, computed with
 ``avg_pool2d``, ``repeat_interleave`` and matmuls; differentiable.  Conventions (floor pooling, nearest or
-half-pixel bilinear upsampling, tanh after the Laplacian sum) are the oracle's.
+half-pixel bilinear upsampling, tanh after the Laplacian sum, the warp's clamped border) are the
+oracle's.
 """
 
 from __future__ import annotations
@@ -103,3 +104,50 @@ def copy_step(
                              f"{tuple(last.shape)}")
         change = up + residual
     return torch.clamp(last + change, -1.0, 1.0)
+
+
+def warp(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Fast twin of :func:`sharpvid.reference.pyramid.warp`: backward bilinear warping, border
+    clamped.
+
+    Differences: differentiable in the frame and the flow (the weights' gradient; none through the
+    floor or where the position is clamped).  Four gathers, not ``F.grid_sample``: its normalised
+    coordinates round, so a zero flow would not give the frame back exactly.
+    """
+    frame = _as_tensor(frame, "frame")
+    flow = _as_tensor(flow, "flow")
+    _check_image(frame, "frame")
+    h, w = frame.shape[-2:]
+    lead = frame.shape[:-3]
+    if tuple(flow.shape[-3:]) != (2, h, w) or flow.shape[:-3] != lead:
+        raise ValueError(f"flow must have shape {tuple(lead) + (2, h, w)}, got "
+                         f"{tuple(flow.shape)}")
+    xs = torch.arange(w, dtype=flow.dtype, device=flow.device)
+    ys = torch.arange(h, dtype=flow.dtype, device=flow.device)[:, None]
+    x = (xs + flow[..., 0, :, :]).clamp(0, w - 1)  # where each pixel reads from
+    y = (ys + flow[..., 1, :, :]).clamp(0, h - 1)
+    x0, y0 = x.detach().floor(), y.detach().floor()
+    ax, ay = (x - x0).unsqueeze(-3), (y - y0).unsqueeze(-3)  # (..., 1, H, W)
+    x0, y0 = x0.long(), y0.long()
+    x1, y1 = (x0 + 1).clamp(max=w - 1), (y0 + 1).clamp(max=h - 1)
+    flat = frame.reshape(*frame.shape[:-2], h * w)
+
+    def at(rows, cols):  # frame[..., c, rows[i, j], cols[i, j]]
+        index = (rows * w + cols).reshape(*rows.shape[:-2], 1, h * w).expand_as(flat)
+        return flat.gather(-1, index).reshape(frame.shape)
+
+    return ((1 - ay) * ((1 - ax) * at(y0, x0) + ax * at(y0, x1))
+            + ay * ((1 - ax) * at(y1, x0) + ax * at(y1, x1)))
+
+
+
+def shrink(v: torch.Tensor, tau: float) -> torch.Tensor:
+    """Fast twin of :func:`sharpvid.reference.pyramid.shrink`: sign(v) max(|v| − τ, 0).
+
+    Differences: the gradient passes straight through (the identity, Bengio et al. 2013's
+    straight-through estimator): the soft threshold's own gradient is 0 inside the dead zone, so
+    a flow that starts at 0 (the warp path's zero-initialised last conv) would never start to
+    move; outside the zone the two gradients are the same (1).
+    """
+    v = _as_tensor(v, "v")
+    return v + (torch.sign(v) * (v.abs() - float(tau)).clamp(min=0) - v).detach()

@@ -210,6 +210,13 @@ def pyramid_inputs(fn):
                     kwargs.update(y_coarse=x, last_coarse=draw(hnp.arrays(np.float64, x.shape,
                                                                           elements=elements)))
                 return (last, residual), kwargs
+            if fn == "warp":  # a frame and a flow in pixels, some positions outside the frame
+                lead, (h, w) = x.shape[:-3], x.shape[-2:]
+                moves = st.floats(-1.5 * max(h, w), 1.5 * max(h, w), width=32)
+                if regime == "edges":  # whole pixels, and none
+                    moves = st.sampled_from([0.0, 1.0, -1.0, float(w)])
+                flow = draw(hnp.arrays(np.float64, lead + (2, h, w), elements=moves))
+                return (x, flow), {}
             # laplacian_step: a coarse frame and a residual of twice its size
             residual = draw(hnp.arrays(np.float64, x.shape[:-2] + (2 * x.shape[-2], 2 * x.shape[-1]),
                                        elements=_ELEMENTS.get(regime, _ELEMENTS["normal"])))
@@ -358,6 +365,9 @@ REGISTRY = [
     Twin("frame_pyramid", R.pyramid.frame_pyramid, F_.pyramid.frame_pyramid, pyramid_inputs("frame_pyramid")),
     Twin("laplacian_step", R.pyramid.laplacian_step, F_.pyramid.laplacian_step, pyramid_inputs("laplacian")),
     Twin("copy_step", R.pyramid.copy_step, F_.pyramid.copy_step, pyramid_inputs("copy")),
+    Twin("warp", R.pyramid.warp, F_.pyramid.warp, pyramid_inputs("warp")),
+    Twin("shrink", R.pyramid.shrink, F_.pyramid.shrink,
+         single_inputs(tau=st.sampled_from([0.0, 0.5, 2.0]))),
     Twin("gaussian_blur", R.blur.gaussian_blur, F_.blur.gaussian_blur,
          single_inputs(size=st.sampled_from([3, 5]), variance=st.sampled_from([1.0, 5.0]))),
     Twin("median_blur", R.blur.median_blur, F_.blur.median_blur, single_inputs(size=st.sampled_from([3, 5]))),
