@@ -57,7 +57,7 @@ from torch.nn.utils import parametrize
 
 from sharpvid.fast._tensors import _as_tensor
 from sharpvid.fast.devices import OFF, ON, FastMath
-from sharpvid.fast.pyramid import copy_step, frame_pyramid, laplacian_step, upsample
+from sharpvid.fast.pyramid import copy_step, frame_pyramid, laplacian_step, shrink, upsample, warp
 import sharpvid.reference.networks as _ref
 from sharpvid.reference._checks import (_check_divisible, _check_image, _check_ndim,
                                         _check_positive_int)
@@ -67,6 +67,7 @@ from sharpvid.reference.networks import (
     _check_config,
     _d_in_channels,
     _g_in_channels,
+    _g_out_channels,
     _scale_side,
     discriminator_weight_shapes,
     generator_weight_shapes,
@@ -164,10 +165,13 @@ def _generator_scale(
             if i < n_convs - 1:  # no activation after the last conv: G'_k is a residual
                 h_k = _activation(h_k, config.activation, config.leaky_slope)
     h_k = h_k.to(x_k.dtype)
-    if config.output == "copy":
-        # \hat Y_k = clip(F_k + u_k(\hat Y_{k-1} - F_{k-1}) + G'_k(...), -1, 1)
+    if config.output in ("copy", "warp"):
+        base = x_k[:, -1]  # F_k
+        if config.output == "warp" and k == config.n_scales - 1:  # F moved by the flow v
+            h_k, base = h_k[:, :c], warp(base, shrink(h_k[:, c:], config.flow_deadzone))
+        # \hat Y_k = clip(F_k + u_k(\hat Y_{k-1} - F_{k-1}) + G'_k(...), -1, 1), F_k or W(F_k, v)
         coarse = y_coarse is not None and config.residual
-        return copy_step(x_k[:, -1], h_k, y_coarse=y_coarse if coarse else None,
+        return copy_step(base, h_k, y_coarse=y_coarse if coarse else None,
                          last_coarse=last_coarse if coarse else None, factor=2,
                          mode=config.upsample_mode)
     if y_coarse is None or not config.residual:
@@ -478,8 +482,8 @@ class MultiScaleGenerator(_Twin):
     :func:`sharpvid.reference.networks.generator_weight_shapes`; the layers are ``nn.Conv2d`` with
     torch's default init (the oracle's
     :func:`~sharpvid.reference.networks.init_generator_weights` rule), except with
-    ``output="copy"``, where the last conv of every scale starts at zero, so that an untrained G
-    predicts exactly the last input frame (copy-last-frame).
+    ``output="copy"`` or ``"warp"``, where the last conv of every scale starts at zero (no change,
+    no flow), so that an untrained G predicts exactly the last input frame (copy-last-frame).
 
     Parameters
     ----------
@@ -503,12 +507,12 @@ class MultiScaleGenerator(_Twin):
         super().__init__(config, fast_math)
         config = self.config
         for k in range(config.n_scales):
-            chans = (_g_in_channels(config, k), *config.g_fmaps[k], config.channels)
+            chans = (_g_in_channels(config, k), *config.g_fmaps[k], _g_out_channels(config, k))
             self.scales.append(_Scale([
                 nn.Conv2d(chans[i], chans[i + 1], size, padding=(size - 1) // 2)
                 for i, size in enumerate(config.g_kernels[k])
             ]))
-            if config.output == "copy":  # G'_k = 0 at every scale: untrained, G copies the last frame
+            if config.output != "paper":  # G'_k = 0 at every scale: untrained, G copies the frame
                 nn.init.zeros_(self.scales[k].convs[-1].weight)
                 nn.init.zeros_(self.scales[k].convs[-1].bias)
 

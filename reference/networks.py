@@ -83,7 +83,8 @@ from sharpvid.reference._checks import (
     _check_odd_size,
     _check_positive_int,
 )
-from sharpvid.reference.pyramid import copy_step, frame_pyramid, laplacian_step, upsample
+from sharpvid.reference.pyramid import (copy_step, frame_pyramid, laplacian_step, shrink, upsample,
+                                        warp)
 
 __all__ = [
     "CONFIGS",
@@ -103,7 +104,7 @@ Weights = dict[str, np.ndarray]
 
 _ACTIVATIONS = ("relu", "leaky_relu")
 _UPSAMPLE_MODES = ("nearest", "bilinear")
-_OUTPUTS = ("paper", "copy")
+_OUTPUTS = ("paper", "copy", "warp")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,8 +179,13 @@ class NetworkConfig:
     residual: bool = True
     # What G'_k predicts: "paper" the frame (the rule above, paper = authors = TF), "copy" the
     # change from the last input frame, clipped (sharpvid.reference.pyramid.copy_step; this
-    # project's).
+    # project's), "warp" the copy path whose finest scale also predicts a flow that moves the
+    # last input frame first (sharpvid.reference.pyramid.warp, then copy_step; this project's).
     output: str = "paper"
+    # "warp" only: each flow component shrinks towards 0 by this many pixels, so moves under it
+    # are no move (sharpvid.reference.pyramid.shrink; 0.5: a move under half a pixel rounds to
+    # none, and still pixels are copied, never resampled by a fractional, blurring move).
+    flow_deadzone: float = 0.5
 
     def __post_init__(self) -> None:
         """Validate every field, converting sequences to tuples; one-line ValueErrors."""
@@ -221,6 +227,12 @@ class NetworkConfig:
             np.isfinite(slope) and slope >= 0
         ):
             raise ValueError(f"leaky_slope must be a finite number >= 0, got {self.leaky_slope!r}")
+        zone = self.flow_deadzone
+        if isinstance(zone, bool) or not isinstance(zone, (int, float, np.floating)) or not (
+            np.isfinite(zone) and zone >= 0
+        ):
+            raise ValueError(f"flow_deadzone must be a finite number >= 0 (pixels), got "
+                             f"{self.flow_deadzone!r}")
         if self.upsample_mode not in _UPSAMPLE_MODES:
             raise ValueError(
                 f"upsample_mode must be one of {_UPSAMPLE_MODES}, got {self.upsample_mode!r}"
@@ -350,6 +362,12 @@ def _g_in_channels(config: NetworkConfig, k: int) -> int:
     return m_c + (config.channels if k > 0 else 0)
 
 
+def _g_out_channels(config: NetworkConfig, k: int) -> int:
+    """Output channels of G'_k: C, plus the flow's 2 (x, y) at the finest scale with
+    ``output="warp"``."""
+    return config.channels + (2 if config.output == "warp" and k == config.n_scales - 1 else 0)
+
+
 def _d_in_channels(config: NetworkConfig) -> int:
     """Input channels of D_k: (m + 1) C if conditional (frames, then the frame), else C."""
     frames = config.in_frames * config.channels if config.conditional_d else 0
@@ -367,7 +385,8 @@ def generator_weight_shapes(config: NetworkConfig) -> dict[str, Shape]:
     -------
     dict
         ``scales.{k}.convs.{i}.weight`` -> ``(out, in, kh, kw)`` and ``.bias`` -> ``(out,)``,
-        coarse to fine, layer by layer; the last conv of every scale has C outputs.
+        coarse to fine, layer by layer; the last conv of every scale has C outputs (the finest
+        C + 2 with ``output="warp"``: the change, then the flow's x and y).
 
     Examples
     --------
@@ -377,7 +396,7 @@ def generator_weight_shapes(config: NetworkConfig) -> dict[str, Shape]:
     config = _check_config(config)
     shapes: dict[str, Shape] = {}
     for k in range(config.n_scales):
-        chans = (_g_in_channels(config, k), *config.g_fmaps[k], config.channels)
+        chans = (_g_in_channels(config, k), *config.g_fmaps[k], _g_out_channels(config, k))
         for i, size in enumerate(config.g_kernels[k]):
             shapes[f"scales.{k}.convs.{i}.weight"] = (chans[i + 1], chans[i], size, size)
             shapes[f"scales.{k}.convs.{i}.bias"] = (chans[i + 1],)
@@ -437,9 +456,10 @@ def _init_weights(shapes: dict[str, Shape], rng) -> Weights:
 def init_generator_weights(config: NetworkConfig, rng=None) -> Weights:
     """Random G weights with torch's default init (so statistics match the twin's).
 
-    With ``output="copy"`` the twin ``sharpvid.fast.networks.MultiScaleGenerator`` also zeroes the
-    last conv of every scale (an untrained G copies the last frame); this function does not, so the
-    equivalence tests exercise the copy rule with a non-zero G'_k.
+    With ``output="copy"`` or ``"warp"`` the twin ``sharpvid.fast.networks.MultiScaleGenerator``
+    also zeroes the last conv of every scale (an untrained G copies the last frame: no change, no
+    flow); this function does not, so the equivalence tests exercise the copy and warp rules with
+    a non-zero G'_k.
 
     Parameters
     ----------
@@ -581,7 +601,7 @@ def _generator_scale(
     """Sec. 2.1, one scale: :math:`\\hat Y_k` from X_k and :math:`\\hat Y_{k-1}` (None at k=0).
 
     ``x_k`` is ``(B, m, C, s_k, s_k)``; returns ``(B, C, s_k, s_k)``.  ``last_coarse`` is F_{k-1},
-    the last input frame one scale coarser (used by ``output="copy"``).
+    the last input frame one scale coarser (used by ``output="copy"`` and ``"warp"``).
     """
     b, m, c, h, w = x_k.shape
     h_k = x_k.reshape(b, m * c, h, w)  # frame-major channels, (B, m C, H_k, W_k)
@@ -595,10 +615,13 @@ def _generator_scale(
                       padding=(size - 1) // 2)
         if i < n_convs - 1:  # no activation after the last conv: G'_k is a residual
             h_k = _activation(h_k, config.activation, config.leaky_slope)
-    if config.output == "copy":
-        # \hat Y_k = clip(F_k + u_k(\hat Y_{k-1} - F_{k-1}) + G'_k(...), -1, 1)
+    if config.output in ("copy", "warp"):
+        base = x_k[:, -1]  # F_k
+        if config.output == "warp" and k == config.n_scales - 1:  # F moved by the flow v
+            h_k, base = h_k[:, :c], warp(base, shrink(h_k[:, c:], config.flow_deadzone))
+        # \hat Y_k = clip(F_k + u_k(\hat Y_{k-1} - F_{k-1}) + G'_k(...), -1, 1), F_k or W(F_k, v)
         coarse = y_coarse is not None and config.residual
-        return copy_step(x_k[:, -1], h_k, y_coarse=y_coarse if coarse else None,
+        return copy_step(base, h_k, y_coarse=y_coarse if coarse else None,
                          last_coarse=last_coarse if coarse else None, factor=2,
                          mode=config.upsample_mode)
     if y_coarse is None or not config.residual:

@@ -74,6 +74,11 @@ CASES = [
     Case("G-tiny-copy-tf-rules", R.get_config("tiny", output="copy", **_TF_RULES), "G",
          hw=(16, 16)),
     Case("predict-tiny-copy", R.get_config("tiny", output="copy"), "predict", hw=(16, 16)),
+    # the warp path (a flow moves the last frame, then the change), with and without the chains
+    Case("G-tiny-warp", R.get_config("tiny", output="warp"), "G"),
+    Case("G-tiny-warp-tf-rules", R.get_config("tiny", output="warp", **_TF_RULES), "G",
+         hw=(16, 16)),
+    Case("predict-tiny-warp", R.get_config("tiny", output="warp"), "predict", hw=(16, 16)),
     Case("predict-tiny", TINY, "predict", hw=(16, 16)),
     Case("predict-tiny-unbatched", TINY, "predict", hw=(8, 8), batch=None),
     Case("D-tiny-conditional", TINY, "D"),
@@ -465,12 +470,14 @@ def test_doctests():
     assert result.attempted > 0 and result.failed == 0
 
 
-def test_an_untrained_copy_generator_predicts_exactly_the_last_frame():
-    """output="copy": the last conv of every scale starts at zero, so G (and its recursion) is
-    copy-last-frame at every scale before any training: no grey start, no colour cast."""
+@pytest.mark.parametrize("output", ["copy", "warp"])
+def test_an_untrained_copy_generator_predicts_exactly_the_last_frame(output):
+    """output="copy" or "warp": the last conv of every scale starts at zero (no change, no flow),
+    so G (and its recursion) is copy-last-frame at every scale before any training: no grey
+    start, no colour cast."""
     from sharpvid.fast.networks import MultiScaleGenerator
 
-    cfg = R.get_config("tiny", output="copy")
+    cfg = R.get_config("tiny", output=output)
     torch.manual_seed(0)
     g = MultiScaleGenerator(cfg)
     x = torch.rand(2, cfg.in_frames, 3, 16, 24) * 2 - 1

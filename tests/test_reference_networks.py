@@ -393,6 +393,9 @@ def test_bad_config_name_and_field():
         ({"activation": "tanh"}, "activation must be one of"),
         ({"upsample_mode": "cubic"}, "upsample_mode must be one of"),
         ({"leaky_slope": -0.1}, "leaky_slope must be"),
+        ({"flow_deadzone": -0.5}, r"flow_deadzone must be a finite number >= 0 \(pixels\)"),
+        ({"flow_deadzone": float("nan")}, "flow_deadzone must be"),
+        ({"output": "flow"}, "output must be one of"),
         ({"residual": "yes"}, "residual must be a bool"),
     ],
 )

@@ -586,21 +586,40 @@ def test_perceptual_term_needs_a_weights_file(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_a_copy_run_starts_as_copy_last_and_its_checkpoint_rebuilds_a_copy_generator(tmp_path):
+@pytest.mark.parametrize("output", ["copy", "warp"])
+def test_a_copy_run_starts_as_copy_last_and_its_checkpoint_rebuilds_a_copy_generator(tmp_path,
+                                                                                    output):
     run = tmp_path / "run"
-    trainer = Trainer(tiny("net.output=copy", steps=0), run, progress=False)
+    trainer = Trainer(tiny(f"net.output={output}", steps=0), run, progress=False)
     trainer.fit()  # step 0 saved: the untrained G
     g, cfg, _ = checkpoint.load_generator(run)
-    assert g.config.output == "copy" and cfg.generator_config().output == "copy"
+    assert g.config.output == output and cfg.generator_config().output == output
     x = to_model(trainer.loader.clips.batch(0, 2, 0, 0))[:, :4]
     with torch.no_grad():
         assert torch.equal(g(x)[-1], x[:, -1])
+    if output == "warp":  # the field is older than the warp path: no such old checkpoint
+        return
     # a checkpoint from before the field existed loads as the paper's G
     path = run / "checkpoints" / "step-00000000.pt"
     state = torch.load(path, weights_only=True)
     del state["config"]["net"]["output"]
     torch.save(state, path)
     assert checkpoint.load_generator(run)[0].config.output == "paper"
+
+
+def test_a_warp_run_learns_a_flow_and_its_checkpoint_rebuilds_it(tmp_path):
+    """output="warp": the flow channels get a gradient from the first step (the zero flow is
+    not a dead start), and the checkpoint rebuilds the C + 2 outputs of every scale."""
+    run = tmp_path / "run"
+    trainer = Trainer(tiny("net.output=warp", steps=2), run, progress=False)
+    last = trainer.g.scales[-1].convs[-1]
+    assert last.weight.shape[0] == 5  # 3 channels of change, then the flow's x and y
+    trainer.step()
+    assert last.weight[3:].abs().max() > 0 and last.bias[3:].abs().max() > 0
+    trainer.fit()
+    g, _, _ = checkpoint.load_generator(run)
+    torch.testing.assert_close(g.scales[-1].convs[-1].weight, last.weight.detach())
+    trainer.close()
 
 
 def test_adversarial_warmup_ramps_the_weight_in_the_logged_total(tmp_path):
