@@ -23,8 +23,11 @@ from sharpvid.fast.training.data import training_clips
 from sharpvid.fast.video.clips import StreamUnion
 
 DATA = "synthetic:videos=3,frames=12,height=32,width=32"
+# fast_math off: the ranks are subprocesses, which see the real CPU (not conftest's CPU without
+# native bf16), and on an AVX512-BF16 or AMX CPU auto would put them in bf16 while the
+# one-process run beside them stays float32
 COMMON = [f"--data={DATA}", "--steps=3", "--log_every=1", "--sample_every=0", "--val_every=0",
-          "--checkpoint_every=3"]
+          "--checkpoint_every=3", "--fast_math=off"]
 
 
 # Imported by every rank through PYTHONPATH: at exit (after sharpvid's own shutdown, before the
