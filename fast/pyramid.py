@@ -140,7 +140,6 @@ def warp(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
             + ay * ((1 - ax) * at(y1, x0) + ax * at(y1, x1)))
 
 
-
 def shrink(v: torch.Tensor, tau: float) -> torch.Tensor:
     """Fast twin of :func:`sharpvid.reference.pyramid.shrink`: sign(v) max(|v| − τ, 0).
 

@@ -287,7 +287,6 @@ def warp(frame: np.ndarray, flow: np.ndarray) -> np.ndarray:
             + ay * ((1 - ax) * at(y1, x0) + ax * at(y1, x1)))
 
 
-
 def shrink(v: np.ndarray, tau: float) -> np.ndarray:
     """Soft thresholding: :math:`\\mathrm{sign}(v)\\,\\max(|v| - \\tau, 0)`, element-wise.
 
