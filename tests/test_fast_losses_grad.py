@@ -64,3 +64,23 @@ def test_smoothed_labels_torch_generator_and_numpy_match_oracle():
     g = torch.Generator().manual_seed(0)
     labels = losses.smoothed_labels((1000,), True, rng=g)
     assert labels.dtype == torch.float32 and 0.7 <= labels.min() and labels.max() <= 1.2
+
+
+def test_gradcheck_warp():
+    """The warp path backpropagates through the sampler into the frame and the flow (moves of
+    up to 2.5 pixels, some reading from outside the frame, where the clamped position has no
+    gradient in the flow, numerically too)."""
+    from sharpvid.fast.pyramid import warp
+
+    frame, flow = _rand(2, 3, 5, 6, seed=7), _rand(2, 2, 5, 6, seed=8, low=-2.5, high=2.5)
+    assert torch.autograd.gradcheck(warp, (frame, flow))
+
+
+def test_the_flow_dead_zone_passes_the_gradient_straight_through():
+    from sharpvid.fast.pyramid import shrink
+
+    v = torch.tensor([-2.0, -0.3, 0.0, 0.2, 1.25], dtype=torch.float64, requires_grad=True)
+    out = shrink(v, 0.5)
+    assert torch.equal(out.detach(), torch.tensor([-1.5, 0.0, 0.0, 0.0, 0.75], dtype=torch.float64))
+    (out * torch.arange(5.0, dtype=torch.float64)).sum().backward()
+    assert torch.equal(v.grad, torch.arange(5.0, dtype=torch.float64))  # inside the zone too
