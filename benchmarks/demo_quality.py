@@ -37,7 +37,7 @@ import torch
 
 from sharpvid.fast.checkpoint import load_generator
 from sharpvid.fast.evaluate import predict_and_score
-from sharpvid.fast.video.clips import to_model
+from sharpvid.fast.video.clips import ClipConfig, test_clip, to_model
 from sharpvid.fast.video.sources import open_source, parse_frame_range
 
 COLUMNS = ("psnr_seed", "psnr_seed_moving", "ssim_seed", "sharp_seed", "sharp_seed_moving")
@@ -104,10 +104,8 @@ def main(argv=None) -> int:
           f", lam_adv={cfg.lam_adv}; held-out {source.name}; model - copy-last, seed convention")
     fixed, every = {c: [] for c in COLUMNS}, {c: [] for c in COLUMNS}
     cast_all, count_all = np.zeros(3), np.zeros(3)
-    from sharpvid.fast.video.clips import ClipConfig, test_clip
-
     for video in source:
-        start, clip = test_clip(video, ClipConfig(m=m, n=n))
+        _, clip = test_clip(video, ClipConfig(m=m, n=n))
         d, _, _ = score_windows(g, clip, [0], m, n, args.mask_threshold, 1)
         for c in COLUMNS:
             fixed[c].append(d[c])

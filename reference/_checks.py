@@ -51,6 +51,16 @@ def _check_positive_int(value, name: str) -> int:
     return int(value)
 
 
+def _check_nonnegative_number(value, name: str, unit: str = "") -> None:
+    """Raise ValueError unless ``value`` is a finite real number >= 0 (not a bool); ``unit`` is
+    named in the message, e.g. ``"pixels"``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not (
+        np.isfinite(value) and value >= 0
+    ):
+        raise ValueError(f"{name} must be a finite number >= 0{f' ({unit})' if unit else ''}, "
+                         f"got {value!r}")
+
+
 def _check_odd_size(value, name: str) -> int:
     """Return ``value`` as int, raising ValueError unless it is an odd integer >= 1."""
     value = _check_positive_int(value, name)

@@ -80,6 +80,7 @@ from sharpvid.reference._checks import (
     _check_divisible,
     _check_image,
     _check_ndim,
+    _check_nonnegative_number,
     _check_odd_size,
     _check_positive_int,
 )
@@ -222,17 +223,8 @@ class NetworkConfig:
             )
         if self.activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {self.activation!r}")
-        slope = self.leaky_slope
-        if isinstance(slope, bool) or not isinstance(slope, (int, float, np.floating)) or not (
-            np.isfinite(slope) and slope >= 0
-        ):
-            raise ValueError(f"leaky_slope must be a finite number >= 0, got {self.leaky_slope!r}")
-        zone = self.flow_deadzone
-        if isinstance(zone, bool) or not isinstance(zone, (int, float, np.floating)) or not (
-            np.isfinite(zone) and zone >= 0
-        ):
-            raise ValueError(f"flow_deadzone must be a finite number >= 0 (pixels), got "
-                             f"{self.flow_deadzone!r}")
+        _check_nonnegative_number(self.leaky_slope, "leaky_slope")
+        _check_nonnegative_number(self.flow_deadzone, "flow_deadzone", "pixels")
         if self.upsample_mode not in _UPSAMPLE_MODES:
             raise ValueError(
                 f"upsample_mode must be one of {_UPSAMPLE_MODES}, got {self.upsample_mode!r}"

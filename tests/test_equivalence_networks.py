@@ -74,7 +74,8 @@ CASES = [
     Case("G-tiny-copy-tf-rules", R.get_config("tiny", output="copy", **_TF_RULES), "G",
          hw=(16, 16)),
     Case("predict-tiny-copy", R.get_config("tiny", output="copy"), "predict", hw=(16, 16)),
-    # the warp path (a flow moves the last frame, then the change), with and without the chains
+    # the warp path (a flow moves the last frame, then the change), with and without the
+    # residual chain
     Case("G-tiny-warp", R.get_config("tiny", output="warp"), "G"),
     Case("G-tiny-warp-tf-rules", R.get_config("tiny", output="warp", **_TF_RULES), "G",
          hw=(16, 16)),
