@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sharpvid.fast.checkpoint import load_generator
+from sharpvid.fast.checkpoint import CheckpointError, load_generator
 from sharpvid.fast.evaluate import predict_and_score
 from sharpvid.fast.video.clips import ClipConfig, test_clip, to_model
 from sharpvid.fast.video.sources import open_source, parse_frame_range
@@ -95,7 +95,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    g, cfg, state = load_generator(args.run)
+    try:
+        g, cfg, state = load_generator(args.run)
+    except CheckpointError as exc:
+        print(f"demo_quality: error: {exc}", file=sys.stderr)
+        return 2
     m, n = cfg.m, 2
     source = open_source(cfg.val_data)
     if cfg.val_frame_range:

@@ -60,3 +60,14 @@ def test_an_untrained_warp_run_scores_as_copy_last_and_a_trained_one_has_a_curve
     assert [(lo, hi) for lo, hi, _ in curve] == [(2 * p + 1, 2 * p + 2) for p in range(10)]
     assert curve[0][2] == sum(losses[:2]) / 2
     assert "| d/loss | " in text
+
+
+def test_a_missing_or_junk_checkpoint_is_one_line(tmp_path, capsys):
+    script = _script()
+    junk = tmp_path / "junk.pt"
+    junk.write_text("junk")
+    for path, message in ((tmp_path / "nope", "no such checkpoint file or run folder"),
+                          (junk, "not a readable checkpoint")):
+        assert script.main([str(path)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err
