@@ -70,6 +70,11 @@ class TrainConfig:
     # static patches teach G to leave still areas alone.  Prepared folders were filtered when
     # prepared (sharpvid prepare); this applies to sources sampled while training.
     keep_static: float = 0.05
+    # Share of each training batch replaced by still clips: one frame of the clip repeated m + n
+    # times (a camera and scene that do not move; the target is the last input).  Motion-filtered
+    # clips teach G and a conditional D that a real next frame has moved; these teach both that
+    # still inputs are followed by the same frame.  0 = off (paper, authors, TF).
+    still_clips: float = 0.0
     # Clips per batch, per process (paper: 4, 8 for adversarial; authors 8; TF 8).  D and G each
     # take their own batch every step (Algorithm 1: "M new samples").
     batch: int = 8
@@ -232,8 +237,9 @@ class TrainConfig:
         for key in ("p", "alpha", "g_lr", "g_lr_final", "d_lr", "d_lr_final"):
             if not 0 < getattr(self, key) < math.inf:
                 raise ConfigError(f"{key} must be a finite number > 0, got {getattr(self, key)!r}")
-        if not 0 <= self.keep_static <= 1:
-            raise ConfigError(f"keep_static must be in [0, 1], got {self.keep_static!r}")
+        for key in ("keep_static", "still_clips"):
+            if not 0 <= getattr(self, key) <= 1:
+                raise ConfigError(f"{key} must be in [0, 1], got {getattr(self, key)!r}")
         if not 0 < self.nan_lr_factor <= 1:
             raise ConfigError(f"nan_lr_factor must be in (0, 1], got {self.nan_lr_factor!r}")
         for key in ("adam_beta1", "adam_beta2", "d_adam_beta1", "d_adam_beta2"):

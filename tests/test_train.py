@@ -358,6 +358,7 @@ def test_bad_input_is_one_line(tmp_path):
         (("tiny", "--out", tmp_path / "x", "--net.output=frames"), "output must be one of"),
         (("tiny", "--out", tmp_path / "x", "--d_adam_beta1=1"), "d_adam_beta1 must be in [0, 1)"),
         (("tiny", "--out", tmp_path / "x", "--keep_static=1.5"), "keep_static must be in [0, 1]"),
+        (("tiny", "--out", tmp_path / "x", "--still_clips=-0.1"), "still_clips must be in [0, 1]"),
     ]
     if torch.cuda.is_available():
         cases = [c for c in cases if "--device=cuda" not in c[0]]
@@ -671,6 +672,46 @@ def test_keep_static_is_the_share_of_clips_cut_without_the_motion_test():
 
     assert training_clips(tiny("keep_static=0.4")).cfg.keep_anyway == 0.4
     assert training_clips(tiny()).cfg.keep_anyway == 0.05  # TF's
+
+
+class _Numbered:
+    """Clips whose every pixel of frame t of clip i of batch k is 3 k + 7 i + t (mod 256): the
+    origin of each frame can be read back."""
+
+    def batch(self, k, batch_size, seed=0, rank=0):
+        i = np.arange(batch_size)[:, None]
+        t = np.arange(5)[None, :]
+        value = ((3 * k + 7 * i + t + 11 * rank + seed) % 256).astype(np.uint8)
+        return np.broadcast_to(value[:, :, None, None, None], (batch_size, 5, 3, 4, 4)).copy()
+
+
+def test_still_clips_replace_a_share_of_each_batch_by_one_of_its_frames_repeated():
+    from sharpvid.fast.training.data import StillClips, with_still_clips
+
+    source = _Numbered()
+    assert with_still_clips(source, 0.0) is source  # off: the stream is untouched
+    every = StillClips(source, 1.0).batch(3, 6, seed=2, rank=1)
+    original = source.batch(3, 6, seed=2, rank=1)
+    for clip, frames in zip(every, original):
+        assert (clip == clip[0]).all()  # one frame over all m + n
+        assert any((clip[0] == f).all() for f in frames)  # and it is one of the clip's own
+    share = StillClips(source, 0.3)
+    batches = [share.batch(k, 8) for k in range(50)]
+    still = np.array([[(c == c[0]).all() for c in b] for b in batches])
+    assert 0.2 < still.mean() < 0.4  # the share, per clip
+    for k, b in enumerate(batches):  # the other clips are the source's, frame for frame
+        np.testing.assert_array_equal(b[~still[k]], source.batch(k, 8)[~still[k]])
+    # the same draw for the same (k, seed, rank): a resumed stream repeats it
+    np.testing.assert_array_equal(share.batch(7, 8, 1, 0), StillClips(source, 0.3).batch(7, 8, 1, 0))
+    assert not np.array_equal(share.batch(7, 8, 1, 0), share.batch(7, 8, 2, 0))
+
+
+def test_a_run_with_still_clips_trains_on_them(tmp_path):
+    trainer = Trainer(tiny("still_clips=1.0", steps=1), tmp_path / "run", progress=False)
+    clip = trainer.loader.clips.batch(0, 4, 0, 0)
+    assert all((c == c[0]).all() for c in clip)
+    trainer.fit()
+    trainer.close()
 
 
 def test_spectral_norm_normalises_the_critics_weights_and_resumes_exactly(tmp_path):

@@ -44,6 +44,39 @@ def training_clips(cfg: TrainConfig):
     return ClipSampler(source, clip_cfg, in_memory=size <= IN_MEMORY_BYTES)
 
 
+def with_still_clips(clips, share: float):
+    """``clips`` with each clip of a batch replaced, with probability ``share``, by a still
+    clip (:class:`StillClips`); ``clips`` itself when ``share`` is 0."""
+    return StillClips(clips, share) if share > 0 else clips
+
+
+class StillClips:
+    """Training clips, a share of them still: each clip of batch ``k`` becomes, with
+    probability ``share``, one of its frames (drawn uniformly) repeated over all m + n frames:
+    a camera and a scene that do not move, whose next frame is the last input.
+
+    Why: clips are kept for their motion (the motion filter), so a real next frame has almost
+    always moved, and G and a conditional D learn that; these clips show both that still inputs
+    are followed by the same frame.  The draws come from ``default_rng([seed, rank, k, 2])``:
+    the stream is the same on resume and needs no state.  Anything with
+    ``batch(k, batch_size, seed, rank)`` (a sampler, prepared shards) can be wrapped.
+    """
+
+    def __init__(self, clips, share: float):
+        if not 0 <= share <= 1:
+            raise DataError(f"still_clips={share!r} must be in [0, 1]")
+        self.clips, self.share = clips, float(share)
+
+    def batch(self, k, batch_size, seed=0, rank=0):
+        out = np.array(self.clips.batch(k, batch_size, seed, rank))  # a copy: shards are mapped
+        rng = np.random.default_rng([seed, rank, k, 2])
+        still = rng.random(len(out)) < self.share
+        frame = rng.integers(0, out.shape[1], len(out))
+        for i in np.flatnonzero(still):
+            out[i] = out[i, frame[i]]
+        return out
+
+
 class _Truncated:
     """A prepared clip set whose clips are longer than m + n: the first m + n frames."""
 

@@ -28,7 +28,7 @@ from sharpvid.fast.config import TrainConfig, save_config
 from sharpvid.fast.devices import resolve_fast_math
 from sharpvid.fast.networks import MultiScaleGenerator
 from sharpvid.fast.training.critics import build_critics, init_blur_detector
-from sharpvid.fast.training.data import training_clips, validation_clips
+from sharpvid.fast.training.data import training_clips, validation_clips, with_still_clips
 from sharpvid.fast.training.dist import init_distributed, on_every_rank
 from sharpvid.fast.training.errors import TrainError
 from sharpvid.fast.training.guard import Guard, skipped
@@ -138,7 +138,8 @@ class Trainer:
         self._batches = None
         self._wrap_for_training()
         try:
-            clips = training_clips(cfg) if clips is None else clips
+            clips = with_still_clips(training_clips(cfg) if clips is None else clips,
+                                     cfg.still_clips)
             self.loader = ClipLoader(clips, cfg.batch, seed=cfg.seed, rank=self.dist.rank,
                                      device=self.device, workers=cfg.workers)
             self.val = validation_clips(cfg) if val_clips is None else list(val_clips)
