@@ -306,6 +306,8 @@ def _discriminator_scale(
     b = y_k.shape[0]
     h = y_k
     if x_k is not None:
+        if config.d_input == "change":
+            y_k = y_k - x_k[:, -1]  # Y_k - X_k^{(m)}
         h = torch.cat([x_k.reshape(b, -1, *y_k.shape[-2:]), y_k], dim=1)  # [X_k, Y_k]
     h = _layout(h, plan.channels_last)
     for i in range(len(config.d_kernels[k])):

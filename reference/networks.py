@@ -43,6 +43,9 @@ reimplementation (dyelax/Adversarial_Video_Generation) differ; each difference i
   pooling everywhere here (the authors'; TF resizes bilinearly).
 - **Conditional D** (``conditional_d``): the authors' D sees ``[X_k, Y_k]``, the m input frames
   then the frame, ``(m + 1) C`` channels; TF's D sees the frame only, ``C`` channels.
+  ``d_input="change"`` (this project's option, the demo's) gives a conditional D
+  ``[X_k, Y_k - X_k^{(m)}]``: the judged frame minus the last input frame at that scale, the
+  same information in a form where a copy of the last frame is exactly zero.
 - **Max-pool** (``d_pool``): the paper and TF max-pool 2x2 after the convolutions at every scale;
   the authors' trainer only at the finest scale.
 - **D's FC size depends on the patch size**: the first FC layer takes
@@ -106,6 +109,7 @@ Weights = dict[str, np.ndarray]
 _ACTIVATIONS = ("relu", "leaky_relu")
 _UPSAMPLE_MODES = ("nearest", "bilinear")
 _OUTPUTS = ("paper", "copy", "warp")
+_D_INPUTS = ("frame", "change")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,6 +178,10 @@ class NetworkConfig:
     leaky_slope: float = 0.2
     # D sees [X_k, Y_k] (True, authors' JoinTable) or Y_k only (False, TF).
     conditional_d: bool = True
+    # What a conditional D judges beside X_k: "frame", Y_k itself (paper = authors), or
+    # "change", Y_k minus the last input frame at that scale (this project's; the same
+    # information, but a copy of the last frame is exactly 0 there, as G's copy path starts).
+    d_input: str = "frame"
     # u_k: "nearest" (authors' SpatialUpSamplingNearest) or "bilinear" (TF resize_images).
     upsample_mode: str = "nearest"
     # Y_k = tanh(net + u(Y_{k-1})) (True, authors / paper's Laplacian) or tanh(net) (False, TF).
@@ -231,6 +239,11 @@ class NetworkConfig:
             )
         if self.output not in _OUTPUTS:
             raise ValueError(f"output must be one of {_OUTPUTS}, got {self.output!r}")
+        if self.d_input not in _D_INPUTS:
+            raise ValueError(f"d_input must be one of {_D_INPUTS}, got {self.d_input!r}")
+        if self.d_input == "change" and not self.conditional_d:
+            raise ValueError("d_input='change' needs conditional_d=True (the change is from "
+                             "the last input frame, which only a conditional D sees)")
         for name in ("conditional_d", "residual"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
@@ -718,6 +731,8 @@ def _discriminator_scale(
     b = y_k.shape[0]
     h = y_k
     if x_k is not None:
+        if config.d_input == "change":
+            y_k = y_k - x_k[:, -1]  # Y_k - X_k^{(m)}: what changed since the last input frame
         h = np.concatenate([x_k.reshape(b, -1, *y_k.shape[-2:]), y_k], axis=1)  # [X_k, Y_k]
     for i in range(len(config.d_kernels[k])):
         prefix = f"scales.{k}.convs.{i}"

@@ -86,6 +86,9 @@ CASES = [
     Case("D-tiny-unconditional-leaky-x-none",
          R.get_config("tiny", conditional_d=False, activation="leaky_relu"), "D", x_none=True),
     Case("D-tiny-unbatched", TINY, "D", batch=None),
+    # D judges the change from the last input frame
+    Case("D-tiny-change", R.get_config("tiny", d_input="change"), "D"),
+    Case("D-tiny-change-unbatched", R.get_config("tiny", d_input="change"), "D", batch=None),
     # the named configurations, at sizes cheap on the CPU
     Case("G-authors_small-32", R.get_config("authors_small"), "G", heavy=True),
     Case("D-authors_small", R.get_config("authors_small"), "D", heavy=True),  # pools at 32 only

@@ -296,6 +296,22 @@ def test_conditional_discriminator_depends_on_x():
     assert not np.allclose(a, b)
 
 
+def test_change_discriminator_judges_the_frame_minus_the_last_input():
+    # d_input="change" is the "frame" network fed Y_k - X_k^(m): a copy of the last input frame
+    # reaches it as zeros, whatever the frames
+    change = get_config("tiny", d_input="change")
+    w = init_discriminator_weights(change, rng=0)
+    x = _clip(8, 2, 4, 3, 32, 32)
+    y = _clip(7, 2, 3, 32, 32)
+    ours = discriminator_forward(w, x, frame_pyramid(y, 4), change)
+    by_hand = discriminator_forward(w, x, frame_pyramid(y - x[:, -1], 4), TINY)
+    np.testing.assert_allclose(ours, by_hand, rtol=1e-12)
+    copied = discriminator_forward(w, x, frame_pyramid(x[:, -1], 4), change)
+    zeros = discriminator_forward(w, x, frame_pyramid(np.zeros_like(y), 4), TINY)
+    np.testing.assert_allclose(copied, zeros, rtol=1e-12)
+    assert not np.allclose(ours, discriminator_forward(w, x, frame_pyramid(y, 4), TINY))
+
+
 def test_predict_frames_is_the_recursion_by_hand():
     w = init_generator_weights(TINY, rng=0)
     x = _clip(10, 2, 4, 3, 16, 16)
@@ -396,6 +412,8 @@ def test_bad_config_name_and_field():
         ({"flow_deadzone": -0.5}, r"flow_deadzone must be a finite number >= 0 \(pixels\)"),
         ({"flow_deadzone": float("nan")}, "flow_deadzone must be"),
         ({"output": "flow"}, "output must be one of"),
+        ({"d_input": "residual"}, "d_input must be one of"),
+        ({"d_input": "change", "conditional_d": False}, "d_input='change' needs conditional_d"),
         ({"residual": "yes"}, "residual must be a bool"),
     ],
 )

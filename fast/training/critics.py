@@ -74,7 +74,7 @@ def build_discriminator(cfg: TrainConfig, kind: str, device,
     torch's current seed."""
     net = cfg.discriminator_config()
     if kind == "blur":
-        net = dataclasses.replace(net, conditional_d=False)
+        net = dataclasses.replace(net, conditional_d=False, d_input="frame")
     if fast_math is None:
         fast_math = resolve_fast_math(cfg.fast_math, device)
     d = MultiScaleDiscriminator(net, fast_math=fast_math).to(device)
