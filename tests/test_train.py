@@ -5,6 +5,7 @@ every bad input is one line."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -480,6 +481,24 @@ def test_blur_detector_loss_equals_the_oracle(tmp_path):
     blurry = ref_net.discriminator_forward(w_d2, None, frame_pyramid(blurred, 4), net)
     assert values["d_blur/loss"] == pytest.approx(ref_losses.discriminator_loss(sharp, blurry),
                                                   rel=1e-4)
+
+
+def test_a_change_judging_d_trains_beside_the_frame_judging_blur_detector(tmp_path):
+    cfg = tiny("net.d_input=change", "blur_detector=true", steps=1)
+    trainer = Trainer(cfg, tmp_path / "run", progress=False)
+    d, blur = trainer.critics
+    assert d.module.config.d_input == "change" and d.module.config.conditional_d
+    assert blur.module.config.d_input == "frame" and not blur.module.config.conditional_d
+    w_d = to_reference_weights(d.module)
+    clip = _f64(trainer.loader.clips.batch(0, cfg.batch, cfg.seed, 0))
+    x = clip[:, :4]
+    # copy-last, where the copy path starts, is what the change D sees as zeros
+    copied = ref_net.discriminator_forward(w_d, x, frame_pyramid(x[:, -1], 4), d.module.config)
+    zeros = ref_net.discriminator_forward(w_d, x, frame_pyramid(0 * x[:, -1], 4),
+                                          dataclasses.replace(d.module.config, d_input="frame"))
+    np.testing.assert_allclose(copied, zeros, rtol=1e-12)
+    values = trainer.step()
+    assert np.isfinite(values["d/loss"]) and np.isfinite(values["d_blur/loss"])
 
 
 @pytest.mark.parametrize("aggregate", ["mean", "max", "gman"])
