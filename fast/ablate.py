@@ -89,6 +89,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("smooth", "adv_gdl with label smoothing (the config's ranges; by default one-sided: "
                       "real U(0.7, 1), fake 0)",
             ("adv", "gdl"), {"label_smoothing": True}),
+    Variant("adv_moving", "adv_gdl with G's adversarial gradient on the moving area only "
+                          "(adv_region = moving; D still judges whole frames)",
+            ("adv", "gdl"), {"adv_region": "moving"}),
     Variant("stabilised", "adv_gdl with leaky ReLU and label smoothing (the GAN hacks)",
             ("adv", "gdl"), {"g_activation": "leaky_relu", "d_activation": "leaky_relu",
                              "label_smoothing": True}),

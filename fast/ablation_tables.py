@@ -22,7 +22,7 @@ TABLE_COLUMNS = {"psnr_seed": "PSNR", "psnr_seed_moving": "PSNR moving",
 #: The paper's value of every switch a variant may set (what the others get).
 PAPER_SWITCHES = {"discriminators": 1, "blur_detector": False, "blur_detector_fakes": False,
                   "adv_aggregate": "mean", "label_smoothing": False, "g_activation": "",
-                  "d_activation": ""}
+                  "d_activation": "", "adv_region": "frame"}
 
 
 def critic_accuracy(records: list[dict], steps: int, tail: float = 0.2) -> dict[str, dict]:

@@ -153,6 +153,13 @@ class TrainConfig:
     fake_label_range: tuple[float, float] = (0.0, 0.0)
     # λ_adv grows linearly from 0 to lam_adv over the first adv_warmup steps (0 = from the start).
     adv_warmup: int = 0
+    # Where G's adversarial term may change G (beyond the paper): "frame" (the paper: every
+    # pixel) or "moving": its gradient reaches only the pixels where the real next frame differs
+    # from the real last input frame by more than adv_region_threshold (in [-1, 1] units; the
+    # evaluation's moving mask, per scale), so the adversary cannot paint texture on still areas,
+    # which l_p + GDL alone keep.  The critics still judge, and are trained on, whole frames.
+    adv_region: str = "frame"
+    adv_region_threshold: float = 0.05
     # Spectral normalisation of every critic's layers (Miyato et al. 2018; beyond the paper):
     # each weight divided by its largest singular value, estimated by one power iteration a step.
     d_spectral_norm: bool = False
@@ -231,7 +238,7 @@ class TrainConfig:
             if getattr(self, key) < lo:
                 raise ConfigError(f"{key} must be >= {lo}, got {getattr(self, key)!r}")
         for key in ("lam_adv", "lam_lp", "lam_gdl", "lam_perc", "g_momentum", "d_momentum",
-                    "grad_clip", "instance_noise"):
+                    "grad_clip", "instance_noise", "adv_region_threshold"):
             if not 0 <= getattr(self, key) < math.inf:
                 raise ConfigError(f"{key} must be a finite number >= 0, got {getattr(self, key)!r}")
         for key in ("p", "alpha", "g_lr", "g_lr_final", "d_lr", "d_lr_final"):
@@ -248,7 +255,8 @@ class TrainConfig:
         for key, allowed in (("g_optimizer", _OPTIMIZERS), ("d_optimizer", _OPTIMIZERS),
                              ("g_lr_schedule", _SCHEDULES), ("d_lr_schedule", _SCHEDULES),
                              ("compile_mode", ("default", "reduce-overhead", "max-autotune")),
-                             ("network", tuple(sorted(CONFIGS)))):
+                             ("network", tuple(sorted(CONFIGS))),
+                             ("adv_region", ("frame", "moving"))):
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"{key} must be one of {allowed}, got {getattr(self, key)!r}")
         if self.lam_perc > 0:

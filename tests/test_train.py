@@ -356,6 +356,9 @@ def test_bad_input_is_one_line(tmp_path):
         (("tiny", "--out", tmp_path / "x", "--instance_noise=-0.1"),
          "instance_noise must be a finite number >= 0"),
         (("tiny", "--out", tmp_path / "x", "--adv_warmup=-5"), "adv_warmup must be >= 0"),
+        (("tiny", "--out", tmp_path / "x", "--adv_region=still"), "adv_region must be one of"),
+        (("tiny", "--out", tmp_path / "x", "--adv_region_threshold=-0.1"),
+         "adv_region_threshold must be a finite number >= 0"),
         (("tiny", "--out", tmp_path / "x", "--net.output=frames"), "output must be one of"),
         (("tiny", "--out", tmp_path / "x", "--d_adam_beta1=1"), "d_adam_beta1 must be in [0, 1)"),
         (("tiny", "--out", tmp_path / "x", "--keep_static=1.5"), "keep_static must be in [0, 1]"),
@@ -648,6 +651,53 @@ def test_adversarial_warmup_ramps_the_weight_in_the_logged_total(tmp_path):
         v = trainer.step()
         expected = v["g/lp"] + v["g/gdl"] + 0.05 * s / 4 * v["g/adv"]
         assert v["g/total"] == pytest.approx(expected, rel=1e-5)
+
+
+def _two_frame_rollout(m: int = 2, scales: int = 2):
+    """A rollout of 2 predicted frames of one 8x8 clip whose real frames change only in the
+    top-left 4x4 corner, the predictions leaves of autograd."""
+    from sharpvid.fast.pyramid import frame_pyramid as pyramid
+    from sharpvid.fast.training.objectives import Rollout
+
+    frames = torch.zeros(1, m + 2, 3, 8, 8)
+    frames[:, m:, :, :4, :4] = 0.5 * torch.arange(1, 3).view(1, 2, 1, 1, 1)  # moves each frame
+    preds = [[torch.rand(1, 3, 8 >> (scales - 1 - k), 8 >> (scales - 1 - k), requires_grad=True)
+              for k in range(scales)] for _ in range(2)]
+    x = frames[:, :m]
+    windows = [x, torch.cat([x[:, 1:], preds[0][-1][:, None]], dim=1)]
+    return Rollout(windows, preds, [pyramid(frames[:, m + j], scales) for j in range(2)],
+                   [frames[:, j:j + m] for j in range(2)])
+
+
+def test_the_moving_adversarial_region_keeps_values_and_stops_the_gradient_on_still_pixels():
+    from sharpvid.fast.training.objectives import adversarial_region
+
+    r = _two_frame_rollout()
+    assert adversarial_region(r, 0, "frame", 0.05) == (r.windows[0], r.preds[0])
+    for j in (0, 1):
+        window, preds = adversarial_region(r, j, "moving", 0.05)
+        torch.testing.assert_close(window, r.windows[j], rtol=0, atol=0)
+        for p, q in zip(preds, r.preds[j]):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)
+        (sum(p.sum() for p in preds) + window.sum()).backward()
+    for j in (0, 1):
+        fine, coarse = r.preds[j][1].grad[0], r.preds[j][0].grad[0]
+        assert (fine[:, :4, :4] > 0).all() and (fine[:, 4:] == 0).all() and \
+            (fine[:, :, 4:] == 0).all()
+        assert (coarse[:, :2, :2] > 0).all() and (coarse[:, 2:] == 0).all()
+    # frame 0's finest prediction also sits in frame 1's window: twice the gradient where moving
+    torch.testing.assert_close(r.preds[0][1].grad[:, :, :4, :4], torch.full((1, 3, 4, 4), 2.0))
+
+
+def test_the_moving_adversarial_region_leaves_every_logged_loss_as_it_is(tmp_path):
+    runs = [Trainer(tiny(f"adv_region={region}", steps=1), tmp_path / region, progress=False)
+            for region in ("frame", "moving")]
+    a, b = (t.step() for t in runs)
+    for key in ("g/total", "g/lp", "g/gdl", "g/adv", "d/loss"):
+        assert a[key] == pytest.approx(b[key], rel=1e-6), key
+    assert a["g/grad_norm"] != pytest.approx(b["g/grad_norm"], rel=1e-6)
+    for t in runs:
+        t.close()
 
 
 def test_instance_noise_changes_only_what_the_critic_sees_and_decays(tmp_path):

@@ -15,6 +15,7 @@ from torch import nn
 
 from sharpvid.fast.config import TrainConfig
 from sharpvid.fast.losses import gdl_loss, lp_loss
+from sharpvid.fast.metrics import moving_mask
 from sharpvid.fast.networks import recursion
 from sharpvid.fast.pyramid import frame_pyramid
 from sharpvid.fast.training.errors import TrainError
@@ -89,6 +90,37 @@ def adversarial_weight(cfg: TrainConfig, step: int) -> float:
     if not cfg.adv_warmup:
         return cfg.lam_adv
     return cfg.lam_adv * min(1.0, (step + 1) / cfg.adv_warmup)
+
+
+def adversarial_region(r: Rollout, j: int, region: str, threshold: float
+                       ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Predicted frame j as G's adversarial term (Eq. 4) sees it: ``(window, pyramid)``.
+
+    ``region="frame"`` (the paper): as predicted.  ``"moving"`` (beyond the paper): the same
+    values, but the gradient reaches a predicted frame only at the pixels of
+    :func:`sharpvid.fast.metrics.moving_mask` (its real frame against the real frame before it,
+    per scale, more than ``threshold`` apart in some channel); elsewhere it enters detached.
+    That holds for the judged pyramid and, with n > 1, for the earlier predictions in the window
+    the critic is conditioned on; the gradient G's own recursion carries (frame j's moving pixels
+    through frame j - 1 as G's input) is left as it is.  The forward pass, so every logged loss
+    and the critics' judgement of the whole frame, is unchanged."""
+    window, preds = r.windows[j], r.preds[j]
+    if region == "frame":
+        return window, preds
+
+    lasts: dict[int, list[torch.Tensor]] = {}  # per predicted frame: the real frame before it
+
+    def keep_moving(pred, i, k):  # predicted frame i at scale k, gradient on its moving pixels
+        if i not in lasts:
+            lasts[i] = frame_pyramid(r.real_windows[i][:, -1], len(r.targets[i]))
+        mask = moving_mask(lasts[i][k], r.targets[i][k], threshold).unsqueeze(-3)
+        return torch.where(mask, pred, pred.detach())
+
+    m = window.shape[1]
+    if j > 0:  # window[:, t] is predicted frame j + t - m where that is >= 0
+        window = torch.stack([keep_moving(window[:, t], j + t - m, -1) if j + t >= m
+                              else window[:, t] for t in range(m)], dim=1)
+    return window, [keep_moving(p, j, k) for k, p in enumerate(preds)]
 
 
 def check_weights(cfg: TrainConfig) -> None:

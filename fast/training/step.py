@@ -23,8 +23,9 @@ from sharpvid.fast.training.critics import critic_batch, critic_loss, frozen, in
 from sharpvid.fast.training.data import split_clip
 from sharpvid.fast.training.dist import Dist
 from sharpvid.fast.training.guard import nonfinite
-from sharpvid.fast.training.objectives import (Rollout, adversarial_weight, gdl_term, lp_term,
-                                               mean_over_frames, perceptual_term, rollout)
+from sharpvid.fast.training.objectives import (Rollout, adversarial_region, adversarial_weight,
+                                               gdl_term, lp_term, mean_over_frames,
+                                               perceptual_term, rollout)
 from sharpvid.fast.training.optim import clip_grad_norm, scheduled_lr, set_lr
 
 
@@ -90,10 +91,14 @@ def generator_step(run, clip: torch.Tensor
         terms["gdl"] = gdl_term(r, cfg.alpha)  # Eq. (5), summed over scales
     if cfg.lam_perc > 0:
         terms["perc"] = perceptual_term(r, run.vgg, cfg.perc_layers)  # the seed's VGG19 term
+    # G's frames as the adversarial term sees them (adv_region "moving": its gradient reaches
+    # only the moving pixels; the values are the same)
+    seen = [adversarial_region(r, j, cfg.adv_region, cfg.adv_region_threshold)
+            for j in range(len(r.preds))] if critics else []
     with frozen(critics):  # Eq. (4) against each critic: L_bce(D_k(X, G_k(X)), 1)
         adv = {c.name: mean_over_frames([
             generator_adversarial_loss(c.scores(w, instance_noise(c, p, cfg, run.step_no)),
-                                       logits=True) for w, p in zip(r.windows, r.preds)])
+                                       logits=True) for w, p in seen])
             for c in critics}
     if critics:  # one critic: its loss; several: mean, max or GMAN's softmax
         terms["adv"] = aggregate_adversarial(list(adv.values()), cfg.adv_aggregate,
