@@ -673,9 +673,8 @@ def test_the_moving_adversarial_region_keeps_values_and_stops_the_gradient_on_st
     from sharpvid.fast.training.objectives import adversarial_region
 
     r = _two_frame_rollout()
-    assert adversarial_region(r, 0, "frame", 0.05) == (r.windows[0], r.preds[0])
-    for j in (0, 1):
-        window, preds = adversarial_region(r, j, "moving", 0.05)
+    assert adversarial_region(r, "frame", 0.05) == list(zip(r.windows, r.preds))
+    for j, (window, preds) in enumerate(adversarial_region(r, "moving", 0.05)):
         torch.testing.assert_close(window, r.windows[j], rtol=0, atol=0)
         for p, q in zip(preds, r.preds[j]):
             torch.testing.assert_close(p, q, rtol=0, atol=0)

@@ -92,9 +92,10 @@ def adversarial_weight(cfg: TrainConfig, step: int) -> float:
     return cfg.lam_adv * min(1.0, (step + 1) / cfg.adv_warmup)
 
 
-def adversarial_region(r: Rollout, j: int, region: str, threshold: float
-                       ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Predicted frame j as G's adversarial term (Eq. 4) sees it: ``(window, pyramid)``.
+def adversarial_region(r: Rollout, region: str, threshold: float
+                       ) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
+    """Each predicted frame as G's adversarial term (Eq. 4) sees it: ``(window, pyramid)`` per
+    frame j.
 
     ``region="frame"`` (the paper): as predicted.  ``"moving"`` (beyond the paper): the same
     values, but the gradient reaches a predicted frame only at the pixels of
@@ -104,23 +105,23 @@ def adversarial_region(r: Rollout, j: int, region: str, threshold: float
     the critic is conditioned on; the gradient G's own recursion carries (frame j's moving pixels
     through frame j - 1 as G's input) is left as it is.  The forward pass, so every logged loss
     and the critics' judgement of the whole frame, is unchanged."""
-    window, preds = r.windows[j], r.preds[j]
     if region == "frame":
-        return window, preds
-
-    lasts: dict[int, list[torch.Tensor]] = {}  # per predicted frame: the real frame before it
+        return list(zip(r.windows, r.preds))
+    masks = [[moving_mask(x, t, threshold).unsqueeze(-3)  # per predicted frame i and scale k
+              for x, t in zip(frame_pyramid(real[:, -1], len(targets)), targets)]
+             for real, targets in zip(r.real_windows, r.targets)]
 
     def keep_moving(pred, i, k):  # predicted frame i at scale k, gradient on its moving pixels
-        if i not in lasts:
-            lasts[i] = frame_pyramid(r.real_windows[i][:, -1], len(r.targets[i]))
-        mask = moving_mask(lasts[i][k], r.targets[i][k], threshold).unsqueeze(-3)
-        return torch.where(mask, pred, pred.detach())
+        return torch.where(masks[i][k], pred, pred.detach())
 
-    m = window.shape[1]
-    if j > 0:  # window[:, t] is predicted frame j + t - m where that is >= 0
-        window = torch.stack([keep_moving(window[:, t], j + t - m, -1) if j + t >= m
-                              else window[:, t] for t in range(m)], dim=1)
-    return window, [keep_moving(p, j, k) for k, p in enumerate(preds)]
+    seen = []
+    for j, (window, preds) in enumerate(zip(r.windows, r.preds)):
+        m = window.shape[1]
+        if j > 0:  # window[:, t] is predicted frame j + t - m where that is >= 0
+            window = torch.stack([keep_moving(window[:, t], j + t - m, -1) if j + t >= m
+                                  else window[:, t] for t in range(m)], dim=1)
+        seen.append((window, [keep_moving(p, j, k) for k, p in enumerate(preds)]))
+    return seen
 
 
 def check_weights(cfg: TrainConfig) -> None:

@@ -93,8 +93,7 @@ def generator_step(run, clip: torch.Tensor
         terms["perc"] = perceptual_term(r, run.vgg, cfg.perc_layers)  # the seed's VGG19 term
     # G's frames as the adversarial term sees them (adv_region "moving": its gradient reaches
     # only the moving pixels; the values are the same)
-    seen = [adversarial_region(r, j, cfg.adv_region, cfg.adv_region_threshold)
-            for j in range(len(r.preds))] if critics else []
+    seen = adversarial_region(r, cfg.adv_region, cfg.adv_region_threshold) if critics else []
     with frozen(critics):  # Eq. (4) against each critic: L_bce(D_k(X, G_k(X)), 1)
         adv = {c.name: mean_over_frames([
             generator_adversarial_loss(c.scores(w, instance_noise(c, p, cfg, run.step_no)),
