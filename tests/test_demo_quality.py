@@ -49,6 +49,10 @@ def test_an_untrained_warp_run_scores_as_copy_last_and_a_trained_one_has_a_curve
             assert psnr_whole in ("+0.00", "-0.00") and ssim in ("+0.000", "-0.000"), text
             assert sharp_whole in ("+0.00", "-0.00"), text
     assert "every window, 6 clips" in text  # 2 videos x windows starting at 0, 3, 6
+    # and its cast over the still pixels is copy-last's own (the footage's drift), channel by channel
+    line = next(x for x in text.splitlines() if x.startswith("still-pixel cast over every window"))
+    model, copy = line.split(": ", 1)[1].split(" levels of 255 (R / G / B); copy-last ")
+    assert model.split(" / ") == copy.split(" / ") and len(copy.split(" / ")) == 3, line
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert script.main([str(run), "--stride", "3"]) == 0
