@@ -270,6 +270,8 @@ print(f"step {last['step']:>4}: " + ", ".join(f"{k} {last[k]:.3f}" for k in
 # The `demo` config goes one step further with `--net.output=warp`: its finest scale also
 # predicts a flow that moves the last frame before the change is added
 # (`sharpvid.reference.pyramid.warp`), so moving content is moved rather than redrawn.
+# It also trains the seed's blur detector D2 beside D (`blur_detector = true`): with D alone
+# the adversary shifted the brightness of still pixels by up to 1.9 levels of 255 (README).
 
 # %%
 (_, first_ckpt), (_, last_ckpt) = list_checkpoints(run)[0], list_checkpoints(run)[-1]
