@@ -59,8 +59,8 @@ def score_windows(g, frames: np.ndarray, starts, m: int, n: int, threshold: floa
             diffs[c].append((scores["model"][c] - scores["copy_last"][c]).double().numpy())
         target, last = x[:, m], x[:, m - 1]
         still = ((target - last).abs().amax(1, keepdim=True) <= threshold).expand_as(target)
-        for row, pred in enumerate((preds["model"][:, 0], last)):
-            err = (pred - target) * 127.5  # levels of 255 ([-1, 1] spans 255)
+        for row, method in enumerate(("model", "copy_last")):
+            err = (preds[method][:, 0] - target) * 127.5  # levels of 255 ([-1, 1] spans 255)
             for ch in range(err.shape[1]):
                 err_sum[row, ch] += float(err[:, ch][still[:, ch]].sum())
         still_count += still.sum((0, 2, 3)).numpy()
