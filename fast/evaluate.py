@@ -7,8 +7,9 @@ ran it, in both conventions of :mod:`sharpvid.fast.metrics`.
   or of a source spec (:func:`sharpvid.fast.video.clips.test_clip`: the same frames either way);
 - :func:`frame_metrics`  every score of predicted frames against the real ones (whole frame and
   moving area, seed / authors / TF scales), computed by :mod:`sharpvid.fast.metrics`;
-- :func:`evaluate`       a generator (and the copy-last-frame baseline, and optionally the
-  generator followed by blind deblurring) over the clips: per-video values, means and counts;
+- :func:`evaluate`       a generator (and the two baselines, copy-last-frame and optical-flow
+  extrapolation, and optionally the generator followed by blind deblurring) over the clips:
+  per-video values, means and counts;
 - :func:`write_metrics`, :func:`save_pictures`, :func:`format_table`: what ``sharpvid evaluate``
   writes, for the training loop's validation pass and the demo too;
 - :func:`evaluate_checkpoint`: all of ``sharpvid evaluate`` (load, evaluate, write) in-process.
@@ -40,10 +41,14 @@ Every column name says its convention (:mod:`sharpvid.reference.metrics` explain
   applied.
 - ``moving_fraction``: the share of pixels in the moving area (the same for every method).
 
-Methods: ``model``; ``copy_last``, every predicted frame = the last input frame (the simplest
-baseline, on the same frames); ``model+deblur``, the prediction clipped to [-1, 1],
-deblurred by :mod:`sharpvid.fast.deblur` (``natural``: Xu et al. 2013; ``text``: Pan et al. 2014) on
-[0, 1] data, and clipped again.
+Methods: ``model``; the baselines (:data:`BASELINES`), on the same frames: ``copy_last``, every
+predicted frame = the last input frame (the simplest), and ``flow_extrap``, every predicted frame
+extrapolated at constant velocity along the classical optical flow from the last input frame to
+the one before it (:func:`sharpvid.fast.flow.flow_extrapolate`: coarse-to-fine iterative
+Lucas–Kanade, backward bilinear warp; later frames recursively, as the model's), the stronger one
+wherever things move (the paper compares with an optical-flow baseline too, its Table 1);
+``model+deblur``, the prediction clipped to [-1, 1], deblurred by :mod:`sharpvid.fast.deblur`
+(``natural``: Xu et al. 2013; ``text``: Pan et al. 2014) on [0, 1] data, and clipped again.
 """
 
 from __future__ import annotations
@@ -88,8 +93,13 @@ CONVENTIONS: dict[str, str] = {
               "mask_threshold in some channel; NaN (null) where there is none, skipped in means",
     "moving_fraction": "the share of pixels in the moving area",
     "copy_last": "baseline: every predicted frame is the last input frame",
+    "flow_extrap": "baseline: every predicted frame extrapolated at constant velocity along the "
+                   "optical flow from the last input frame to the one before it (coarse-to-fine "
+                   "iterative Lucas-Kanade, backward bilinear warp), later frames recursively",
     "model+deblur": "the prediction clipped to [-1, 1], blind-deblurred, clipped again",
 }
+#: The baselines every evaluation scores beside the model, weakest first (no learning in either).
+BASELINES: tuple[str, ...] = ("copy_last", "flow_extrap")
 #: SSIM's 11x11 window over ``valid`` positions (the seed convention) needs frames this large.
 MIN_SIZE = 11
 
@@ -287,13 +297,16 @@ def _check_clip(clip: TestClip, length: int, channels: int | None) -> None:
 def predict_and_score(generator, x: torch.Tensor, m: int, n: int, *, deblur: str | None = None,
                       kernel_size: int = 9, mask_threshold: float = 0.05):
     """Clips ``x`` ``(B, m + n, C, H, W)`` in [-1, 1]: the n frames predicted by the generator,
-    by copy-last-frame (and with ``deblur``, the generator's deblurred), and every score of
-    :data:`COLUMNS` for each (:func:`frame_metrics`).  Returns ``(preds, scores)``: method ->
-    ``(B, n, C, H, W)``, and method -> column -> ``(B, n)``.  Evaluation and training's
-    validation both score this way."""
+    by copy-last-frame, by optical-flow extrapolation (and with ``deblur``, the generator's
+    deblurred), and every score of :data:`COLUMNS` for each (:func:`frame_metrics`).  Returns
+    ``(preds, scores)``: method -> ``(B, n, C, H, W)``, and method -> column -> ``(B, n)``.
+    Evaluation and training's validation both score this way."""
+    from sharpvid.fast.flow import flow_extrapolate
+
     inputs, targets = x[:, :m], x[:, m:]
     preds = {"model": generator.predict(inputs, n, pad=True).to(x.dtype),
-             "copy_last": inputs[:, -1:].expand_as(targets)}
+             "copy_last": inputs[:, -1:].expand_as(targets),
+             "flow_extrap": flow_extrapolate(inputs, n)}
     if deblur is not None:
         preds["model+deblur"] = deblur_frames(preds["model"], deblur, kernel_size)
     prev = torch.cat([inputs[:, -1:], targets[:, :-1]], dim=1)  # the real frame before each target
@@ -317,8 +330,9 @@ def _evaluate_batch(generator, frames: np.ndarray, m: int, n: int, device, deblu
 def evaluate(generator, clips: Iterable[TestClip], n: int = 2, *, m: int | None = None,
              device="cpu", batch: int = 8, deblur: str | None = None, kernel_size: int = 9,
              mask_threshold: float = 0.05, keep: int = 0, progress=False) -> dict:
-    """Score ``generator`` and the copy-last baseline (and, with ``deblur``, the generator
-    followed by blind deblurring) on every clip's n predicted frames.
+    """Score ``generator`` and the baselines (:data:`BASELINES`: copy-last-frame and optical-flow
+    extrapolation; and, with ``deblur``, the generator followed by blind deblurring) on every
+    clip's n predicted frames.
 
     Parameters
     ----------
@@ -335,7 +349,8 @@ def evaluate(generator, clips: Iterable[TestClip], n: int = 2, *, m: int | None 
     Returns
     -------
     dict with
-        ``m``, ``n``, ``methods`` (``["model", "copy_last"(, "model+deblur")]``), ``columns``
+        ``m``, ``n``, ``methods`` (``["model", "copy_last", "flow_extrap"(, "model+deblur")]``),
+        ``columns``
         (:data:`COLUMNS`), ``mask_threshold``, ``deblur`` (None or ``{"method", "kernel_size"}``);
         ``videos``: one dict a video, in clip order: ``name``, ``source``, ``start``, ``height``,
         ``width``, ``values[method][column]`` a list of n floats (frame j at j - 1);
@@ -357,7 +372,7 @@ def evaluate(generator, clips: Iterable[TestClip], n: int = 2, *, m: int | None 
     m = m if m is not None else config.in_frames
     channels = getattr(config, "channels", None)
     device = torch.device(device)
-    methods = ["model", "copy_last"] + (["model+deblur"] if deblur else [])
+    methods = ["model", *BASELINES] + (["model+deblur"] if deblur else [])
     if progress is True:
         progress = Progress(len(clips) if hasattr(clips, "__len__") else 0, "evaluate",
                             unit="videos")
@@ -538,8 +553,8 @@ def _unique_stem(name: str, taken: set[str]) -> str:
 
 def save_pictures(result: dict, folder: str | Path) -> list[Path]:
     """For every sample of ``result``: ``folder/<video>.png``, a grid with one row per predicted
-    frame (input m | generated | deblurred | ground truth), and ``folder/<video>.gif`` (the
-    inputs, then the predictions, marked)."""
+    frame (input m | generated | deblurred | flow extrapolation | ground truth), and
+    ``folder/<video>.gif`` (the inputs, then the predictions, marked)."""
     from sharpvid.fast import figures
 
     folder = Path(folder)
@@ -552,6 +567,8 @@ def save_pictures(result: dict, folder: str | Path) -> list[Path]:
         columns = {f"input {m}": last, "generated": s["model"]}
         if "model+deblur" in s:
             columns["deblurred"] = s["model+deblur"]
+        if "flow_extrap" in s:
+            columns["flow extrapolation"] = s["flow_extrap"]
         columns["ground truth"] = s["targets"]
         grid = figures.comparison_grid(columns, max_rows=len(s["targets"]))
         figures.save_png(folder / f"{stem}.png", grid)
@@ -569,7 +586,9 @@ def _signed(value) -> str:
 
 def format_table(result: dict, columns: tuple[str, ...] = KEY_COLUMNS) -> str:
     """The summary table: one row per method x predicted frame, the mean over videos of each
-    column (a ``*_moving`` mean over the videos with moving pixels, how many in ``moving``)."""
+    column (a ``*_moving`` mean over the videos with moving pixels, how many in ``moving``),
+    then each method's difference from each baseline (``model - copy_last``, ``model -
+    flow_extrap``, ...) by frame."""
     head = ["method", "frame", *columns, "videos", "moving"]
     rows = []
     for meth in result["methods"]:
@@ -577,11 +596,12 @@ def format_table(result: dict, columns: tuple[str, ...] = KEY_COLUMNS) -> str:
             means, counts = result["means"][meth], result["counts"][meth]
             rows.append([meth, str(j + 1), *(table_number(means[c][j]) for c in columns),
                          str(counts["psnr_seed"][j]), str(counts["psnr_seed_moving"][j])])
-    if "copy_last" in result["methods"]:  # each method's gain over copying the last frame
-        for meth in [m for m in result["methods"] if m != "copy_last"]:
+    baselines = [b for b in BASELINES if b in result["methods"]]
+    for baseline in baselines:  # each method's gain over each baseline
+        for meth in [m for m in result["methods"] if m not in BASELINES]:
             for j in range(result["n"]):
-                means, base = result["means"][meth], result["means"]["copy_last"]
-                rows.append([f"{meth} - copy_last", str(j + 1),
+                means, base = result["means"][meth], result["means"][baseline]
+                rows.append([f"{meth} - {baseline}", str(j + 1),
                              *(_signed(means[c][j] - base[c][j]) for c in columns), "", ""])
     widths = [max(len(r[k]) for r in [head, *rows]) for k in range(len(head))]
     lines = ["  ".join(cell.ljust(w) if k < 1 else cell.rjust(w)

@@ -1,5 +1,6 @@
 """``sharpvid.fast.evaluate`` and ``sharpvid evaluate``: hand-made cases with known scores, the
-copy-last baseline against :mod:`sharpvid.fast.metrics` called directly, NaN-skipped moving-area
+copy-last baseline against :mod:`sharpvid.fast.metrics` called directly, the flow-extrapolation
+baseline against :func:`sharpvid.fast.flow.flow_extrapolate` called directly, NaN-skipped moving-area
 means, the recursion, padding, prepared folder = source spec, the files written, and every bad
 input's one-line error."""
 
@@ -91,7 +92,9 @@ def test_copy_last_on_a_static_video_is_perfect_and_has_no_moving_area(run):
     assert copy["psnr_seed"] == [math.inf] * 2 and copy["sharp_seed"] == [math.inf] * 2
     assert copy["psnr_authors"] == pytest.approx([AUTHORS_CAP] * 2, abs=1e-3)
     assert copy["ssim_seed"] == pytest.approx([1.0] * 2) and copy["moving_fraction"] == [0.0] * 2
-    for method in ("model", "copy_last"):
+    # no motion, so flow extrapolation copies too, exactly
+    assert result["videos"][0]["values"]["flow_extrap"]["psnr_seed"] == [math.inf] * 2
+    for method in ("model", "copy_last", "flow_extrap"):
         for name in COLUMNS:
             if name.endswith("_moving"):
                 assert all(math.isnan(v) for v in result["videos"][0]["values"][method][name])
@@ -132,12 +135,33 @@ def test_copy_last_equals_fast_metrics_called_directly(run):
                     float(direct[name]), rel=1e-5, nan_ok=True)
 
 
+def test_flow_extrap_is_the_flow_twin_called_directly_and_follows_a_moving_texture(run):
+    """The flow_extrap row scores :func:`sharpvid.fast.flow.flow_extrapolate` of the m inputs
+    (frame 2 recursively from frame 1's extrapolation); on a smooth texture that moves 1.5
+    pixels a frame it is far closer to the truth than copying the last frame."""
+    from sharpvid.fast.flow import flow_extrapolate
+
+    _, g, _ = run
+    y, x = np.mgrid[0:40, 0:48].astype(np.float64)
+    frames = np.stack([np.stack([np.sin((x - 1.5 * t) / 3 + c) * np.cos(y / 4) for c in range(3)],
+                                axis=-1) for t in range(6)])  # (6, 40, 48, 3) in [-1, 1]
+    video = np.round((frames + 1) * 127.5).astype(np.uint8)
+    result = evaluate(g, [clip_of(video)], 2, keep=1)
+    s, values = result["samples"][0], result["videos"][0]["values"]
+    expected = flow_extrapolate(s["inputs"], 2)
+    torch.testing.assert_close(s["flow_extrap"], expected)
+    for j in range(2):
+        assert values["flow_extrap"]["psnr_seed"][j] == pytest.approx(
+            float(metrics.psnr(expected[j], s["targets"][j])), rel=1e-5)
+        assert values["flow_extrap"]["psnr_seed"][j] > values["copy_last"]["psnr_seed"][j] + 10
+
+
 def test_moving_means_skip_videos_without_moving_pixels(run):
     _, g, _ = run
     static = clip_of(np.repeat(moving_square(1, 24, 32, seed=1), 6, axis=0), "static")
     moving = clip_of(moving_square(6, 24, 32, seed=2), "moving")
     result = evaluate(g, [static, moving, static], 2)
-    for method in ("model", "copy_last"):
+    for method in ("model", "copy_last", "flow_extrap"):
         values = [v["values"][method] for v in result["videos"]]
         assert result["counts"][method]["psnr_seed_moving"] == [1, 1]
         assert result["counts"][method]["ssim_seed"] == [3, 3]
@@ -175,7 +199,7 @@ def test_sizes_not_divisible_by_the_scales_and_mixed_sizes_in_one_run(run):
     for clip, video in zip([odd, even, odd], together["videos"]):
         alone = evaluate(g, [clip], 3, batch=1)["videos"][0]
         assert video["name"] == alone["name"]
-        for method in ("model", "copy_last"):
+        for method in ("model", "copy_last", "flow_extrap"):
             for name in COLUMNS:
                 np.testing.assert_allclose(video["values"][method][name],
                                            alone["values"][method][name], rtol=1e-4)
@@ -191,7 +215,7 @@ def test_prepared_test_folder_and_the_same_spec_give_the_same_numbers(run, tmp_p
     assert main("evaluate", run_dir, "--data", spec, "--frame-range", "0.5:1", "--out",
                 tmp_path / "b", "--device", "cpu", "--pictures", 0) == 0
     a, b = ((tmp_path / d / "metrics.csv").read_text() for d in "ab")
-    assert a == b and len(a.splitlines()) == 1 + 3 * 2 * 2
+    assert a == b and len(a.splitlines()) == 1 + 3 * 2 * 3  # videos x frames x methods
     # a prepared folder with longer clips gives its first m + n frames
     clips = TestClips(tmp_path / "test", 4, 1)
     assert [c.frames.shape[0] for c in clips] == [5, 5, 5]
@@ -206,7 +230,7 @@ def test_deblur_adds_model_plus_deblur_rows(run, tmp_path, capsys):
     table = capsys.readouterr().out
     assert "model+deblur" in table
     rows = list(csv.DictReader(io.StringIO((out / "metrics.csv").read_text())))
-    assert [r["method"] for r in rows] == ["model", "copy_last", "model+deblur"]
+    assert [r["method"] for r in rows] == ["model", "copy_last", "flow_extrap", "model+deblur"]
     assert math.isfinite(float(rows[2]["psnr_seed"]))
     assert json.loads((out / "metrics.json").read_text())["deblur"] == {
         "method": "natural", "kernel_size": 3}
@@ -272,15 +296,18 @@ def test_command_writes_table_json_csv_and_pictures(run, tmp_path, capsys):
     lines = captured.out.splitlines()
     assert lines[0].startswith("evaluated 3 video(s)") and "(step 1)" in lines[0]
     assert lines[1].split()[:4] == ["method", "frame", "psnr_seed", "psnr_authors"]
-    assert [line.split()[:2] for line in lines[2:6]] == [
-        ["model", "1"], ["model", "2"], ["copy_last", "1"], ["copy_last", "2"]]
-    # then the model's gain over copy-last, column by column
-    assert [line.split()[:4] for line in lines[6:8]] == [["model", "-", "copy_last", "1"],
-                                                         ["model", "-", "copy_last", "2"]]
-    psnr = {row.split()[0] + row.split()[1]: float(row.split()[2]) for row in lines[2:6]}
-    gain = float(lines[6].split()[4])
-    assert gain == pytest.approx(psnr["model1"] - psnr["copy_last1"], abs=0.011)
-    assert "authors:" in lines[8] and "seed:" in lines[8]
+    assert [line.split()[:2] for line in lines[2:8]] == [
+        ["model", "1"], ["model", "2"], ["copy_last", "1"], ["copy_last", "2"],
+        ["flow_extrap", "1"], ["flow_extrap", "2"]]
+    # then the model's gain over each baseline, column by column
+    assert [line.split()[:4] for line in lines[8:12]] == [
+        ["model", "-", "copy_last", "1"], ["model", "-", "copy_last", "2"],
+        ["model", "-", "flow_extrap", "1"], ["model", "-", "flow_extrap", "2"]]
+    psnr = {row.split()[0] + row.split()[1]: float(row.split()[2]) for row in lines[2:8]}
+    for line, baseline, frame in ((8, "copy_last", 1), (11, "flow_extrap", 2)):
+        gain = float(lines[line].split()[4])
+        assert gain == pytest.approx(psnr[f"model{frame}"] - psnr[f"{baseline}{frame}"], abs=0.011)
+    assert "authors:" in lines[12] and "seed:" in lines[12]
     assert "evaluate 3/3" in captured.err
 
     doc = _strict((out / "metrics.json").read_text())
@@ -289,11 +316,11 @@ def test_command_writes_table_json_csv_and_pictures(run, tmp_path, capsys):
     assert doc["evaluation"]["frames"] == 2 and doc["evaluation"]["data"] == SYNTH
     assert doc["m"] == 4 and doc["n"] == 2 and doc["columns"] == list(COLUMNS)
     assert len(doc["videos"]) == 3 and doc["videos"][0]["name"] == "synthetic-0000"
-    assert set(doc["means"]) == set(doc["counts"]) == {"model", "copy_last"}
+    assert set(doc["means"]) == set(doc["counts"]) == {"model", "copy_last", "flow_extrap"}
     assert doc["counts"]["copy_last"]["psnr_seed"] == [3, 3]
 
     rows = list(csv.DictReader(io.StringIO((out / "metrics.csv").read_text())))
-    assert len(rows) == 3 * 2 * 2 and list(rows[0])[5:] == list(COLUMNS)
+    assert len(rows) == 3 * 2 * 3 and list(rows[0])[5:] == list(COLUMNS)
     first = doc["videos"][0]["values"]["copy_last"]["psnr_authors"][1]
     row = next(r for r in rows if r["video"] == "synthetic-0000" and r["frame"] == "2"
                and r["method"] == "copy_last")

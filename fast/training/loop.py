@@ -281,8 +281,9 @@ class Trainer:
     # -- validation and pictures ----------------------------------------------------------------
     @torch.no_grad()
     def validate(self) -> dict:
-        """The held-out clips' n frames predicted by G and by copy-last-frame
-        (:func:`sharpvid.fast.evaluate.predict_and_score`): PSNR, SSIM and sharpness (seed
+        """The held-out clips' n frames predicted by G and by the two baselines, copy-last-frame
+        and optical-flow extrapolation (:func:`sharpvid.fast.evaluate.predict_and_score`; keys
+        ``*_copy_last`` and ``*_flow_extrap``): PSNR, SSIM and sharpness (seed
         convention) on the whole frame and PSNR on the moving area; means over clips and frames,
         NaNs (a frame with no moving pixel) skipped."""
         from sharpvid.fast.evaluate import predict_and_score
@@ -293,7 +294,8 @@ class Trainer:
         for clip in self.val:
             _, scores = predict_and_score(self.g, to_model(clip[None], self.device), self.cfg.m,
                                           self.cfg.n)
-            for method, suffix in (("model", ""), ("copy_last", "_copy_last")):
+            for method, suffix in (("model", ""), ("copy_last", "_copy_last"),
+                                   ("flow_extrap", "_flow_extrap")):
                 for key in keys:  # every predicted frame of every clip; NaN = no moving pixel
                     values.setdefault(key + suffix, []).extend(
                         scores[method][key].flatten().tolist())
