@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TUTORIALS = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py"))
 
 
-def test_the_six_tutorials_exist():
-    assert [p.name[:2] for p in TUTORIALS] == ["01", "02", "03", "04", "05", "06"], TUTORIALS
+def test_the_seven_tutorials_exist():
+    assert [p.name[:2] for p in TUTORIALS] == ["01", "02", "03", "04", "05", "06", "07"], TUTORIALS
 
 
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.stem)
