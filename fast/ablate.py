@@ -40,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sharpvid.fast.ablation_tables import (CRITICS_NOTE, PAPER_SWITCHES, critic_accuracy, describe,
+from sharpvid.fast.ablation_tables import (BASELINE_LABELS, CRITICS_NOTE, PAPER_SWITCHES,
+                                           baseline_differences, critic_accuracy, describe,
                                            describe_critics, difference_table, differences,
                                            markdown_table, summary_rows, table_csv)
 
@@ -227,12 +228,13 @@ def _record_timing(run_dir: Path, **values) -> None:
     atomic_write(run_dir / TIMING, lambda tmp: Path(tmp).write_text(text))
 
 
-SAMPLE_KEYS = ("inputs", "targets", "model", "model+deblur")
+SAMPLE_KEYS = ("inputs", "targets", "model", "flow_extrap", "model+deblur")
 
 
 def save_samples(result: dict, path: Path) -> None:
     """The evaluation's picture clips as 8-bit arrays (``name``, ``inputs``, ``targets``,
-    ``model`` and ``model+deblur`` of each), for the report; written atomically."""
+    ``model``, ``flow_extrap`` and ``model+deblur`` of each), for the report; written
+    atomically.  (Copy-last is the last input: not stored.)"""
     from sharpvid.fast.figures import to_bytes
     from sharpvid.fast.imageio import atomic_write
 
@@ -263,9 +265,11 @@ def evaluate_variant(run_dir: Path, step: int, evaluation: dict, *, device: str,
                      ) -> tuple[dict, list[dict], str, float | None]:
     """Evaluate the run's step-``step`` checkpoint as ``sharpvid evaluate`` does, into
     ``run_dir/eval`` (reused when made from that checkpoint, of a run of ``train_config``, with
-    the same ``evaluation`` arguments).  Returns the metrics (``means``, ``counts``, ``videos``,
-    ``n``, ``methods``), the picture clips, ``"evaluated" | "reused"`` and the seconds it took
-    (then, when reused)."""
+    the same ``evaluation`` arguments, scoring every baseline of
+    :data:`~sharpvid.fast.ablation_tables.BASELINE_LABELS` and holding the pictures of every
+    method it scored: an evaluation made before flow extrapolation is made again).  Returns the
+    metrics (``means``, ``counts``, ``videos``, ``n``, ``methods``), the picture clips,
+    ``"evaluated" | "reused"`` and the seconds it took (then, when reused)."""
     from sharpvid.fast.checkpoint import checkpoint_path
     from sharpvid.fast.evaluate import evaluate_checkpoint
     from sharpvid.fast.imageio import from_strict_json
@@ -279,8 +283,11 @@ def evaluate_variant(run_dir: Path, step: int, evaluation: dict, *, device: str,
             same = old.get("step") == step and Path(old.get("checkpoint", "")).name == ckpt.name \
                 and all(old["evaluation"].get(k) == v for k, v in evaluation.items()) \
                 and (train_config is None or old.get("train_config") == train_config)
-            if same:
-                return (from_strict_json(old), load_samples(samples_path), "reused",
+            samples = load_samples(samples_path) if same else []
+            complete = all(b in old["methods"] for b in BASELINE_LABELS) and all(
+                k in s for s in samples for k in SAMPLE_KEYS[2:] if k in old["methods"])
+            if same and complete:
+                return (from_strict_json(old), samples, "reused",
                         _timing(run_dir).get("eval_seconds"))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # damaged: evaluate again
@@ -307,9 +314,17 @@ def markdown(summary: dict) -> str:
              f"{summary['seeds']} seed(s) per variant; seed convention, `docs/evaluation.md`; "
              "higher is better everywhere). Each cell is the mean ± the half-width of its 95 % "
              "interval (Student's t over every seed and video); a value is bold only where its "
-             "interval lies above the next best's.", ""]
+             "interval lies above the next best's. The baselines come first, the same frames for "
+             "every variant (no learning, no seed; intervals over the videos): copy last frame, "
+             "and flow extrapolation (the last input moved one more step along the optical flow "
+             "between the last two, at constant velocity).", ""]
     for j in range(1, n + 1):
         lines += [f"## Frame {j}", "", markdown_table(rows, j), ""]
+        if summary.get("baseline_differences"):
+            lines += ["Difference from the baselines (each variant's model minus copy-last and "
+                      "minus flow extrapolation, paired by seed and video; bold where the "
+                      "interval excludes 0):", "",
+                      difference_table(summary["baseline_differences"], j), ""]
         if summary.get("differences"):
             lines += ["Difference from `gdl` (paired by seed and video; bold where the "
                       "interval excludes 0):", "", difference_table(summary["differences"], j), ""]
@@ -466,6 +481,7 @@ def run_ablation(config: str, names: list[str], out: Path, *, overrides: list[st
                                            "eval_seconds", "critics")} for v in variants],
         "rows": summary_rows(variants, n),
         "differences": differences(variants, n),
+        "baseline_differences": baseline_differences(variants, n),
     }
     out.mkdir(parents=True, exist_ok=True)
     report.write_report(summary, variants, out, crop=crop)  # pictures first, tables last

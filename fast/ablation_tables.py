@@ -1,7 +1,8 @@
 """The ablation's tables, a leaf module: what :mod:`sharpvid.fast.ablate` writes (``ablation.md``,
 ``ablation.csv``) and :mod:`sharpvid.fast.report` shows (``report.html``) from the same rows, so
 neither imports the other.  Means with 95 % intervals over seeds and videos, bold only where
-separated, each variant's paired difference from ``gdl``, and the critics' accuracy."""
+separated, each variant's paired difference from ``gdl`` and from each baseline (copy-last-frame,
+optical-flow extrapolation), and the critics' accuracy."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ from sharpvid.fast.imageio import table_number
 TABLE_COLUMNS = {"psnr_seed": "PSNR", "psnr_seed_moving": "PSNR moving",
                  "sharp_seed": "sharpness", "sharp_seed_moving": "sharpness moving",
                  "ssim_seed": "SSIM"}
+
+#: The baselines of every evaluation (:data:`sharpvid.fast.evaluate.BASELINES`, weakest first)
+#: and their rows' labels; a baseline an older evaluation did not score gets no row.
+BASELINE_LABELS = {"copy_last": "copy last frame", "flow_extrap": "flow extrapolation"}
 
 #: The paper's value of every switch a variant may set (what the others get).
 PAPER_SWITCHES = {"discriminators": 1, "blur_detector": False, "blur_detector_fakes": False,
@@ -85,52 +90,69 @@ def _values(seed_runs: list[dict], method: str, column: str, j: int) -> list[flo
 
 
 def summary_rows(variants: list[dict], n: int) -> list[dict]:
-    """One row per (frame, method): copy-last first (the same frames for every variant: from the
-    first variant's first seed), then each variant's model and, when deblurred, model +
-    deblurring.  Each row: ``frame``, ``variant``, ``method``, ``label``, ``means`` (column ->
-    the mean over seeds of each seed's mean over videos), ``ci`` (column -> half-width of the
-    95 % interval over every seed and video), ``values`` (how many), ``videos``, ``moving``
-    (videos with moving pixels)."""
+    """One row per (frame, method): the baselines first (:data:`BASELINE_LABELS`: copy-last,
+    then flow extrapolation; the same frames for every variant: from the first variant's first
+    seed; one its evaluation did not score is left out), then each variant's model and, when
+    deblurred, model + deblurring.  Each row: ``frame``, ``variant`` (the baseline's name for a
+    baseline), ``method``, ``label``, ``means`` (column -> the mean over seeds of each seed's mean
+    over videos), ``ci`` (column -> half-width of the 95 % interval over every seed and video),
+    ``values`` (how many), ``videos``, ``moving`` (videos with moving pixels)."""
     rows = []
     for j in range(n):
-        entries = [(variants[0], "copy_last", "copy last frame")]
+        entries = [(variants[0], b, label) for b, label in BASELINE_LABELS.items()
+                   if b in variants[0]["metrics"]["methods"]]
         for v in variants:
             entries.append((v, "model", v["name"]))
             if "model+deblur" in v["metrics"]["methods"]:
                 entries.append((v, "model+deblur", f"{v['name']} + deblur"))
         for v, method, label in entries:
-            seeds = v["seeds"][:1] if method == "copy_last" else v["seeds"]
+            baseline = method in BASELINE_LABELS
+            seeds = v["seeds"][:1] if baseline else v["seeds"]
             counts = v["metrics"]["counts"][method]
             columns = v["metrics"]["means"][method]
             means = {c: float(np.mean([run["means"][method][c][j] for run in seeds]))
                      for c in columns}
             ci = {c: interval(_values(seeds, method, c, j))[1] for c in columns}
-            rows.append({"frame": j + 1, "variant": "copy_last" if method == "copy_last"
-                         else v["name"], "method": method, "label": label, "means": means,
+            rows.append({"frame": j + 1, "variant": method if baseline else v["name"],
+                         "method": method, "label": label, "means": means,
                          "ci": ci, "values": len(seeds) * len(seeds[0]["videos"]),
                          "videos": counts["psnr_seed"][j], "moving": counts["psnr_seed_moving"][j]})
     return rows
 
 
 def differences(variants: list[dict], n: int, reference: str = "gdl") -> list[dict]:
-    """Each other variant's model minus ``reference``'s, paired by seed and video: per frame and
-    table column, the mean difference and its 95 % interval.  Empty without ``reference``."""
-    ref = next((v for v in variants if v["name"] == reference), None)
-    if ref is None:
+    """Each variant's model minus ``reference``, paired by seed and video: per frame and table
+    column, the mean difference over the (seed, video) pairs and its 95 % interval.
+
+    ``reference``: a variant's name (its model: each *other* variant's seed ``s`` on video ``v``
+    minus the reference's seed ``s`` on video ``v``; empty without that variant), or a baseline of
+    :data:`BASELINE_LABELS` (each variant's seed-``s`` evaluation of ``v`` minus the baseline's
+    value in that same evaluation; a variant whose evaluation did not score it is left out)."""
+    baseline = reference in BASELINE_LABELS
+    ref = None if baseline else next((v for v in variants if v["name"] == reference), None)
+    if ref is None and not baseline:
         return []
     out = []
     for j in range(n):
         for v in variants:
-            if v is ref:
+            if v is ref or (baseline and reference not in v["metrics"]["methods"]):
                 continue
             means, ci = {}, {}
             for c in TABLE_COLUMNS:
-                pairs = [a - b for a, b in zip(_values(v["seeds"], "model", c, j),
-                                               _values(ref["seeds"], "model", c, j))]
+                theirs = (_values(v["seeds"], reference, c, j) if baseline
+                          else _values(ref["seeds"], "model", c, j))
+                pairs = [a - b for a, b in zip(_values(v["seeds"], "model", c, j), theirs,
+                                               strict=True)]
                 means[c], ci[c] = interval(pairs)
             out.append({"frame": j + 1, "variant": v["name"], "reference": reference,
                         "means": means, "ci": ci})
     return out
+
+
+def baseline_differences(variants: list[dict], n: int) -> list[dict]:
+    """:func:`differences` from every baseline of :data:`BASELINE_LABELS` in turn (copy-last's
+    rows, then flow extrapolation's)."""
+    return [d for b in BASELINE_LABELS for d in differences(variants, n, reference=b)]
 
 
 def _digits(column: str) -> int:
@@ -182,20 +204,31 @@ def markdown_table(rows: list[dict], frame: int) -> str:
 
 
 def difference_table(diffs: list[dict], frame: int) -> str:
-    """Markdown: each variant minus the reference (``gdl``), mean ± 95 % interval; bold where
-    the interval excludes 0."""
+    """Markdown: each variant minus its reference (``gdl`` or a baseline), mean ± 95 % interval;
+    bold where the interval excludes 0."""
     diffs = [d for d in diffs if d["frame"] == frame]
     head = ["variant", *TABLE_COLUMNS.values()]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for d in diffs:
         cells = [f"{d['variant']} − {d['reference']}"]
         for c in TABLE_COLUMNS:
-            mean, half = d["means"][c], d["ci"][c]
-            text = (f"{mean:+.{_digits(c)}f}" if math.isfinite(mean) else table_number(mean, 2)) + (
-                f" ± {table_number(half, _digits(c))}" if math.isfinite(half) else "")
-            cells.append(f"**{text}**" if math.isfinite(half) and abs(mean) > half else text)
+            text = difference_text(d, c)
+            cells.append(f"**{text}**" if excludes_zero(d, c) else text)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def difference_text(d: dict, column: str) -> str:
+    """A difference cell: the signed mean, with ``± half-width`` when there is an interval."""
+    mean, half = d["means"][column], d["ci"][column]
+    return (f"{mean:+.{_digits(column)}f}" if math.isfinite(mean) else table_number(mean, 2)) + (
+        f" ± {table_number(half, _digits(column))}" if math.isfinite(half) else "")
+
+
+def excludes_zero(d: dict, column: str) -> bool:
+    """Whether the difference's 95 % interval excludes 0 (bold in the tables)."""
+    mean, half = d["means"][column], d["ci"][column]
+    return math.isfinite(half) and abs(mean) > half
 
 
 def table_csv(rows: list[dict]) -> str:

@@ -4,10 +4,10 @@ Written into the ablation's folder, beside ``report.html`` (which links them by 
 so the folder can be copied or served as it is; no JavaScript, nothing from the network):
 
 - ``grid-<clip>.png``: the same test frame(s) across variants: input m | each variant's
-  prediction | ground truth, one row per predicted frame;
+  prediction | flow extrapolation (the baseline) | ground truth, one row per predicted frame;
 - ``gifs/<clip>-<variant>.gif``: the clip animated, ground truth | the variant (inputs, then its
   predictions with the authors' red border) | the variant deblurred, so that the rows of the page
-  compare the variants by eye;
+  compare the variants by eye; ``gifs/<clip>-flow_extrap.gif`` the same for flow extrapolation;
 - ``plots/*.png``: the training curves of every variant (``metrics.jsonl``) on one axis per
   quantity, with matplotlib (the ``plots`` extra); without it the page says how to get them.
 
@@ -92,9 +92,15 @@ def _marked(frames: np.ndarray) -> np.ndarray:
     return out
 
 
+#: The grid's column and the GIF's row of the flow-extrapolation baseline.
+FLOW_LABEL = "flow extrapolation"
+
+
 def write_pictures(variants: list[dict], out: Path, *, crop: int = 256) -> list[dict]:
-    """The grid PNG of every picture clip and a GIF per clip and variant; returns, per clip,
-    ``name``, ``grid`` (relative path), ``gifs`` (variant -> relative path), ``window``."""
+    """The grid PNG of every picture clip and a GIF per clip and variant, and one of flow
+    extrapolation (from the first variant's evaluation: the same frames for all; left out when
+    its samples have none, as an older evaluation's); returns, per clip, ``name``, ``grid``
+    (relative path), ``gifs`` (variant or :data:`FLOW_LABEL` -> relative path), ``window``."""
     clips = []
     count = min(len(v["samples"]) for v in variants)
     taken: set[str] = set()
@@ -111,23 +117,28 @@ def write_pictures(variants: list[dict], out: Path, *, crop: int = 256) -> list[
         columns = {f"input {m}": np.repeat(x[-1:], n, axis=0)}
         for v in variants:
             columns[v["name"]] = _model(v["samples"][i]["model"], window)
+        flow = _model(first["flow_extrap"], window) if "flow_extrap" in first else None
+        if flow is not None:
+            columns[FLOW_LABEL] = flow
         columns["ground truth"] = y
         grid_rel = f"grid-{stem}.png"
         figures.save_png(out / grid_rel, figures.comparison_grid(columns, max_rows=n))
         truth = np.concatenate([x, y])
         gifs = {}
-        for v in variants:
-            s = v["samples"][i]
+        animated = [(v["name"], safe_stem(v["name"], "clip"), v["samples"][i]) for v in variants]
+        if flow is not None:  # not a variant's name: "flow_extrap" is no variant
+            animated.append((FLOW_LABEL, "flow_extrap", {"model": first["flow_extrap"]}))
+        for name, file_stem, s in animated:
             panels = {"ground truth": truth,
-                      v["name"]: np.concatenate([_rgb(x), _marked(_model(s["model"], window))])}
+                      name: np.concatenate([_rgb(x), _marked(_model(s["model"], window))])}
             if "model+deblur" in s:
-                panels[f"{v['name']} + deblur"] = np.concatenate(
+                panels[f"{name} + deblur"] = np.concatenate(
                     [_rgb(x), _marked(_model(s["model+deblur"], window))])
             frames = [figures.comparison_grid({k: p[t:t + 1] for k, p in panels.items()},
                                               max_rows=1) for t in range(m + n)]
-            rel = f"gifs/{stem}-{safe_stem(v['name'], 'clip')}.gif"
+            rel = f"gifs/{stem}-{file_stem}.gif"
             figures.save_gif(out / rel, frames, duration_ms=250)
-            gifs[v["name"]] = rel
+            gifs[name] = rel
         clips.append({"name": first["name"], "grid": grid_rel, "gifs": gifs, "window": window})
     return clips
 
@@ -168,6 +179,27 @@ def _series(records: list[dict], kind: str, key: str) -> dict[str, tuple[list, l
     return out
 
 
+#: The baselines' validation curves (training logs ``KEY_copy_last``, ``KEY_flow_extrap``):
+#: key suffix -> (label, line style); drawn in black, from the first log that has them.
+BASELINE_CURVES = {"_copy_last": ("copy last frame", ":"), "_flow_extrap": ("flow extrapolation",
+                                                                             "-.")}
+
+
+def baseline_curves(logs: list[list[dict]], key: str) -> dict[str, tuple[list, list]]:
+    """``label -> (steps, values)`` of each baseline of :data:`BASELINE_CURVES` for the
+    validation quantity ``key`` (``psnr_seed``, ...), from the first of ``logs`` that logged it
+    (the baselines learn nothing: every run's are the same); a baseline no log has (an older
+    run's, before flow extrapolation) is left out."""
+    out = {}
+    for suffix, (label, _) in BASELINE_CURVES.items():
+        for records in logs:
+            series = _series(records, "val", key + suffix).get(key + suffix)
+            if series:
+                out[label] = series
+                break
+    return out
+
+
 def write_plots(variants: list[dict], out: Path) -> list[tuple[str, str]] | None:
     """``plots/<stem>.png`` for every quantity of :data:`PLOTS` some variant logged (``log``: its
     run's records, :func:`read_log`); ``None`` when matplotlib is not installed.  Returns
@@ -198,12 +230,10 @@ def write_plots(variants: list[dict], out: Path) -> list[tuple[str, str]] | None
         if stem == "d_acc" and drawn:
             ax.axhline(0.5, color="black", linestyle=":", linewidth=1, label="chance")
         if kind == "val" and drawn:
-            for records in logs.values():
-                base = _series(records, kind, keys[0] + "_copy_last").get(keys[0] + "_copy_last")
-                if base:
-                    ax.plot(*base, color="black", linestyle=":", marker="o" if len(base[0]) <= 20
-                            else None, markersize=3, label="copy last frame")
-                    break
+            styles = dict(BASELINE_CURVES.values())
+            for label, (xs, ys) in baseline_curves(list(logs.values()), keys[0]).items():
+                ax.plot(xs, ys, color="black", linestyle=styles[label],
+                        marker="o" if len(xs) <= 20 else None, markersize=3, label=label)
         if not drawn:
             plt.close(fig)
             continue
@@ -259,6 +289,22 @@ def _html_table(rows: list[dict], frame: int) -> str:
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+def _html_differences(diffs: list[dict], frame: int) -> str:
+    """Each variant minus its reference (a baseline or ``gdl``): mean ± 95 % interval, bold
+    where the interval excludes 0."""
+    from sharpvid.fast.ablation_tables import TABLE_COLUMNS, difference_text, excludes_zero
+
+    head = "".join(f"<th>{_e(h)}</th>" for h in ["difference", *TABLE_COLUMNS.values()])
+    body = []
+    for d in (d for d in diffs if d["frame"] == frame):
+        cells = [f"<td>{_e(d['variant'])} &minus; {_e(d['reference'])}</td>"]
+        for c in TABLE_COLUMNS:
+            cls = ' class="best"' if excludes_zero(d, c) else ""
+            cells.append(f"<td{cls}>{_e(difference_text(d, c))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
 def page(summary: dict, clips: list[dict], plots: list[tuple[str, str]] | None) -> str:
     """``report.html``'s text."""
     from sharpvid.fast.ablation_tables import CRITICS_NOTE, describe, describe_critics
@@ -278,12 +324,21 @@ def page(summary: dict, clips: list[dict], plots: list[tuple[str, str]] | None) 
         f"{summary['m']} inputs &rarr; {summary['n']} frames, the later ones predicted from the "
         "earlier predictions. Seed convention (PSNR and sharpness on a data range of 2; see "
         "docs/evaluation.md); <em>moving</em>: over the pixels that move. Higher is better in "
-        "every column; the best is bold. Every value of every convention is in "
+        "every column; the best is bold (only where its 95 % interval lies above the next "
+        "best's). The baselines come first, the same frames for every variant: <em>copy last "
+        "frame</em> and <em>flow extrapolation</em> (the last input moved one more step along "
+        "the optical flow between the last two, at constant velocity); each variant's "
+        "difference from them is paired by seed and video. Every value of every convention is in "
         '<a href="ablation.csv">ablation.csv</a> and each run\'s <code>eval/metrics.json</code>.'
         "</p>",
     ]
     for j in range(1, summary["n"] + 1):
         parts += [f"<h2>Frame {j}</h2>", _html_table(summary["rows"], j)]
+        for key, what in (("baseline_differences", "the baselines"), ("differences", "gdl")):
+            if summary.get(key):
+                parts += [f"<p class='note'>Difference from {what} (model minus it, paired by "
+                          "seed and video; bold where the 95 % interval excludes 0):</p>",
+                          _html_differences(summary[key], j)]
     parts.append(f"<h2>Variants</h2><p class='note'>{html.escape(CRITICS_NOTE)}</p>"
                  "<table><tr><th>variant</th><th>what it adds</th><th>sets</th>"
                  "<th>critics' accuracy</th><th>training</th><th>train it alone</th></tr>")
@@ -306,9 +361,10 @@ def page(summary: dict, clips: list[dict], plots: list[tuple[str, str]] | None) 
                   for title, rel in plots]
     parts.append("<h2>Predictions</h2>")
     parts.append('<p class="note">A window of the frame where it moves most, at full '
-                 "resolution. Grid: the last input, each variant's predicted frame(s) and the "
-                 "ground truth. Animations: the inputs, then the predictions (red border); "
-                 "ground truth | variant | variant deblurred.</p>")
+                 "resolution. Grid: the last input, each variant's predicted frame(s), the "
+                 "flow extrapolation and the ground truth. Animations: the inputs, then the "
+                 "predictions (red border); ground truth | variant | variant deblurred, and "
+                 "ground truth | flow extrapolation.</p>")
     for clip in clips:
         top, left, h, w = clip["window"]
         parts.append(f"<h3>{_e(clip['name'])} <span class='note'>({w}&times;{h} at "

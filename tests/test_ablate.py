@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sharpvid.fast import ablate, ablation_tables, cli, report
+from sharpvid.fast import ablate, ablation_tables, cli, evaluate, report
 from sharpvid.fast.config import load_config
 
 EVAL = "synthetic:seed=1,videos=2,frames=10,height=40,width=40"
@@ -138,9 +138,36 @@ def test_seeds_train_each_variant_k_times_and_the_tables_carry_intervals(tmp_pat
     gdl = next(r for r in summary["rows"] if r["label"] == "gdl" and r["frame"] == 1)
     assert diff["means"]["psnr_seed"] == pytest.approx(model["means"]["psnr_seed"]
                                                        - gdl["means"]["psnr_seed"])
+    # the baselines: one row each, from the first variant's first seed (over the videos)
+    flow = next(r for r in summary["rows"] if r["method"] == "flow_extrap" and r["frame"] == 1)
+    assert flow["label"] == "flow extrapolation" and flow["values"] == 2
+    assert flow["means"]["psnr_seed"] == pytest.approx(
+        per_seed[0]["means"]["flow_extrap"]["psnr_seed"][0])
+    assert flow["means"]["psnr_seed"] != copy["means"]["psnr_seed"]
+    # each variant's model - flow_extrap, paired by (seed, video), by hand from the videos' values
+    from scipy import stats
+
+    for name, dirs in (("l2", ("l2", "l2-seed1")), ("gdl", ("gdl", "gdl-seed1"))):
+        runs = [json.loads((out / "runs" / d / "eval" / "metrics.json").read_text())
+                for d in dirs]
+        for baseline in ("flow_extrap", "copy_last"):
+            pairs = np.array([video["values"]["model"]["psnr_seed"][1]
+                              - video["values"][baseline]["psnr_seed"][1]
+                              for run in runs for video in run["videos"]])
+            assert pairs.size == 4
+            d = next(d for d in summary["baseline_differences"] if d["frame"] == 2
+                     and d["variant"] == name and d["reference"] == baseline)
+            assert d["means"]["psnr_seed"] == pytest.approx(pairs.mean())
+            assert d["ci"]["psnr_seed"] == pytest.approx(
+                stats.t.ppf(0.975, 3) * pairs.std(ddof=1) / 2)
+    assert [(d["variant"], d["reference"]) for d in summary["baseline_differences"]
+            if d["frame"] == 1] == [("l2", "copy_last"), ("gdl", "copy_last"),
+                                    ("l2", "flow_extrap"), ("gdl", "flow_extrap")]
     md = (out / "ablation.md").read_text()
     assert "2 seed(s) per variant" in md and "Difference from `gdl`" in md and " ± " in md
-    assert "l2 − gdl" in md
+    assert "l2 − gdl" in md and md.count("| flow extrapolation |") == 2
+    assert "Difference from the baselines" in md
+    assert md.count("| l2 − flow_extrap |") == 2 and md.count("| gdl − copy_last |") == 2
     with open(out / "ablation.csv") as f:
         header = next(csv.reader(f))
     assert "psnr_seed_ci95" in header and "values" in header
@@ -195,7 +222,9 @@ def test_ablation_writes_the_tables(ablation):
     # rows: per frame, copy-last then each variant and its deblurred prediction
     labels = [(r["frame"], r["label"]) for r in summary["rows"]]
     assert labels == [(j, lab) for j in (1, 2) for lab in
-                      ("copy last frame", "l2", "l2 + deblur", "two_d", "two_d + deblur")]
+                      ("copy last frame", "flow extrapolation", "l2", "l2 + deblur", "two_d",
+                       "two_d + deblur")]
+    assert set(ablation_tables.BASELINE_LABELS) == set(evaluate.BASELINES)
     # the table's values are the evaluation's means, as sharpvid evaluate wrote them
     for v in ("l2", "two_d"):
         metrics = json.loads((out / "runs" / v / "eval" / "metrics.json").read_text())
@@ -204,6 +233,7 @@ def test_ablation_writes_the_tables(ablation):
         assert metrics["step"] == 3 and metrics["evaluation"]["data"] == EVAL
     md = (out / "ablation.md").read_text()
     assert md.count("| copy last frame |") == 2 and "## Frame 2" in md
+    assert md.count("| flow extrapolation |") == 2 and md.count("| two_d − flow_extrap |") == 2
     assert "sharpvid ablate tiny --variants l2,two_d --steps 3" in md
     # the command names the options that differ from their defaults, and only those
     assert f"--eval-data {EVAL}" in md and "--pictures 2" in md and "--frames" not in md
@@ -217,8 +247,12 @@ def test_ablation_writes_the_tables(ablation):
     assert "D2 (blur): real" in md
     with open(out / "ablation.csv") as f:
         table = list(csv.DictReader(f))
-    assert len(table) == 10 and {r["method"] for r in table} == {"copy_last", "model",
-                                                                  "model+deblur"}
+    assert len(table) == 12 and {r["method"] for r in table} == {"copy_last", "flow_extrap",
+                                                                  "model", "model+deblur"}
+    flow = next(r for r in table if r["method"] == "flow_extrap" and r["frame"] == "1")
+    metrics = json.loads((out / "runs" / "l2" / "eval" / "metrics.json").read_text())
+    assert flow["variant"] == "flow_extrap" and float(flow["psnr_seed"]) == pytest.approx(
+        metrics["means"]["flow_extrap"]["psnr_seed"][0])
     assert float(table[1]["psnr_seed"]) == pytest.approx(summary["rows"][1]["means"]["psnr_seed"])
     assert "frame 1:" in stdout and "| two_d + deblur |" in stdout
 
@@ -229,18 +263,145 @@ def test_ablation_writes_pictures_plots_and_a_self_contained_report(ablation):
     out, _ = ablation
     html = (out / "report.html").read_text()
     assert "<table>" in html and "copy last frame" in html and "<script" not in html
+    assert html.count("<td>flow extrapolation</td>") == 2 + 2  # a row per frame, a GIF per clip
+    assert html.count("<td>l2 &minus; flow_extrap</td>") == 2
     assert "http://" not in html and "https://" not in html
     sources = re.findall(r'src="([^"]+)"', html)
     assert sources and all((out / s).is_file() for s in sources), sources
     gifs = [s for s in sources if s.endswith(".gif")]
     plots = [s for s in sources if s.startswith("plots/")]
     grids = [s for s in sources if s.startswith("grid-")]
-    assert len(gifs) == 4 and len(grids) == 2  # 2 clips x 2 variants; a grid per clip
+    assert len(gifs) == 6 and len(grids) == 2  # 2 clips x (2 variants + flow); a grid per clip
+    assert sum(s.endswith("-flow_extrap.gif") for s in gifs) == 2
     assert {"plots/g_lp.png", "plots/g_adv.png", "plots/d_loss.png", "plots/d_acc.png"} <= set(plots)
     gif = Image.open(out / gifs[0])
     assert gif.n_frames == 4 + 2  # inputs, then the predictions
     grid = Image.open(out / grids[0])
-    assert grid.size[0] > 4 * 40  # input 4 | l2 | two_d | ground truth, 40 px each
+    assert grid.size[0] > 5 * 40  # input 4 | l2 | two_d | flow extrapolation | ground truth
+
+
+def _variants_from(out: Path, names: list[str]) -> list[dict]:
+    """What :func:`sharpvid.fast.ablate.run_ablation` gives the tables and the report, read back
+    from the ablation's folder (one seed)."""
+    from sharpvid.fast.imageio import from_strict_json
+
+    variants = []
+    for name in names:
+        run = out / "runs" / name
+        metrics = from_strict_json(json.loads((run / "eval" / "metrics.json").read_text()))
+        variants.append({"name": name, "metrics": metrics, "log": report.read_log(
+                             run / "metrics.jsonl"),
+                         "seeds": [{"seed": 0, "means": metrics["means"],
+                                    "videos": metrics["videos"]}],
+                         "samples": ablate.load_samples(run / "eval" / "samples.npz")})
+    return variants
+
+
+def _without_flow(variants: list[dict]) -> list[dict]:
+    """``variants`` as an evaluation made before flow extrapolation left them."""
+    import copy
+
+    old = copy.deepcopy(variants)
+    for v in old:
+        v["metrics"]["methods"].remove("flow_extrap")
+        for key in ("means", "counts"):
+            del v["metrics"][key]["flow_extrap"]
+        for run in v["seeds"]:
+            run["means"].pop("flow_extrap", None)
+            for video in run["videos"]:
+                video["values"].pop("flow_extrap", None)
+        for s in v["samples"]:
+            del s["flow_extrap"]
+    return old
+
+
+def test_the_pictures_get_a_flow_extrapolation_column_and_animation(ablation, tmp_path):
+    from PIL import Image
+
+    out, _ = ablation
+    variants = _variants_from(out, ["l2", "two_d"])
+    new = report.write_pictures(variants, tmp_path / "new", crop=256)
+    old = report.write_pictures(_without_flow(variants), tmp_path / "old", crop=256)
+    assert [set(c["gifs"]) for c in new] == [{"l2", "two_d", report.FLOW_LABEL}] * 2
+    assert [set(c["gifs"]) for c in old] == [{"l2", "two_d"}] * 2
+    # one more column (40 px frames; the column is as wide as its label)
+    wide, narrow = (Image.open(d / c[0]["grid"]).size for d, c in ((tmp_path / "new", new),
+                                                                    (tmp_path / "old", old)))
+    assert wide[1] == narrow[1] and wide[0] >= narrow[0] + 40
+    # the flow GIF: the inputs, then flow extrapolation's predictions (red border)
+    gif = Image.open(tmp_path / "new" / new[0]["gifs"][report.FLOW_LABEL])
+    assert gif.n_frames == 4 + 2
+    gif.seek(5)
+    assert (np.asarray(gif.convert("RGB")) == (255, 0, 0)).all(-1).any()
+
+
+def test_an_older_evaluation_without_flow_extrap_still_makes_the_tables_and_report(ablation,
+                                                                                  tmp_path):
+    out, _ = ablation
+    old = _without_flow(_variants_from(out, ["l2", "two_d"]))
+    rows = ablation_tables.summary_rows(old, 2)
+    assert [r["label"] for r in rows if r["frame"] == 1] == [
+        "copy last frame", "l2", "l2 + deblur", "two_d", "two_d + deblur"]
+    assert ablation_tables.differences(old, 2, reference="flow_extrap") == []
+    assert {d["reference"] for d in ablation_tables.baseline_differences(old, 2)} == {"copy_last"}
+    summary = json.loads((out / "ablation.json").read_text())
+    summary.update(rows=rows, baseline_differences=ablation_tables.baseline_differences(old, 2))
+    path = report.write_report(summary, old, tmp_path)
+    html = path.read_text()
+    assert "<td>copy last frame</td>" in html and "<td>flow extrapolation</td>" not in html
+    assert "&minus; copy_last" in html and "flow_extrap" not in html
+    assert "| copy last frame |" in ablate.markdown(summary)
+
+
+def test_an_evaluation_without_flow_extrap_is_evaluated_again(ablation, tmp_path):
+    import shutil
+
+    out, _ = ablation
+    run = tmp_path / "l2"
+    shutil.copytree(out / "runs" / "l2", run)
+    meta = json.loads((run / "eval" / "metrics.json").read_text())
+    args = dict(evaluation=json.loads((out / "ablation.json").read_text())["evaluation"],
+                device="cpu", progress=False, train_config=meta["train_config"])
+    assert ablate.evaluate_variant(run, 3, **args)[2] == "reused"  # complete: reused
+    # an older evaluation's metrics.json, without the method
+    meta["methods"].remove("flow_extrap")
+    del meta["means"]["flow_extrap"]
+    (run / "eval" / "metrics.json").write_text(json.dumps(meta))
+    metrics, samples, status, _ = ablate.evaluate_variant(run, 3, **args)
+    assert status == "evaluated" and "flow_extrap" in metrics["methods"]
+    assert all("flow_extrap" in s for s in samples)
+    # samples.npz written before the pictures kept flow extrapolation
+    with np.load(run / "eval" / "samples.npz") as data:
+        kept = {k: data[k] for k in data.files if not k.endswith("/flow_extrap")}
+    np.savez_compressed(run / "eval" / "samples.npz", **kept)
+    assert ablate.evaluate_variant(run, 3, **args)[2] == "evaluated"
+
+
+def test_the_val_curves_draw_flow_extrapolation_beside_copy_last(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    old = [{"step": s, "kind": "val", "psnr_seed": 20.0 + s, "psnr_seed_copy_last": 19.0}
+           for s in (1, 2)]
+    new = [{**r, "psnr_seed_flow_extrap": 25.0 - r["step"]} for r in old]
+    assert report.baseline_curves([old], "psnr_seed") == {"copy last frame": ([1, 2],
+                                                                             [19.0, 19.0])}
+    assert report.baseline_curves([old, new], "psnr_seed") == {
+        "copy last frame": ([1, 2], [19.0, 19.0]), "flow extrapolation": ([1, 2], [24.0, 23.0])}
+    drawn = []
+    plot = matplotlib.axes.Axes.plot
+
+    def spy(self, *args, **kwargs):
+        drawn.append(kwargs.get("label"))
+        return plot(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", spy)
+    for log, out in ((new, tmp_path / "new"), (old, tmp_path / "old")):
+        drawn.clear()
+        plots = report.write_plots([{"name": "gdl", "log": log}], out)
+        assert [rel for _, rel in plots] == ["plots/val_psnr.png"]
+        assert (out / "plots" / "val_psnr.png").is_file()
+        assert drawn == ["gdl", "copy last frame"] + (["flow extrapolation"] if log is new
+                                                      else [])
 
 
 def test_rerun_reuses_and_a_new_variant_is_added(ablation):
@@ -266,7 +427,8 @@ def test_a_changed_evaluation_is_evaluated_again(ablation, tmp_path):
     assert status == 0, err
     assert "l2: training reused" in stdout and "evaluation evaluated" in stdout
     summary = json.loads((out / "ablation.json").read_text())
-    assert [r["label"] for r in summary["rows"]] == ["copy last frame", "l2"]
+    assert [r["label"] for r in summary["rows"]] == ["copy last frame", "flow extrapolation",
+                                                     "l2"]
 
 
 def test_a_folder_with_another_config_is_refused_then_forced(tmp_path):
