@@ -9,7 +9,7 @@ one inside a window around x:
 
 - brightness constancy            :math:`I_1(x + v(x)) = I_0(x)`
 - linearised about the current v_k (:func:`lucas_kanade_step`, the Eq. of Lucas & Kanade 1981
-  that each iteration solves, in its dense form; Le Besnerais & Champagnat 2005, Eq. 4):
+  that each iteration solves, in the dense form of Le Besnerais & Champagnat 2005):
 
   .. math::  I_1^w(x') + \\nabla I_1^w(x') \\cdot (v - v_k(x')) \\approx I_0(x'),
              \\qquad I_1^w = I_1(\\cdot + v_k)
@@ -69,7 +69,11 @@ from sharpvid.reference._checks import (_as_float, _check_image, _check_nonnegat
 from sharpvid.reference.metrics import rgb_to_luma
 from sharpvid.reference.pyramid import downsample, upsample, warp
 
-#: Defaults of :func:`optical_flow`, chosen on the demo's *training* frames (benchmarks/RESULTS.md).
+#: Defaults of :func:`optical_flow`: scikit-image's ILK window (radius 7), 4 iterations a level,
+#: levels down to 16 pixels, λ small beside a textured window's A (about 1e-3 to 1e-2 on [-1, 1]
+#: frames).  Set before any measurement; the variations tried afterwards on the sample clips
+#: (2 to 8 iterations, radius 4 to 10, a Gaussian window, λ = 1e-3) moved the extrapolation's
+#: mean frame-1 PSNR by 0.1 dB or less (benchmarks/RESULTS.md), so none replaced them.
 LEVELS, ITERATIONS, RADIUS, LAM, MIN_SIZE = 5, 4, 7, 1e-4, 16
 
 
@@ -160,7 +164,7 @@ def window_mean(x: np.ndarray, radius: int) -> np.ndarray:
 def lucas_kanade_step(i0: np.ndarray, i1: np.ndarray, v: np.ndarray, *, radius: int = RADIUS,
                       lam: float = LAM) -> np.ndarray:
     """One iteration of dense iterative Lucas–Kanade: :math:`v_k \\to v_{k+1}` (Lucas & Kanade
-    1981; Le Besnerais & Champagnat 2005, Eq. 4), with a Tikhonov term λ.
+    1981, dense as in Le Besnerais & Champagnat 2005), with a Tikhonov term λ.
 
     .. math::
         (A + \\lambda I)\\, v_{k+1} = b + \\lambda v_k, \\quad

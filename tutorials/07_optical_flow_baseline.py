@@ -33,7 +33,7 @@
 #   squares in a window, iterated.
 # - G. Le Besnerais, F. Champagnat, "Dense optical flow by iterative local window registration",
 #   ICIP 2005: the same iteration for every pixel (dense), with the image warped by the current
-#   flow (their Eq. 4; scikit-image's `optical_flow_ilk` follows this paper).
+#   flow (scikit-image's `optical_flow_ilk` follows this paper).
 # - J.-Y. Bouguet, "Pyramidal implementation of the Lucas Kanade feature tracker: description of
 #   the algorithm", Intel Corporation, Microprocessor Research Labs, 2000: coarse to fine.
 # - M. Mathieu, C. Couprie, Y. LeCun, "Deep multi-scale video prediction beyond mean square
