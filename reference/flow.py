@@ -72,7 +72,7 @@ from sharpvid.reference.pyramid import downsample, upsample, warp
 #: Defaults of :func:`optical_flow`: scikit-image's ILK window (radius 7), 4 iterations a level,
 #: levels down to 16 pixels, λ small beside a textured window's A (about 1e-3 to 1e-2 on [-1, 1]
 #: frames).  Set before any measurement; the variations tried afterwards on the sample clips
-#: (2 to 8 iterations, radius 4 to 10, a Gaussian window, λ = 1e-3) moved the extrapolation's
+#: (2 to 8 iterations, radius 4, a Gaussian window of σ 3, λ = 1e-3) moved the extrapolation's
 #: mean frame-1 PSNR by 0.1 dB or less (benchmarks/RESULTS.md), so none replaced them.
 LEVELS, ITERATIONS, RADIUS, LAM, MIN_SIZE = 5, 4, 7, 1e-4, 16
 
