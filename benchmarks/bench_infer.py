@@ -1,5 +1,7 @@
-"""Measure inference speed: full-frame prediction frames/s of the generator, and ``evaluate``'s
-clips/s on a prepared test folder, each in float32 and in fast math.
+"""Measure inference speed: the generator's and flow_extrap's frames/s, and evaluate's clips/s.
+
+Full-frame prediction by the generator and ``evaluate``'s clips/s on a prepared test folder, each
+in float32 and in fast math; the flow_extrap baseline beside them, against OpenCV's DIS.
 
     python benchmarks/bench_infer.py                                  # demo and paper, both sizes
     python benchmarks/bench_infer.py --configs demo --sizes 240x320 --min-time 0.5
@@ -7,6 +9,7 @@ clips/s on a prepared test folder, each in float32 and in fast math.
     python benchmarks/bench_infer.py --batch 4 --json /tmp/bench_infer.json
     python benchmarks/bench_infer.py --eval-videos 2 --eval-size 64x64   # a small evaluate part
     python benchmarks/bench_infer.py --no-eval                        # prediction rows only
+    python benchmarks/bench_infer.py --configs demo --sizes 240x320 --no-eval --threads 2
 
 **Prediction** (one table).  For every generator config (``--configs``: demo, paper; built from
 ``sharpvid.fast.config.load_config(name).generator_config()`` as
@@ -31,7 +34,20 @@ channels_last where the device has native bf16; on a CPU without it, the same fl
 measured anyway so that the ratio is printed, and the output says so).  ``--force-bf16`` makes
 the fast rows bf16 autocast + channels_last whatever the device (emulated where not native).
 
-**Evaluate** (a second table).  In a temporary folder: test clips prepared by the project's own
+**The flow_extrap baseline** (a second table, ``--no-flow`` skips it).  At every size, one call is
+``with torch.no_grad(): sharpvid.fast.flow.flow_extrapolate(x, 1)`` on ``x`` of the same shape
+``(B, m, 3, H, W)`` (m = 4, the demo's; float32, uniform values in [-1, 1]: the flow's cost does
+not depend on the content), timed by the same ``timed_rate`` on every device: B predicted frames.
+Its yardstick, measured in the same run on the CPU (same ``torch.get_num_threads()`` given to
+``cv2.setNumThreads``): OpenCV's DIS optical flow, preset MEDIUM, for each clip from the last
+frame to the one before it (``cv2.cvtColor`` RGB -> grey on the uint8 frames, then ``calc``),
+and ``cv2.remap`` of the last frame (bilinear, border replicated): the baseline as the issue
+measured it.  "x DIS" is a row's frames/s over DIS's at the same size (CPU DIS for a CUDA row
+too).  OpenCV is a benchmark extra (``pip install 'sharpvid[bench]'``); without it the table has
+the flow_extrap rows only and says so.  ``benchmarks/bench_flow.py`` compares the two flows'
+quality as well.
+
+**Evaluate** (a third table).  In a temporary folder: test clips prepared by the project's own
 command (``sharpvid prepare synthetic:videos=V,frames=12,height=H,width=W --split test
 --frames m+1``, ``--eval-videos``, ``--eval-size``), a run folder holding the step-0 checkpoint
 of an untrained demo generator (a :class:`sharpvid.fast.training.loop.Trainer` with ``steps = 0``:
@@ -64,6 +80,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -76,6 +93,7 @@ from sharpvid.fast.config import ConfigError, load_config  # noqa: E402
 from sharpvid.fast.devices import (DeviceError, FastMath, native_bf16,  # noqa: E402
                                    resolve_device, resolve_fast_math)
 from sharpvid.fast.evaluate import evaluate_checkpoint  # noqa: E402
+from sharpvid.fast.flow import flow_extrapolate  # noqa: E402
 from sharpvid.fast.networks import MultiScaleGenerator  # noqa: E402
 from sharpvid.fast.training.loop import Trainer  # noqa: E402
 
@@ -194,6 +212,92 @@ def print_predict_table(rows: list[dict]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# The flow_extrap baseline, against OpenCV's DIS MEDIUM
+# ---------------------------------------------------------------------------------------------
+
+
+def dis_predictor():
+    """``predict(clips)``: uint8 ``(B, T, 3, H, W)`` -> each clip's next frame by OpenCV DIS
+    MEDIUM (the flow from the last frame to the one before it) and ``cv2.remap``; or None and
+    a note when OpenCV is not installed."""
+    try:
+        import cv2
+    except ImportError:
+        return None, ("OpenCV is not installed, so the DIS MEDIUM yardstick is skipped; it is "
+                      "a benchmark extra: pip install 'sharpvid[bench]'")
+    cv2.setNumThreads(torch.get_num_threads())
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+
+    def predict(clips):
+        h, w = clips.shape[-2:]
+        x, y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        out = []
+        for clip in clips:
+            prev, last = (np.ascontiguousarray(f.transpose(1, 2, 0)) for f in clip[-2:])
+            v = dis.calc(cv2.cvtColor(last, cv2.COLOR_RGB2GRAY),
+                         cv2.cvtColor(prev, cv2.COLOR_RGB2GRAY), None)
+            out.append(cv2.remap(last, x + v[..., 0], y + v[..., 1], cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_REPLICATE))
+        return out
+
+    return predict, f"OpenCV {cv2.__version__}, {cv2.getNumThreads()} thread(s)"
+
+
+def flow_rows(devices, sizes, args) -> tuple[list[dict], str]:
+    """flow_extrap's frames/s per device and size, and OpenCV DIS MEDIUM's on the CPU, with the
+    ratio to DIS; and the line that says which OpenCV (or why none)."""
+    m = load_config("demo").m
+    dis, note = dis_predictor()
+    rows, dis_fps = [], {}
+    for size in sizes:
+        h, w = size
+        gen = torch.Generator().manual_seed(0)
+        x = torch.rand(args.batch, m, 3, h, w, generator=gen) * 2 - 1
+        if dis is not None:
+            clips = ((x + 1) * 127.5).round().to(torch.uint8).numpy()
+            rate, calls = timed_rate(lambda: dis(clips), lambda: None, warmup=args.warmup,
+                                     min_time=args.min_time, min_calls=args.min_calls)
+            dis_fps[size] = rate * args.batch
+            rows.append({"device": "cpu", "method": "OpenCV DIS MEDIUM + remap",
+                         "size": f"{h}x{w}", "batch": args.batch, "precision": "uint8",
+                         "calls_timed": calls, "frames_per_s": dis_fps[size]})
+        for device in devices:
+            xd = x.to(device)
+
+            def call():
+                with torch.no_grad():
+                    flow_extrapolate(xd, 1)
+
+            rate, calls = timed_rate(call, synchronizer(device), warmup=args.warmup,
+                                     min_time=args.min_time, min_calls=args.min_calls)
+            rows.append({"device": str(device), "method": "flow_extrap", "size": f"{h}x{w}",
+                         "batch": args.batch, "precision": "float32", "calls_timed": calls,
+                         "frames_per_s": rate * args.batch})
+            del xd
+            release(device)
+        for r in rows:
+            if r["size"] == f"{h}x{w}":
+                r["ms_per_frame"] = 1000.0 / r["frames_per_s"]
+                r["x_dis"] = r["frames_per_s"] / dis_fps[size] if size in dis_fps else None
+                print(f"measured {r['device']} {r['method']} {h}x{w}: "
+                      f"{num(r['frames_per_s'])} frames/s", file=sys.stderr, flush=True)
+    return rows, note
+
+
+def print_flow_table(rows: list[dict]) -> None:
+    """The baseline rows as a Markdown table."""
+    columns = ["device", "method", "frame size", "batch", "precision", "frames/s", "ms/frame",
+               "x DIS"]
+    print("| " + " | ".join(columns) + " |")
+    print("|" + " --- |" * len(columns))
+    for r in rows:
+        cells = [r["device"], r["method"], r["size"], r["batch"], r["precision"],
+                 num(r["frames_per_s"]), num(r["ms_per_frame"]),
+                 "—" if r["x_dis"] is None else num(r["x_dis"])]
+        print("| " + " | ".join(map(str, cells)) + " |")
+
+
+# ---------------------------------------------------------------------------------------------
 # evaluate clips/s
 # ---------------------------------------------------------------------------------------------
 
@@ -295,6 +399,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, list[torch.device]]:
     parser.add_argument("--threads", type=int, default=0,
                         help="torch CPU threads (default: torch's)")
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluate table")
+    parser.add_argument("--no-flow", action="store_true",
+                        help="skip the flow_extrap baseline table (and its OpenCV yardstick)")
     parser.add_argument("--eval-videos", type=int, default=8,
                         help="synthetic test videos, one clip each (8)")
     parser.add_argument("--eval-size", default="240x320", help="their HxW frame size (240x320)")
@@ -364,6 +470,15 @@ def main(argv=None) -> int:
     print_predict_table(rows)
     print()
 
+    flows = []
+    if not args.no_flow:
+        flows, note = flow_rows(devices, args.sizes, args)
+        print(f"## Prediction baseline: flow_extrap (sharpvid.fast.flow.flow_extrapolate(x, 1), "
+              f"x (B={args.batch}, m=4, 3, H, W)) against OpenCV DIS MEDIUM + remap ({note})")
+        print()
+        print_flow_table(flows)
+        print()
+
     evals = []
     if not args.no_eval:
         with tempfile.TemporaryDirectory(prefix="bench_infer-") as tmp:
@@ -382,7 +497,7 @@ def main(argv=None) -> int:
             "date": time.strftime("%Y-%m-%d %H:%M"), "command": sys.argv,
             "machine": cpu_model(), "cores": os.cpu_count(), "torch": torch.__version__,
             "devices": [str(d) for d in devices], "threads": torch.get_num_threads(),
-            "predict": rows, "evaluate": evals}, indent=2) + "\n")
+            "predict": rows, "flow_extrap": flows, "evaluate": evals}, indent=2) + "\n")
     return 0
 
 
