@@ -295,18 +295,21 @@ def _check_clip(clip: TestClip, length: int, channels: int | None) -> None:
 
 @torch.inference_mode()
 def predict_and_score(generator, x: torch.Tensor, m: int, n: int, *, deblur: str | None = None,
-                      kernel_size: int = 9, mask_threshold: float = 0.05):
+                      kernel_size: int = 9, mask_threshold: float = 0.05,
+                      baselines: bool = True):
     """Clips ``x`` ``(B, m + n, C, H, W)`` in [-1, 1]: the n frames predicted by the generator,
     by copy-last-frame, by optical-flow extrapolation (and with ``deblur``, the generator's
     deblurred), and every score of :data:`COLUMNS` for each (:func:`frame_metrics`).  Returns
     ``(preds, scores)``: method -> ``(B, n, C, H, W)``, and method -> column -> ``(B, n)``.
-    Evaluation and training's validation both score this way."""
+    Evaluation and training's validation both score this way; ``baselines=False`` leaves the
+    baselines out (validation scores them once a run: the clips do not change)."""
     from sharpvid.fast.flow import flow_extrapolate
 
     inputs, targets = x[:, :m], x[:, m:]
-    preds = {"model": generator.predict(inputs, n, pad=True).to(x.dtype),
-             "copy_last": inputs[:, -1:].expand_as(targets),
-             "flow_extrap": flow_extrapolate(inputs, n)}
+    preds = {"model": generator.predict(inputs, n, pad=True).to(x.dtype)}
+    if baselines:
+        preds.update(copy_last=inputs[:, -1:].expand_as(targets),
+                     flow_extrap=flow_extrapolate(inputs, n))
     if deblur is not None:
         preds["model+deblur"] = deblur_frames(preds["model"], deblur, kernel_size)
     prev = torch.cat([inputs[:, -1:], targets[:, :-1]], dim=1)  # the real frame before each target

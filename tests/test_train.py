@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import io
 import json
+import math
 import os
 import signal
 import subprocess
@@ -306,6 +307,41 @@ def test_signal_finishes_the_step_saves_and_exits_0(tmp_path, sig):
     assert step >= 3 and train_lines(run)[-1]["step"] == step
 
 
+def test_validation_scores_the_baselines_once_and_the_model_every_time(tmp_path, monkeypatch):
+    """The validation clips are fixed, so copy-last's and flow extrapolation's scores are the
+    same at every validation: computed at the first, reused after; the model's are new."""
+    import sharpvid.fast.flow
+    from sharpvid.fast.evaluate import predict_and_score
+
+    folder = write_frames(tmp_path / "frames", moving_square(12, 32, 40))
+    trainer = Trainer(tiny(f"val_data={folder}", "net.output=copy"),
+                      tmp_path / "run", progress=False)
+    calls = []
+    real = sharpvid.fast.flow.flow_extrapolate
+    monkeypatch.setattr(sharpvid.fast.flow, "flow_extrapolate",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = trainer.validate()
+    assert len(calls) == len(trainer.val) >= 1
+    with torch.no_grad():
+        for p in trainer.g.parameters():
+            p.add_(0.01)  # a copy path no longer at its zero start: the model's scores change
+    second = trainer.validate()
+    assert len(calls) == len(trainer.val)  # not again
+    for key in first:
+        if key.endswith(("_copy_last", "_flow_extrap")):
+            assert second[key] == first[key], key
+    assert second["psnr_seed"] != first["psnr_seed"]
+    # and the reused values are the baselines' own scores on those clips
+    values = []
+    for clip in trainer.val:
+        _, scores = predict_and_score(trainer.g, to_model(clip[None], "cpu"), trainer.cfg.m,
+                                      trainer.cfg.n)
+        values += scores["flow_extrap"]["psnr_seed"].flatten().tolist()
+    trainer.close()
+    assert math.isfinite(first["psnr_seed_flow_extrap"])
+    assert first["psnr_seed_flow_extrap"] == pytest.approx(np.mean(values))
+
+
 # ---------------------------------------------------------------------------------------------
 # Data kinds
 # ---------------------------------------------------------------------------------------------
@@ -320,6 +356,7 @@ def test_trains_on_a_frame_folder_and_a_prepared_folder(tmp_path):
     assert (tmp_path / "a" / "samples" / "step-00000002.png").is_file()
     val = train_lines(tmp_path / "a", "val")[0]
     assert val["psnr_seed"] > 0 and val["psnr_seed_copy_last"] > 0 and "sharp_seed_moving" not in val
+    assert val["psnr_seed_flow_extrap"] > 0
     prepared = tmp_path / "prep"
     assert cli.main(["prepare", DATA, "--out", str(prepared), "--clips", "16", "--frames", "6"]) == 0
     status, out, err = run_cli("train", "tiny", "--out", tmp_path / "b", f"--data={prepared}",

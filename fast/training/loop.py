@@ -143,6 +143,7 @@ class Trainer:
             self.loader = ClipLoader(clips, cfg.batch, seed=cfg.seed, rank=self.dist.rank,
                                      device=self.device, workers=cfg.workers)
             self.val = validation_clips(cfg) if val_clips is None else list(val_clips)
+            self._val_baselines: dict[str, list[float]] | None = None  # fixed clips: scored once
             self.step_no = 0
             self.guard = Guard(cfg)
             self.last: dict = {}
@@ -291,14 +292,18 @@ class Trainer:
         self.g.eval()
         keys = ("psnr_seed", "psnr_seed_moving", "ssim_seed", "sharp_seed")
         values: dict[str, list[float]] = {}
+        first = self._val_baselines is None  # the baselines' scores never change: once a run
+        methods = (("model", ""), ("copy_last", "_copy_last"), ("flow_extrap", "_flow_extrap"))
         for clip in self.val:
             _, scores = predict_and_score(self.g, to_model(clip[None], self.device), self.cfg.m,
-                                          self.cfg.n)
-            for method, suffix in (("model", ""), ("copy_last", "_copy_last"),
-                                   ("flow_extrap", "_flow_extrap")):
+                                          self.cfg.n, baselines=first)
+            for method, suffix in methods if first else methods[:1]:
                 for key in keys:  # every predicted frame of every clip; NaN = no moving pixel
                     values.setdefault(key + suffix, []).extend(
                         scores[method][key].flatten().tolist())
+        if first:
+            self._val_baselines = {k: v for k, v in values.items() if k not in keys}
+        values.update(self._val_baselines)
         self.g.train()
         out = {}
         for key, vals in values.items():
