@@ -622,3 +622,22 @@ def test_options_may_stand_between_checkpoint_and_input(run, clip8_dir, tmp_path
         predict(capsys, run_dir, clip8_dir, "extra", "--out", tmp_path / "o2")
     assert exit_.value.code == 2
     assert "unrecognized arguments: extra" in capsys.readouterr().err
+
+
+@needs_av
+def test_all_on_a_truncated_file_predicts_the_windows_it_has(tmp_path, capsys):
+    path = write_video(tmp_path / "clip.avi", moving_square(30, 32, 32), quality=2)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 6 // 10])  # the header still says 30 frames
+    out = tmp_path / "out"
+    status, stdout, stderr = predict(capsys, "--method", "copy_last", path, "--all", "--out", out,
+                                     "--batch", 16, "--device", "cpu")
+    assert status == 0, stderr
+    warnings = [line for line in stderr.splitlines() if line.startswith("sharpvid: warning: ")]
+    assert len(warnings) == 1 and "header says 30 frames" in warnings[0]
+    rows = read_csv(out / sidebyside.CSV_NAME)
+    starts = sorted({int(r["start"]) for r in rows})
+    assert 1 <= len(starts) < 30 - M and starts == list(range(len(starts)))
+    assert len(rows) == 2 * len(starts)
+    assert read_mp4(out / sidebyside.MP4_NAME).shape[0] == len(starts)
+    assert f"predicted {len(starts)} window(s)" in stdout

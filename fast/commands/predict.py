@@ -472,6 +472,8 @@ def _run_all(args, video, generator, state, m: int, channels: int, device) -> in
         raise CommandError(f"{exc.filename or args.out}: cannot write "
                            f"({exc.strerror or exc})") from None
     elapsed = time.monotonic() - began
+    if progress.tty and progress.done < progress.total:  # a file shorter than its header said
+        print(file=sys.stderr)  # end the progress line the last window left open
     for problem in video.problems:
         print(f"sharpvid: warning: {problem}", file=sys.stderr)
     done = len(result["starts"]) * n
