@@ -50,9 +50,10 @@ I_0(x)`, channel 0 = v_x.  OpenCV's ``calc(I0, I1)`` is the same; scikit-image's
    ``optical_flow(last, prev)`` on float32 ``(1, 3, H, W)`` tensors against DIS = two
    ``cvtColor`` + ``calc`` on uint8; extrapolation = ``flow_extrapolate(x, 1)`` on ``(1, 2, 3, H,
    W)`` against DIS + ``remap``.  The calls are interleaved (one of each in turn, after a warm-up
-   call each; at least 5 rounds, until the slowest has run ``--min-time`` seconds), and the
-   median call is reported, so that the load of a shared machine falls on both alike; the load
-   average is printed before and after.  The ratio is ours over DIS (> 1: ours is slower).
+   call each; at least 5 rounds, until the slowest has run ``--min-time`` seconds), so that the
+   load of a shared machine falls on both alike; the median call and the best are reported (the
+   best is the nearest to an idle machine), and the load average before and after.  The ratio
+   is ours over DIS (> 1: ours is slower).
 
 Nothing here is a timed test: record the output in benchmarks/RESULTS.md with its header.
 """
@@ -358,10 +359,10 @@ def print_epe_table(table: dict, size, border: int) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def interleaved_ms(fns: dict, min_time: float, min_rounds: int = 5) -> dict[str, float]:
-    """Median ms per call of each of ``fns``, called in turn (one warm-up call each), until the
-    slowest has run ``min_time`` seconds and at least ``min_rounds`` rounds have passed (so each
-    is called as often as the others)."""
+def interleaved_ms(fns: dict, min_time: float, min_rounds: int = 5) -> dict[str, tuple]:
+    """(median, best) ms per call of each of ``fns``, called in turn (one warm-up call each),
+    until the slowest has run ``min_time`` seconds and at least ``min_rounds`` rounds have
+    passed (so each is called as often as the others)."""
     for fn in fns.values():
         fn()
     times = {k: [] for k in fns}
@@ -372,11 +373,12 @@ def interleaved_ms(fns: dict, min_time: float, min_rounds: int = 5) -> dict[str,
             fn()
             times[k].append(time.perf_counter() - t0)
         rounds += 1
-    return {k: 1000 * float(np.median(t)) for k, t in times.items()}
+    return {k: (1000 * float(np.median(t)), 1000 * float(np.min(t))) for k, t in times.items()}
 
 
 def speed_row(size: tuple[int, int], threads: int, min_time: float) -> dict:
-    """ours and DIS MEDIUM, flow and extrapolation, at one size and thread count."""
+    """ours and DIS MEDIUM, flow and extrapolation, at one size and thread count: median and
+    best ms per call (``ours_flow``, ``ours_flow_best``, ...) and ours / DIS of each."""
     cv2 = require("cv2")
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
@@ -396,22 +398,31 @@ def speed_row(size: tuple[int, int], threads: int, min_time: float) -> dict:
             "ours_extrap": lambda: fast_flow.flow_extrapolate(x, 1),
             "dis_extrap": lambda: remap(clip[1], dis_flow()),
         }, min_time)
-    row = {"size": f"{h}x{w}", "threads": threads, **ms}
-    row["ratio_flow"] = ms["ours_flow"] / ms["dis_flow"]
-    row["ratio_extrap"] = ms["ours_extrap"] / ms["dis_extrap"]
-    print(f"measured {h}x{w}, {threads} thread(s): ours {ms['ours_flow']:.1f} ms, DIS "
-          f"{ms['dis_flow']:.1f} ms", file=sys.stderr, flush=True)
+    row = {"size": f"{h}x{w}", "threads": threads}
+    for k, (median, best) in ms.items():
+        row[k], row[f"{k}_best"] = median, best
+    for part in ("flow", "extrap"):
+        row[f"ratio_{part}"] = row[f"ours_{part}"] / row[f"dis_{part}"]
+        row[f"ratio_{part}_best"] = row[f"ours_{part}_best"] / row[f"dis_{part}_best"]
+    print(f"measured {h}x{w}, {threads} thread(s): ours {row['ours_flow']:.1f} ms, DIS "
+          f"{row['dis_flow']:.1f} ms (medians)", file=sys.stderr, flush=True)
     return row
 
 
 def print_speed_table(rows: list[dict]) -> None:
+    print("Each cell: median / best call.")
+    print()
     print("| frame size | threads | ours flow (ms) | DIS flow (ms) | ours / DIS | ours "
           "extrapolation (ms) | DIS + remap (ms) | ours / DIS | ours frames/s |")
     print("|" + " --- |" * 9)
     for r in rows:
-        print(f"| {r['size']} | {r['threads']} | {r['ours_flow']:.1f} | {r['dis_flow']:.1f} | "
-              f"{r['ratio_flow']:.2f} | {r['ours_extrap']:.1f} | {r['dis_extrap']:.1f} | "
-              f"{r['ratio_extrap']:.2f} | {1000 / r['ours_extrap']:.3g} |")
+        def pair(key, f=".1f"):
+            return f"{r[key]:{f}} / {r[key + '_best']:{f}}"
+
+        fps = f"{1000 / r['ours_extrap']:.3g} / {1000 / r['ours_extrap_best']:.3g}"
+        print(f"| {r['size']} | {r['threads']} | {pair('ours_flow')} | {pair('dis_flow')} | "
+              f"{pair('ratio_flow', '.2f')} | {pair('ours_extrap')} | {pair('dis_extrap')} | "
+              f"{pair('ratio_extrap', '.2f')} | {fps} |")
     print()
 
 
@@ -514,9 +525,10 @@ def main(argv=None) -> int:
         load_before = os.getloadavg()
         rows = [speed_row(size, t, args.min_time) for t in args.threads for size in args.sizes]
         load_after = os.getloadavg()
-        print(f"## Speed: ms per frame pair, median of interleaved calls (>= 5 rounds and "
-              f">= {args.min_time:g} s of the slowest); load average {' '.join(f'{x:.2f}' for x in load_before)} before, "
-              f"{' '.join(f'{x:.2f}' for x in load_after)} after")
+        loads = [" ".join(f"{x:.2f}" for x in load) for load in (load_before, load_after)]
+        print(f"## Speed: ms per frame pair, interleaved calls (>= 5 rounds and "
+              f">= {args.min_time:g} s of the slowest); load average {loads[0]} before, "
+              f"{loads[1]} after")
         print()
         print_speed_table(rows)
         result["speed"] = {"rows": rows, "load_before": load_before, "load_after": load_after}
