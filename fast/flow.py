@@ -47,24 +47,22 @@ def image_gradient(i: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _window_sum(x: torch.Tensor, radius: int, dim: int) -> torch.Tensor:
-    """Sums over ``[i - r, i + r]`` along ``dim`` (-1 or -2), zeros outside: the sums of 1, 2,
-    4, ... neighbours by doubling, and the window's 2r + 1 as a sum of those (1.8 ms for five
-    240x320 planes on one core, against 3.8 for a cumulative sum and 38 for ``avg_pool2d``;
-    every term is added, none subtracted, so float32 keeps small sums beside large ones)."""
+    """Sums over ``[i - r, i + r]`` along ``dim`` (-1 or -2), zeros outside: the sums of 2, 4,
+    ... neighbours by doubling up to the power of two P >= 2r + 1, less the P - 2r - 1 terms
+    past the window (r = 7: four additions and one subtraction; 0.33 ms along one axis of five
+    240x320 planes on one core, against 0.66 for a cumulative sum, which also loses float32's
+    small sums beside large ones, and ~4 for ``avg_pool2d``)."""
     n, k = x.shape[dim], 2 * radius + 1
-    pad = (radius, radius) if dim == -1 else (0, 0, radius, radius)
-    sums, s, length = {}, F.pad(x, pad), 1  # sums[L][i]: the sum of L terms from i (padded)
-    while length <= k:
-        sums[length] = s
-        if 2 * length <= k:
-            s = s.narrow(dim, 0, s.shape[dim] - length) + s.narrow(dim, length, s.shape[dim] - length)
+    top = 1 << (k - 1).bit_length()  # P, the power of two >= k
+    pad = (radius, radius + top - k) if dim == -1 else (0, 0, radius, radius + top - k)
+    p = F.pad(x, pad)
+    s, length = p, 1
+    while length < top:  # s[i]: the sum of `length` terms from i (padded)
+        s = s.narrow(dim, 0, s.shape[dim] - length) + s.narrow(dim, length, s.shape[dim] - length)
         length *= 2
-    total, offset = None, 0
-    for length in sorted(sums, reverse=True):  # k's binary digits, largest first
-        if k - offset >= length:
-            part = sums[length].narrow(dim, offset, n)
-            total = part if total is None else total + part
-            offset += length
+    total = s.narrow(dim, 0, n)
+    for j in range(k, top):  # less the terms past the window
+        total = total - p.narrow(dim, j, n)
     return total
 
 
@@ -105,7 +103,7 @@ def _warp(frame: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     grid = torch.stack([gx, gy], dim=-1).reshape(-1, h, w, 2)
     out = F.grid_sample(frame.reshape(-1, c, h, w), grid, mode="bilinear", padding_mode="border",
                         align_corners=True).reshape(frame.shape)
-    still = (v == 0).all(dim=-3, keepdim=True)  # (..., 1, H, W): no move, the pixel itself
+    still = ((v[..., 0, :, :] == 0) & (v[..., 1, :, :] == 0)).unsqueeze(-3)  # no move: itself
     return torch.where(still, frame, out)
 
 

@@ -181,7 +181,7 @@ def _gradient_inputs(regime):
 
 
 def _window_inputs(regime):
-    return st.tuples(_images(), st.integers(1, 4)).map(lambda a: ((a[0], a[1]), {}))
+    return st.tuples(_images(), st.integers(1, 9)).map(lambda a: ((a[0], a[1]), {}))
 
 
 @st.composite
