@@ -1,7 +1,7 @@
 # Idempotent set-up and the project's two commands (see README).
 # `make test` builds .venv with the CPU build of torch pinned to the wheel these machines carry,
 # so CI never pulls a multi-GB CUDA build (`pip install .` for users keeps the plain lower bound),
-# and installs the video, samples, tensorboard and plots extras so their tests run in CI rather
+# and installs the video, samples, tensorboard, plots and bench extras so their tests run in CI rather
 # than skip.
 PYTHON ?= python3
 VENV   := .venv
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_PIN)"
-	$(BIN)/python -m pip install -q -e ".[test,video,samples,tensorboard,plots]"
+	$(BIN)/python -m pip install -q -e ".[test,video,samples,tensorboard,plots,bench]"
 	touch $(STAMP)
 
 test: $(STAMP)
