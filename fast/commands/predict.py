@@ -329,10 +329,12 @@ def _check_args(args: argparse.Namespace) -> None:
             raise CommandError(f"--{key} must be > 0, got {value}")
 
 
-def _predictor_line(generator, state, method: str | None, m: int) -> str:
+def _predictor_line(generator, state, method: str | None, m: int, device) -> str:
+    """What predicts, on which device (and, for a model, its precision plan)."""
     if generator is None:
-        return f"{method} (a baseline, no model; m={m})"
-    return (f"{state['path']} (step {state['step']}, m={m}); {generator.fast_math.summary}")
+        return f"{method} (a baseline, no model; m={m}) on {device}"
+    return (f"{state['path']} (step {state['step']}, m={m}) on {device}; "
+            f"{generator.fast_math.summary}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -379,7 +381,7 @@ def _run_window(args, video, generator, state, m: int, channels: int, device) ->
     first, frames = _read_window(video, args.input, m, args.start)
     _check_out(args.out)
 
-    print(f"predict: {_predictor_line(generator, state, args.method, m)} on {device}; input "
+    print(f"predict: {_predictor_line(generator, state, args.method, m, device)}; input "
           f"frames {first}..{first + m - 1} of {video.num_frames} ({video.width}x{video.height}x"
           f"{video.channels}) -> {args.frames} frame(s)", file=sys.stderr)
     if generator is not None and video.channels == 1 and channels == 3:
@@ -434,8 +436,8 @@ def _run_all(args, video, generator, state, m: int, channels: int, device) -> in
                            f"than the {MIN_SIZE}x{MIN_SIZE} that SSIM's window needs")
     _check_out(args.out)
 
-    what = _predictor_line(generator, state, args.method, m)
-    print(f"predict --all: {what} on {device}; {len(starts)} window(s) from frame {starts[0]} of "
+    what = _predictor_line(generator, state, args.method, m, device)
+    print(f"predict --all: {what}; {len(starts)} window(s) from frame {starts[0]} of "
           f"{video.num_frames} ({video.width}x{video.height}x{video.channels}), {m} + {n} "
           f"frames each -> {len(starts) * n} predicted frame(s), scored with "
           f"{', '.join(['model'] * (generator is not None) + list(METHODS))}", file=sys.stderr)
