@@ -510,3 +510,22 @@ def test_registry_covers_every_public_oracle_function():
         # window/kernel builders are checked through the blurs and SSIM that use them
         missing = public - covered - {"gaussian_window", "gaussian_kernel", "smoothed_labels"}
         assert not missing, f"{module.__name__}: no twin registered for {sorted(missing)}"
+
+
+def test_twins_mirror_the_oracles_signatures():
+    """Names, order, kinds and defaults of every parameter are the oracle's (a default changed in
+    the twin alone, say ``p=3`` in lp_loss, is a different function that no drawn input shows,
+    since the registry passes its arguments); the twins' own additions are keyword-only."""
+    import inspect
+
+    extras = {"logits", "device", "dtype"}  # the twins' own: logits=, where the tensor lives
+    for ref_module, fast_module in ((R.losses, F_.losses), (R.metrics, F_.metrics),
+                                    (R.pyramid, F_.pyramid), (R.blur, F_.blur), (R.data, F_.data)):
+        for name, ref in inspect.getmembers(ref_module, inspect.isfunction):
+            if name.startswith("_") or ref.__module__ != ref_module.__name__:
+                continue
+            ref_params = list(inspect.signature(ref).parameters.values())
+            fast_params = [p for p in inspect.signature(getattr(fast_module, name)).parameters.values()
+                           if not (p.name in extras and p.kind is p.KEYWORD_ONLY)]
+            assert [(p.name, p.kind, p.default) for p in fast_params] == [
+                (p.name, p.kind, p.default) for p in ref_params], f"{fast_module.__name__}.{name}"
