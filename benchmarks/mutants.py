@@ -17,11 +17,11 @@ Prints each survivor with its place and change, the score (killed / all) per mod
 all, and the time; exits 1 when a shared mutant survives.  ``--stride 3`` (what ``make mutants``
 runs) takes every third mutant: all 876 take about three times as long.
 
-mutmut (3.x) was the first choice; it copies the tree into ``mutants/`` and imports the package
-from there, which this project's ``package-dir`` layout (``fast/`` installed as
-``sharpvid.fast``) does not give it.  So this script does the same job in-process: it forks one
-already-warm Python (torch, NumPy, SciPy, pytest imported once) per mutant, two at a time, each
-importing its own mutated copy of the package through ``sys.path``.
+mutmut 3 was considered (not tried): it copies the tree into ``mutants/`` and runs the tests
+there, but the editable install maps ``sharpvid.fast`` to ``fast/`` by path, so the tests would
+import the unmutated package unless the copy were put on ``sys.path`` by hand.  This script does
+that, and saves the start-up: it forks one already-warm Python (torch, NumPy, SciPy, pytest
+imported once) per mutant, two at a time, each importing its own mutated copy of the package.
 """
 
 from __future__ import annotations

@@ -146,7 +146,8 @@ def probability_inputs(regime):
         else:
             low = {"normal": 0.01, "small": 1e-6, "large": 0.4}[regime]
             p = draw(hnp.arrays(np.float64, n, elements=st.floats(low, 1 - low)))
-        target = draw(st.one_of(st.sampled_from([0.0, 1.0]),
+        # hard labels (the twins' one-term paths), a soft scalar label, or one label per element
+        target = draw(st.one_of(st.sampled_from([0.0, 1.0, 0.3]),
                                 hnp.arrays(np.float64, n, elements=st.floats(0.0, 1.2))))
         return (p, target), {}
 
@@ -177,7 +178,7 @@ def logit_inputs(with_d: str):
             d_fake = [draw(hnp.arrays(np.float64, b, elements=logits)) for _ in range(n_scales)]
             if with_d == "gen":
                 return (d_fake,), {}
-            targets = st.one_of(st.sampled_from([0.0, 1.0]),
+            targets = st.one_of(st.sampled_from([0.0, 1.0, 0.3]),
                                 hnp.arrays(np.float64, b, elements=st.floats(0.0, 1.2)))
             return (d_real, d_fake, draw(targets), draw(targets)), {}
 
@@ -404,7 +405,7 @@ _EDGES_MAY_RAISE = {"edges": 0.3}
 # ------------------------------------------------------------------ the registry
 R, F_ = sharpvid.reference, sharpvid.fast
 REGISTRY = [
-    Twin("lp_loss", R.losses.lp_loss, F_.losses.lp_loss, pair_inputs(p=st.sampled_from([1, 1.5, 2]))),
+    Twin("lp_loss", R.losses.lp_loss, F_.losses.lp_loss, pair_inputs(p=st.sampled_from([1, 1.5, 2, 3]))),
     Twin("gdl_loss", R.losses.gdl_loss, F_.losses.gdl_loss, pair_inputs(alpha=st.sampled_from([1, 2])),
          compared=_EDGES_MAY_RAISE),
     # "small" here means p within 1e-6 of 0 or 1: log p near 1 loses float32 digits relative
