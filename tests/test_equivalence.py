@@ -377,6 +377,7 @@ def scene_inputs(regime):
 
 
 _CONVENTION = st.sampled_from(["seed", "authors"])
+_DATA_RANGE = st.sampled_from([2.0, 1.0, 255.0])  # [-1, 1] data, the TF scale, 8-bit
 _SSIM_TOLERANCE = {torch.float32: (1e-3, 1e-3)}
 
 
@@ -423,10 +424,12 @@ REGISTRY = [
          F_.losses.aggregate_adversarial, aggregate_inputs),
     Twin("combined_generator_loss", R.losses.combined_generator_loss,
          F_.losses.combined_generator_loss, scales_inputs("combined")),
-    Twin("psnr", R.metrics.psnr, F_.metrics.psnr, pair_inputs(convention=_CONVENTION)),
+    Twin("psnr", R.metrics.psnr, F_.metrics.psnr,
+         pair_inputs(convention=_CONVENTION, data_range=_DATA_RANGE)),
     Twin("psnr[mask]", R.metrics.psnr, F_.metrics.psnr, mask_pair_inputs(convention=_CONVENTION)),
     Twin("sharpness_difference", R.metrics.sharpness_difference, F_.metrics.sharpness_difference,
-         pair_inputs(_sharpness_lo, edge_lo=_sharpness_edge_lo, convention=_CONVENTION),
+         pair_inputs(_sharpness_lo, edge_lo=_sharpness_edge_lo, convention=_CONVENTION,
+                     data_range=_DATA_RANGE),
          compared=_EDGES_MAY_RAISE),
     Twin("sharpness_difference[mask]", R.metrics.sharpness_difference,
          F_.metrics.sharpness_difference,

@@ -16,6 +16,8 @@ def test_psnr_by_hand():
     y_hat = np.array([[[0.2, 0.2], [0.0, 0.0]]])
     # MSE = (0.04 + 0.04) / 4 = 0.02 -> 10 log10(2² / 0.02) = 10 log10(200)
     assert metrics.psnr(y_hat, y) == pytest.approx(10 * np.log10(200))
+    # data range 1 (the TF scale): 10 log10(1² / 0.02)
+    assert metrics.psnr(y_hat, y, data_range=1.0) == pytest.approx(10 * np.log10(50))
     # authors: 10 log10(255² / (128² · 0.02))
     assert metrics.psnr(y_hat, y, convention="authors") == pytest.approx(
         10 * np.log10(255**2 / (128**2 * 0.02))
@@ -41,6 +43,8 @@ def test_sharpness_seed_by_hand():
     y = np.array([[0.0, 0.0], [0.0, 1.0]])
     # ∇i Y = |1 − 0| = 1, ∇j Y = |1 − 0| = 1 -> |2 − 0| = 2 over N = 1 -> 10 log10(4 / 2)
     assert metrics.sharpness_difference(y_hat, y) == pytest.approx(10 * np.log10(2))
+    # on a data range of 1: 10 log10(1 / 2)
+    assert metrics.sharpness_difference(y_hat, y, data_range=1.0) == pytest.approx(10 * np.log10(0.5))
 
 
 def test_sharpness_authors_by_hand():
