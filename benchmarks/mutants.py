@@ -44,7 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # gradients, the independent references), fastest killers first; the registry in float64 only
 # (the float32 cases double the time and check rounding, which no mutant here is about)
 _TWINS = ["tests/test_equivalence.py::test_twin_matches_oracle",
-          "tests/test_equivalence.py::test_twins_mirror_the_oracles_signatures"]
+          "tests/test_equivalence.py::test_twins_mirror_the_oracles_signatures",
+          "tests/test_equivalence.py::test_warp_rejects_a_flow_of_another_shape"]
 _LOSSES = ["tests/test_reference_losses.py",
            "tests/test_doctests.py::test_doctests[sharpvid.reference.losses]",
            "tests/test_fast_losses_grad.py", *_TWINS,

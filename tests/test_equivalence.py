@@ -25,7 +25,7 @@ import sharpvid.reference.data
 import sharpvid.reference.losses
 import sharpvid.reference.metrics
 import sharpvid.reference.pyramid
-from equivalence import REGIMES, Twin, check_twin, compares_values
+from equivalence import REGIMES, Twin, check_same_error, check_twin, compares_values
 
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
@@ -533,3 +533,16 @@ def test_twins_mirror_the_oracles_signatures():
                            if not (p.name in extras and p.kind is p.KEYWORD_ONLY)]
             assert [(p.name, p.kind, p.default) for p in fast_params] == [
                 (p.name, p.kind, p.default) for p in ref_params], f"{fast_module.__name__}.{name}"
+
+
+@pytest.mark.parametrize("flow_shape", [(1, 2, 4, 5), (2, 4, 6), (2, 2, 4, 5)],
+                         ids=["extra-lead", "other-width", "other-batch"])
+def test_warp_rejects_a_flow_of_another_shape(flow_shape):
+    """Spatial size and leading axes are each checked (a flow with one extra leading axis would
+    otherwise broadcast into a batch of frames): the same one-line error from both twins."""
+    frame, flow = np.zeros((3, 4, 5)), np.zeros(flow_shape)
+    if flow_shape == (2, 2, 4, 5):
+        frame = np.zeros((3, 3, 4, 5))
+    check_same_error(lambda: R.pyramid.warp(frame, flow),
+                     [lambda: F_.pyramid.warp(torch.as_tensor(frame), torch.as_tensor(flow))],
+                     one_line=True)
