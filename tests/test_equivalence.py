@@ -227,8 +227,9 @@ def pyramid_inputs(fn):
                 return (x, draw(st.sampled_from([f for f in (1, 2, 3) if f <= min(x.shape[-2:])]))), {}
             if fn == "upsample":
                 return (x, draw(st.sampled_from([1, 2, 3])), draw(st.sampled_from(["nearest", "bilinear"]))), {}
-            if fn == "frame_pyramid":  # as many scales as the frame holds (edges: 1-pixel sides)
-                n = draw(st.integers(1, min(3, int(np.log2(min(x.shape[-2:]))) + 1)))
+            if fn == "frame_pyramid":  # edges: as many scales as the frame holds (1-pixel sides)
+                top = 3 if regime != "edges" else min(3, int(np.log2(min(x.shape[-2:]))) + 1)
+                n = draw(st.integers(1, top))
                 scale = 2 ** (n - 1)
                 if regime != "edges":
                     x = np.repeat(np.repeat(x, scale, axis=-2), scale, axis=-1)
