@@ -112,3 +112,34 @@ def test_scales_of_different_sizes_are_each_averaged():
     assert got.item() == pytest.approx(expected, rel=1e-12)
     logits = [torch.tensor(np.log(d / (1 - d)), dtype=torch.float64) for d in d_fake]
     assert losses.generator_adversarial_loss(logits, logits=True).item() == pytest.approx(expected)
+
+
+_HALF = np.full(1, 0.5)
+
+
+@pytest.mark.parametrize("name, args, kwargs", [
+    ("lp_loss", (np.zeros(3), np.zeros(3)), {"p": 0}),
+    ("discriminator_loss", ([_HALF], []), {}),
+    ("discriminator_loss", ([_HALF, _HALF], [_HALF]), {}),
+    ("generator_adversarial_loss", ([],), {}),
+    ("combined_generator_loss", ([np.zeros((2, 2))], [np.zeros((2, 2))] * 2), {}),
+    ("combined_generator_loss", ([], []), {}),
+], ids=["p=0", "no fake scale", "scales differ", "no scale", "y_hat and y differ", "empty"])
+def test_bad_input_is_the_oracles_error(name, args, kwargs):
+    """The twin rejects what the oracle rejects, with the same one-line message."""
+    from equivalence import check_same_error
+    from sharpvid.reference import losses as ref
+
+    def tensors(v):  # arrays, and lists of them, as float64 tensors
+        return [tensors(x) for x in v] if isinstance(v, list) else torch.as_tensor(v)
+
+    fast_args = [tensors(a) for a in args]
+    check_same_error(lambda: getattr(ref, name)(*args, **kwargs),
+                     [lambda: getattr(losses, name)(*fast_args, **kwargs)], one_line=True)
+
+
+@pytest.mark.gpu
+def test_smoothed_labels_go_to_the_device_asked_for():
+    """Drawn by a CPU generator, delivered on ``device`` (not the generator's)."""
+    labels = losses.smoothed_labels(3, True, torch.Generator(), device="cuda")
+    assert labels.device.type == "cuda"

@@ -48,6 +48,8 @@ def test_gdl_by_hand():
     assert losses.gdl_loss(y_hat, y, alpha=2) == pytest.approx(0.5)
     # 1x3 row: only horizontal terms; Y = [0, 1, 3] -> |∇Y| = 1, 2 ; Ŷ = [0, 0, 0] -> mean(1, 2)
     assert losses.gdl_loss(np.zeros((1, 3)), np.array([[0.0, 1.0, 3.0]])) == pytest.approx(1.5)
+    # 2x1 column: one vertical term |1 - 0|
+    assert losses.gdl_loss(np.zeros((2, 1)), np.array([[0.0], [1.0]])) == pytest.approx(1.0)
 
 
 def test_gdl_ignores_gradient_sign():
@@ -125,6 +127,8 @@ def test_aggregate_adversarial_by_hand():
     # λ L of 1000 (e^1000 overflows): w = (1, e^-1) / (1 + e^-1) -> 1000 - 1 / (e + 1)
     big = losses.aggregate_adversarial([1000.0, 999.0], "gman", lam=1.0)
     assert big == pytest.approx(1000 - 1 / (np.e + 1))
+    # a spread of 1000 (e^1000 overflows whichever end is the reference): w = (1, e^-1000)
+    assert losses.aggregate_adversarial([1000.0, 0.0], "gman", lam=1.0) == pytest.approx(1000.0)
     assert losses.aggregate_adversarial([2.0, 1.0, 4.0], "max") == 4.0
     assert losses.aggregate_adversarial([2.0, 1.0, 4.0]) == pytest.approx(7 / 3)  # mean by default
 
