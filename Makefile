@@ -43,3 +43,11 @@ notebooks: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+# Mutation testing of the oracle's core and its twins, with the shared-misunderstanding mutants
+# (benchmarks/mutants.py; not part of `make test`).  Every 3rd mutant by default, the run in
+# benchmarks/RESULTS.md; `make mutants MUTANTS_ARGS=` runs all of them.
+MUTANTS_ARGS ?= --stride 3
+.PHONY: mutants
+mutants: $(STAMP)
+	$(BIN)/python benchmarks/mutants.py $(MUTANTS_ARGS)

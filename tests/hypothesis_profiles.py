@@ -7,11 +7,12 @@ test that runs pytest on a file of its own).
   printed (``@reproduce_failure(...)``) beside the falsifying example.
 - ``thorough`` (``make test-thorough``, ``pytest --hypothesis-profile thorough``): many examples,
   random exploration, the database on.
+- ``mutants`` (``benchmarks/mutants.py``): ``ci`` without shrinking.
 """
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 settings.register_profile(
     "ci", max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow],
@@ -22,6 +23,13 @@ settings.register_profile(
 settings.register_profile(
     "thorough", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow],
     derandomize=False, print_blob=True,
+)
+
+# benchmarks/mutants.py: the ci profile's examples, without shrinking (a killed mutant needs the
+# first failure, not the smallest: shrinking turned quick kills into time-outs)
+settings.register_profile(
+    "mutants", parent=settings.get_profile("ci"),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate], print_blob=False,
 )
 
 

@@ -417,19 +417,22 @@ def test_bad_options(run, tmp_path, capsys):
         _fails(capsys, *common, "--device", "cuda", match="no CUDA device", out=out)
 
 
-def test_out_not_writable(run, tmp_path, capsys):
+def test_out_not_writable(run, tmp_path, capsys, monkeypatch):
     run_dir, _, _ = run
     (tmp_path / "file").write_text("x")
     _fails(capsys, run_dir, "--data", SYNTH, "--out", tmp_path / "file",
            match="exists and is not a folder")
     _fails(capsys, run_dir, "--data", SYNTH, "--out", tmp_path / "file" / "out",
            match="is not a folder")
-    if os.geteuid() != 0:  # root writes anywhere
-        locked = tmp_path / "locked"
-        locked.mkdir(mode=0o500)
-        _fails(capsys, run_dir, "--data", SYNTH, "--out", locked / "out",
-               match="not writable")
-        locked.chmod(0o700)
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.geteuid() == 0:  # root (CI) writes anywhere: access(2) answers as for a user
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode, **kw: (
+            Path(path) != locked and real_access(path, mode, **kw)))
+    _fails(capsys, run_dir, "--data", SYNTH, "--out", locked / "out", match="not writable")
+    assert not (locked / "out").exists()
+    locked.chmod(0o700)
     assert (tmp_path / "file").read_text() == "x"
 
 

@@ -84,3 +84,62 @@ def test_the_flow_dead_zone_passes_the_gradient_straight_through():
     assert torch.equal(out.detach(), torch.tensor([-1.5, 0.0, 0.0, 0.0, 0.75], dtype=torch.float64))
     (out * torch.arange(5.0, dtype=torch.float64)).sum().backward()
     assert torch.equal(v.grad, torch.arange(5.0, dtype=torch.float64))  # inside the zone too
+
+
+def test_gdl_on_one_row_or_one_column():
+    """An H x 1 or 1 x W image has terms along one axis only (and 1 x 1 none: an error)."""
+    column, row = torch.tensor([[0.0], [1.0]]), torch.tensor([[0.0, 1.0]])
+    assert losses.gdl_loss(torch.zeros(2, 1), column).item() == 1.0  # one vertical term: |1 - 0|
+    assert losses.gdl_loss(torch.zeros(1, 2), row).item() == 1.0
+    with pytest.raises(ValueError, match="at least 2 pixels"):
+        losses.gdl_loss(torch.zeros(1, 1), torch.zeros(1, 1))
+
+
+def test_smoothed_labels_of_an_empty_range_are_its_value():
+    assert torch.equal(losses.smoothed_labels(3, True, real_range=(1.0, 1.0)), torch.ones(3))
+    g = torch.Generator().manual_seed(0)
+    assert torch.equal(losses.smoothed_labels(3, False, g, fake_range=(0.0, 0.0)), torch.zeros(3))
+
+
+def test_scales_of_different_sizes_are_each_averaged():
+    """D's outputs of different sizes per scale (the stacked path needs equal ones): the mean of
+    each scale, summed over scales, as the oracle's Eq. (4)."""
+    from sharpvid.reference import losses as ref
+
+    d_fake = [np.array([0.2, 0.6]), np.array([0.9, 0.5, 0.3])]
+    expected = ref.generator_adversarial_loss(d_fake)
+    got = losses.generator_adversarial_loss([torch.tensor(d, dtype=torch.float64) for d in d_fake])
+    assert got.item() == pytest.approx(expected, rel=1e-12)
+    logits = [torch.tensor(np.log(d / (1 - d)), dtype=torch.float64) for d in d_fake]
+    assert losses.generator_adversarial_loss(logits, logits=True).item() == pytest.approx(expected)
+
+
+_HALF = np.full(1, 0.5)
+
+
+@pytest.mark.parametrize("name, args, kwargs", [
+    ("lp_loss", (np.zeros(3), np.zeros(3)), {"p": 0}),
+    ("discriminator_loss", ([_HALF], []), {}),
+    ("discriminator_loss", ([_HALF, _HALF], [_HALF]), {}),
+    ("generator_adversarial_loss", ([],), {}),
+    ("combined_generator_loss", ([np.zeros((2, 2))], [np.zeros((2, 2))] * 2), {}),
+    ("combined_generator_loss", ([], []), {}),
+], ids=["p=0", "no fake scale", "scales differ", "no scale", "y_hat and y differ", "empty"])
+def test_bad_input_is_the_oracles_error(name, args, kwargs):
+    """The twin rejects what the oracle rejects, with the same one-line message."""
+    from equivalence import check_same_error
+    from sharpvid.reference import losses as ref
+
+    def tensors(v):  # arrays, and lists of them, as float64 tensors
+        return [tensors(x) for x in v] if isinstance(v, list) else torch.as_tensor(v)
+
+    fast_args = [tensors(a) for a in args]
+    check_same_error(lambda: getattr(ref, name)(*args, **kwargs),
+                     [lambda: getattr(losses, name)(*fast_args, **kwargs)], one_line=True)
+
+
+@pytest.mark.gpu
+def test_smoothed_labels_go_to_the_device_asked_for():
+    """Drawn by a CPU generator, delivered on ``device`` (not the generator's)."""
+    labels = losses.smoothed_labels(3, True, torch.Generator(), device="cuda")
+    assert labels.device.type == "cuda"

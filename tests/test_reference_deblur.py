@@ -109,7 +109,7 @@ def _assert_valid_kernel(k: np.ndarray, size: int) -> None:
 def test_doctests(name):
     mod = importlib.import_module(f"sharpvid.reference.deblur.{name}")
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0
+    assert result.failed == 0 and result.attempted > 0, result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,18 +372,37 @@ def test_prune_kernel_removes_light_8_connected_components():
     assert abs(out.sum() - 1) < 1e-12
 
 
-@given(arrays(np.float64, st.just((9, 9)), elements=st.floats(0.0, 1.0)))
+@st.composite
+def _off_centre_blobs(draw):
+    """A 9x9 kernel whose mass (> 0) lies in a blob of at most 5x5 placed anywhere: the integer
+    shift that centres it loses no mass (the blob spans at most 4 pixels from its centroid)."""
+    bh, bw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    blob = draw(arrays(np.float64, (bh, bw), elements=st.floats(0.0, 1.0)))
+    blob[draw(st.integers(0, bh - 1)), draw(st.integers(0, bw - 1))] += 0.5  # never all zero
+    k = np.zeros((9, 9))
+    i, j = draw(st.integers(0, 9 - bh)), draw(st.integers(0, 9 - bw))
+    k[i : i + bh, j : j + bw] = blob
+    return k
+
+
+@given(_off_centre_blobs())
 def test_adjust_psf_center_centres_the_centroid(k):
-    if k.sum() <= 0:
-        return
-    k[0, :] = k[-1, :] = k[:, 0] = k[:, -1] = 0.0  # keep room to shift without losing mass
-    if k.sum() <= 0:
-        return
     out = adjust_psf_center(k)
     assert np.all(out >= 0) and abs(out.sum() - 1) < 1e-12
-    before = _centroid_offset(k)
-    after = _centroid_offset(out)
-    assert np.all(after <= np.maximum(before, 0.5) + 1e-9)
+    # centred: the centroid within half a pixel of the centre pixel on both axes
+    assert np.all(_centroid_offset(out) <= 0.5 + 1e-9)
+    # by an integer shift of the whole kernel, nothing else: out is k / sum(k) moved
+    (r0, c0), (r1, c1) = np.argwhere(k > 0)[0], np.argwhere(out > 0)[0]
+    np.testing.assert_allclose(out, np.roll(k / k.sum(), (r1 - r0, c1 - c0), axis=(0, 1)),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_adjust_psf_center_moves_an_off_centre_kernel():
+    """A no-op would keep the centroid where it was: 3 pixels off on both axes here."""
+    k = np.zeros((9, 9))
+    k[0:3, 0:2] = [[0.1, 0.2], [0.3, 0.1], [0.2, 0.1]]
+    assert np.all(_centroid_offset(k) > 2.5)
+    assert np.all(_centroid_offset(adjust_psf_center(k)) <= 0.5)
 
 
 def test_threshold_kernel_and_fix_kernel_size():

@@ -17,6 +17,26 @@ def test_lp_loss_by_hand():
     assert losses.lp_loss(y_hat, y, p=1) == pytest.approx(1.0)
 
 
+def test_defaults_are_the_papers():
+    """ℓ2 (p = 2) and λ_adv = 0.05, λ_ℓp = λ_gdl = 1 when not given (each default by hand)."""
+    y_hat = np.array([[0.0, 0.5], [1.0, -1.0]])
+    y = np.array([[1.0, 0.5], [0.0, 1.0]])
+    assert losses.lp_loss(y_hat, y) == pytest.approx(1.5)  # (1 + 0 + 1 + 4) / 4
+    flat, zero = [np.full((2, 2), 0.5)], [np.zeros((2, 2))]
+    d_fake = [np.array([0.5])]
+    # ℓ2 0.25 + GDL 0 + 0.05 · log 2
+    assert losses.combined_generator_loss(flat, zero, d_fake) == pytest.approx(0.25 + 0.05 * np.log(2))
+    # p = 2, α = 1 inside Eq. (6): Y = [0, 1, 3], Ŷ = 0 -> ℓ2 (0 + 1 + 9) / 3, GDL (1 + 2) / 2
+    row = [np.array([[0.0, 1.0, 3.0]])]
+    assert losses.combined_generator_loss([np.zeros((1, 3))], row) == pytest.approx(10 / 3 + 1.5)
+
+
+def test_bce_clip_by_hand():
+    """A confident wrong answer costs -log(1e-12) = 27.631 nats (Torch's clip), not more."""
+    assert losses.bce(np.array([0.0]), 1.0) == pytest.approx(27.631021115928547)
+    assert losses.bce(np.array([1.0]), 0.0) == pytest.approx(27.631021115928547)
+
+
 def test_gdl_by_hand():
     y = np.array([[0.0, 1.0], [0.0, 0.0]])
     y_hat = np.zeros((2, 2))
@@ -28,6 +48,8 @@ def test_gdl_by_hand():
     assert losses.gdl_loss(y_hat, y, alpha=2) == pytest.approx(0.5)
     # 1x3 row: only horizontal terms; Y = [0, 1, 3] -> |∇Y| = 1, 2 ; Ŷ = [0, 0, 0] -> mean(1, 2)
     assert losses.gdl_loss(np.zeros((1, 3)), np.array([[0.0, 1.0, 3.0]])) == pytest.approx(1.5)
+    # 2x1 column: one vertical term |1 - 0|
+    assert losses.gdl_loss(np.zeros((2, 1)), np.array([[0.0], [1.0]])) == pytest.approx(1.0)
 
 
 def test_gdl_ignores_gradient_sign():
@@ -91,6 +113,24 @@ def test_smoothed_labels_ranges(n, real):
     low, high = (0.7, 1.2) if real else (0.0, 0.3)
     assert labels.shape == (n,)
     assert np.all((labels >= low) & (labels <= high))
+
+
+def test_smoothed_labels_of_an_empty_range_are_its_value():
+    """low == high is a range (hard labels through the smoothing path), not an error."""
+    assert np.array_equal(losses.smoothed_labels(3, True, real_range=(1.0, 1.0)), np.ones(3))
+
+
+def test_aggregate_adversarial_by_hand():
+    # GMAN, w = softmax(λ L): λ = 0.5 on L = (1, 3) -> w ∝ (e^0.5, e^1.5)
+    expected = (np.exp(0.5) + 3 * np.exp(1.5)) / (np.exp(0.5) + np.exp(1.5))
+    assert losses.aggregate_adversarial([1.0, 3.0], "gman", lam=0.5) == pytest.approx(expected)
+    # λ L of 1000 (e^1000 overflows): w = (1, e^-1) / (1 + e^-1) -> 1000 - 1 / (e + 1)
+    big = losses.aggregate_adversarial([1000.0, 999.0], "gman", lam=1.0)
+    assert big == pytest.approx(1000 - 1 / (np.e + 1))
+    # a spread of 1000 (e^1000 overflows whichever end is the reference): w = (1, e^-1000)
+    assert losses.aggregate_adversarial([1000.0, 0.0], "gman", lam=1.0) == pytest.approx(1000.0)
+    assert losses.aggregate_adversarial([2.0, 1.0, 4.0], "max") == 4.0
+    assert losses.aggregate_adversarial([2.0, 1.0, 4.0]) == pytest.approx(7 / 3)  # mean by default
 
 
 def test_smoothed_labels_reproducible():

@@ -1,11 +1,14 @@
-"""The oracle's metrics: hand-computed values, conventions, masks, batches."""
+"""The oracle's metrics: hand-computed values, conventions, masks, batches, and SSIM and PSNR
+against an independent implementation (scikit-image's, a test extra)."""
 
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from sharpvid.reference import metrics
-from strategies import frame_pairs
+from strategies import PIXELS, frame_pairs
 
 
 def test_psnr_by_hand():
@@ -13,6 +16,8 @@ def test_psnr_by_hand():
     y_hat = np.array([[[0.2, 0.2], [0.0, 0.0]]])
     # MSE = (0.04 + 0.04) / 4 = 0.02 -> 10 log10(2² / 0.02) = 10 log10(200)
     assert metrics.psnr(y_hat, y) == pytest.approx(10 * np.log10(200))
+    # data range 1 (the TF scale): 10 log10(1² / 0.02)
+    assert metrics.psnr(y_hat, y, data_range=1.0) == pytest.approx(10 * np.log10(50))
     # authors: 10 log10(255² / (128² · 0.02))
     assert metrics.psnr(y_hat, y, convention="authors") == pytest.approx(
         10 * np.log10(255**2 / (128**2 * 0.02))
@@ -38,6 +43,8 @@ def test_sharpness_seed_by_hand():
     y = np.array([[0.0, 0.0], [0.0, 1.0]])
     # ∇i Y = |1 − 0| = 1, ∇j Y = |1 − 0| = 1 -> |2 − 0| = 2 over N = 1 -> 10 log10(4 / 2)
     assert metrics.sharpness_difference(y_hat, y) == pytest.approx(10 * np.log10(2))
+    # on a data range of 1: 10 log10(1 / 2)
+    assert metrics.sharpness_difference(y_hat, y, data_range=1.0) == pytest.approx(10 * np.log10(0.5))
 
 
 def test_sharpness_authors_by_hand():
@@ -64,6 +71,91 @@ def test_ssim_by_hand_constant_frames():
     c1 = (0.01 * 255) ** 2
     expected = c1 / (255**2 + c1)
     assert metrics.ssim(a, b) == pytest.approx(expected)
+
+
+# ------------------------------------------------------- SSIM against scikit-image (independent)
+def _skimage_ssim(y_hat, y, convention, mask=None):
+    """Wang et al.'s SSIM by scikit-image on the BT.601 luma mapped to 0-255, per the conventions.
+
+    scikit-image filters the whole image (reflect mode) and averages the map with a border of
+    ``(win_size - 1) // 2 = 5`` cropped: exactly the windows that lie inside the image, the seed's
+    ``valid`` positions.  The authors' ``full`` convolution is the valid one over the frames padded
+    with 10 zeros (0 on the 0-255 scale) on every side.
+    """
+    from skimage.metrics import structural_similarity
+
+    def luma255(x):  # (C, H, W) on [-1, 1] -> (H, W) on [0, 255]; the weights written out here
+        y_ = x[0] if x.shape[0] == 1 else 0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]
+        return (y_ + 1.0) * 127.5
+
+    a, b = luma255(y_hat), luma255(y)
+    if convention == "authors":
+        a, b = np.pad(a, 10), np.pad(b, 10)
+        mask = None if mask is None else np.pad(mask, 10)
+    kwargs = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255.0,
+                  K1=0.01, K2=0.03)
+    if mask is None:
+        return structural_similarity(a, b, **kwargs)
+    _, ssim_map = structural_similarity(a, b, full=True, **kwargs)
+    inside = ssim_map[5:-5, 5:-5][mask[5:-5, 5:-5]]
+    return inside.mean() if inside.size else np.nan
+
+
+@st.composite
+def _textured_pairs(draw, channels=(1, 3)):
+    """Two non-constant frames, 11-16 pixels a side: a random frame and a noisy, scaled copy
+    (SSIM near 1, where C2 and the window matter most) or an independent one (SSIM near 0)."""
+    c = draw(st.sampled_from(channels))
+    shape = (c, draw(st.integers(11, 16)), draw(st.integers(11, 16)))
+    a = draw(hnp.arrays(np.float64, shape, elements=PIXELS))
+    noise = draw(hnp.arrays(np.float64, shape, elements=PIXELS))
+    scale = draw(st.sampled_from([0.0, 0.05, 0.5, 1.0]))
+    b = np.clip(0.8 * a + scale * noise, -1, 1) if draw(st.booleans()) else noise
+    return a, b
+
+
+@given(_textured_pairs(), st.sampled_from(["seed", "authors"]))
+def test_ssim_equals_scikit_image(pair, convention):
+    a, b = pair
+    expected = _skimage_ssim(a, b, convention)
+    assert metrics.ssim(a, b, convention=convention) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@given(_textured_pairs(channels=(1,)), st.sampled_from(["seed", "authors"]), st.data())
+def test_masked_ssim_equals_scikit_image(pair, convention, data):
+    a, b = pair
+    mask = data.draw(hnp.arrays(bool, a.shape[-2:]))
+    expected = _skimage_ssim(a, b, convention, mask=mask)
+    got = metrics.ssim(a, b, mask=mask, convention=convention)
+    if np.isnan(expected):  # no centre pixel selected
+        assert np.isnan(got)
+    else:
+        assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_ssim_of_textured_frames_is_not_the_constant_case():
+    """Textured frames exercise the structure term: SSIM well below 1, and far apart for
+    unrelated frames (the authors' zero padding lifts both)."""
+    rng = np.random.default_rng(3)
+    a = rng.uniform(-1, 1, (1, 16, 16))
+    close, far = np.clip(a + 0.1 * rng.uniform(-1, 1, a.shape), -1, 1), rng.uniform(-1, 1, a.shape)
+    for convention in ("seed", "authors"):
+        near_one = metrics.ssim(a, close, convention=convention)
+        near_zero = metrics.ssim(a, far, convention=convention)
+        assert near_one == pytest.approx(_skimage_ssim(a, close, convention), rel=1e-9)
+        assert near_zero == pytest.approx(_skimage_ssim(a, far, convention), rel=1e-9)
+        assert 0.5 < near_one < 0.999 and near_zero < near_one - 0.3
+
+
+@given(frame_pairs(min_side=2, max_side=9))
+def test_psnr_equals_scikit_image(pair):
+    from skimage.metrics import peak_signal_noise_ratio
+
+    a, b = pair
+    with np.errstate(divide="ignore"):  # scikit-image's inf for identical frames
+        expected = peak_signal_noise_ratio(b, a, data_range=2.0)
+    # the default data range is the [-1, 1] frames' 2
+    assert metrics.psnr(a, b) == pytest.approx(expected, rel=1e-9)
 
 
 def test_ssim_luma_uses_bt601():

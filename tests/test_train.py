@@ -105,10 +105,30 @@ def test_logged_losses_equal_the_oracle(tmp_path, lam_adv):
 
 
 def test_recursive_training_of_two_frames(tmp_path):
-    trainer = Trainer(tiny("n=2", steps=2), tmp_path / "run", progress=False)
+    """n = 2: frame 2 is predicted from the window that ends with G's own frame 1, and the logged
+    loss is the mean of the two frames' Eq. (6) losses, each the oracle's on the same batch."""
+    # the paper's output: an untrained copy path would predict the last frame whatever the window
+    cfg = tiny("n=2", "net.output=paper", "lam_adv=0", "lam_gdl=0.7", "p=1.5", "alpha=1.2", steps=2)
+    trainer = Trainer(cfg, tmp_path / "run", progress=False)
+    net = cfg.network_config()
+    w_g = to_reference_weights(trainer.g)
     values = trainer.step()
-    assert np.isfinite(values["g/total"]) and "bad" not in values
+    assert "bad" not in values
     assert len(trainer.last_rollout.preds[0]) == 4  # the pyramid of the first predicted frame
+    clip = _f64(trainer.loader.clips.batch(0, cfg.batch, cfg.seed, 0))  # no D step: batch 0
+    x, y1, y2 = clip[:, :4], clip[:, 4], clip[:, 5]
+
+    def loss(preds, y):  # Eq. (6) without the adversarial term, the oracle's
+        return ref_losses.combined_generator_loss(preds, frame_pyramid(y, 4), lam_gdl=0.7, p=1.5,
+                                                  alpha=1.2)
+
+    pred1 = ref_net.generator_forward(w_g, x, net)
+    window2 = np.concatenate([x[:, 1:], pred1[-1][:, None]], axis=1)  # G's frame 1 slides in
+    loss2 = loss(ref_net.generator_forward(w_g, window2, net), y2)
+    assert values["g/total"] == pytest.approx((loss(pred1, y1) + loss2) / 2, rel=1e-5)
+    # frame 2 from the real frame 1 (no recursion) would log a different value
+    teacher = loss(ref_net.generator_forward(w_g, clip[:, 1:5], net), y2)
+    assert abs(teacher - loss2) > 1e-4 * loss2
 
 
 def test_learning_rate_schedules():
@@ -811,12 +831,27 @@ def test_still_clips_replace_a_share_of_each_batch_by_one_of_its_frames_repeated
     assert not np.array_equal(share.batch(7, 8, 1, 0), share.batch(7, 8, 2, 0))
 
 
-def test_a_run_with_still_clips_trains_on_them(tmp_path):
+def test_a_run_with_still_clips_trains_on_them(tmp_path, monkeypatch):
     trainer = Trainer(tiny("still_clips=1.0", steps=1), tmp_path / "run", progress=False)
     clip = trainer.loader.clips.batch(0, 4, 0, 0)
     assert all((c == c[0]).all() for c in clip)
+    seen = []  # the batches the D and G steps really get
+
+    def recorded(fn):
+        def step(run, clip):
+            seen.append(clip.detach().cpu())
+            return fn(run, clip)
+        return step
+
+    step = sharpvid.fast.training.step
+    monkeypatch.setattr(step, "discriminator_step", recorded(step.discriminator_step))
+    monkeypatch.setattr(step, "generator_step", recorded(step.generator_step))
     trainer.fit()
     trainer.close()
+    assert len(seen) == 2  # one D step and one G step
+    for batch in seen:  # every clip of both batches is one frame repeated over its m + n frames
+        assert all(torch.equal(c, c[:1].expand_as(c)) for c in batch)
+    assert train_lines(tmp_path / "run")[-1]["step"] == 1
 
 
 def test_spectral_norm_normalises_the_critics_weights_and_resumes_exactly(tmp_path):
