@@ -45,7 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # (the float32 cases double the time and check rounding, which no mutant here is about)
 _TWINS = ["tests/test_equivalence.py::test_twin_matches_oracle",
           "tests/test_equivalence.py::test_twins_mirror_the_oracles_signatures",
-          "tests/test_equivalence.py::test_warp_rejects_a_flow_of_another_shape"]
+          "tests/test_equivalence.py::test_warp_rejects_a_flow_of_another_shape",
+          "tests/test_equivalence.py::test_a_2d_frame_is_one_grey_frame",
+          "tests/test_equivalence.py::test_moving_mask_is_strictly_above_the_threshold"]
 _LOSSES = ["tests/test_reference_losses.py",
            "tests/test_doctests.py::test_doctests[sharpvid.reference.losses]",
            "tests/test_fast_losses_grad.py", *_TWINS,
@@ -54,7 +56,7 @@ _LOSSES = ["tests/test_reference_losses.py",
 _METRICS = ["tests/test_reference_metrics.py",
             "tests/test_doctests.py::test_doctests[sharpvid.reference.metrics]", *_TWINS,
             "-k", "(psnr or sharpness or ssim or luma or moving or doctests or test_reference"
-                  " or mirror) and not f32"]
+                  " or mirror or grey) and not f32"]
 _PYRAMID = ["tests/test_reference_pyramid_blur_data.py",
             "tests/test_doctests.py::test_doctests[sharpvid.reference.pyramid]",
             "tests/test_fast_losses_grad.py", *_TWINS,

@@ -547,3 +547,27 @@ def test_warp_rejects_a_flow_of_another_shape(flow_shape):
     check_same_error(lambda: R.pyramid.warp(frame, flow),
                      [lambda: F_.pyramid.warp(torch.as_tensor(frame), torch.as_tensor(flow))],
                      one_line=True)
+
+
+def test_a_2d_frame_is_one_grey_frame():
+    """``(H, W)`` is one grey frame ``(1, H, W)`` for the twins too (the registry draws
+    ``(C, H, W)`` and batches only)."""
+    rng = np.random.default_rng(4)
+    a, b = rng.uniform(-1, 1, (2, 12, 13))
+    for name in ("psnr", "sharpness_difference", "ssim"):
+        expected = getattr(R.metrics, name)(a, b)
+        got = getattr(F_.metrics, name)(torch.as_tensor(a), torch.as_tensor(b))
+        assert got.shape == () and got.item() == pytest.approx(expected, rel=1e-9), name
+        assert expected == pytest.approx(getattr(R.metrics, name)(a[None], b[None]), rel=1e-12)
+
+
+def test_moving_mask_is_strictly_above_the_threshold():
+    """A change of exactly the threshold does not move (0.5 and 0.25 are exact in binary)."""
+    last, y = np.zeros((3, 2, 2)), np.zeros((3, 2, 2))
+    y[1, 0, 1], y[2, 1, 1] = 0.5, 0.25
+    for threshold, expected in ((0.5, [[False, False], [False, False]]),
+                                (0.25, [[False, True], [False, False]]),
+                                (0.0, [[False, True], [False, True]])):
+        assert R.metrics.moving_mask(last, y, threshold).tolist() == expected
+        fast = F_.metrics.moving_mask(torch.as_tensor(last), torch.as_tensor(y), threshold)
+        assert fast.tolist() == expected
