@@ -20,7 +20,7 @@ from sharpvid.fast.metrics import rgb_to_luma
 from sharpvid.fast.pyramid import downsample, upsample
 from sharpvid.reference._checks import (_check_image, _check_nonnegative_number,
                                         _check_positive_int)
-from sharpvid.reference.flow import ITERATIONS, LAM, LEVELS, MIN_SIZE, RADIUS, _pyramid_sizes
+from sharpvid.reference.flow import ITERATIONS, LAM, LEVELS, MIN_SIZE, RADIUS, _pyramid_levels
 
 
 def _check_frames(x, name: str) -> torch.Tensor:
@@ -94,7 +94,7 @@ def _warp(frame: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     keeps its value exactly, as with the oracle's sampler (1.5 ms for a grey 240x320 frame on one
     core against 4 for the four gathers of :func:`sharpvid.fast.pyramid.warp`)."""
     h, w = frame.shape[-2:]
-    lead, c = frame.shape[:-3], frame.shape[-3]
+    c = frame.shape[-3]
     xs = torch.arange(w, dtype=v.dtype, device=v.device)
     ys = torch.arange(h, dtype=v.dtype, device=v.device)[:, None]
     # normalised to [-1, 1] over the pixel centres (align_corners=True); a side of 1 pixel: 0
@@ -170,7 +170,7 @@ def optical_flow(i0: torch.Tensor, i1: torch.Tensor, *, levels: int = LEVELS,
     if lam == 0:
         raise ValueError("lam must be > 0: a window with no texture has no flow without it")
     g0, g1 = rgb_to_luma(i0)[..., 0, :, :], rgb_to_luma(i1)[..., 0, :, :]
-    count = _pyramid_sizes(*g0.shape[-2:], levels, min_size)
+    count = _pyramid_levels(*g0.shape[-2:], levels, min_size)
     p0, p1 = [g0], [g1]
     for _ in range(1, count):  # halving the previous level: the oracle's d_{2^L} of the frame
         p0.append(downsample(p0[-1], 2))

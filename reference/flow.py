@@ -249,7 +249,7 @@ def upsample_flow(v: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.pad(up, pad, mode="edge")
 
 
-def _pyramid_sizes(h: int, w: int, levels: int, min_size: int) -> int:
+def _pyramid_levels(h: int, w: int, levels: int, min_size: int) -> int:
     """How many levels the pyramid has: halve while both halves keep ``min_size``."""
     count = 1
     while count < levels and min(h, w) // 2 ** count >= min_size:
@@ -301,7 +301,7 @@ def optical_flow(i0: np.ndarray, i1: np.ndarray, *, levels: int = LEVELS,
     if lam == 0:
         raise ValueError("lam must be > 0: a window with no texture has no flow without it")
     g0, g1 = rgb_to_luma(i0)[..., 0, :, :], rgb_to_luma(i1)[..., 0, :, :]  # (..., H, W)
-    count = _pyramid_sizes(*g0.shape[-2:], levels, min_size)
+    count = _pyramid_levels(*g0.shape[-2:], levels, min_size)
     p0, p1 = [g0], [g1]  # the pyramids, fine to coarse: level L is level L - 1 halved
     for _ in range(1, count):
         p0.append(downsample(p0[-1], 2))
