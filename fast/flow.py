@@ -152,6 +152,15 @@ def upsample_flow(v: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     return up.reshape(*lead, h, w)
 
 
+def downsample_flow(v: torch.Tensor, factor: int) -> torch.Tensor:
+    """Fast twin of :func:`sharpvid.reference.flow.downsample_flow`: :math:`d_f(v) / f`."""
+    v = _as_tensor(v, "v")
+    factor = _check_positive_int(factor, "factor")
+    if v.ndim < 3 or v.shape[-3] != 2:
+        raise ValueError(f"v must be a flow (..., 2, H, W), got shape {tuple(v.shape)}")
+    return downsample(v, factor) / factor
+
+
 def optical_flow(i0: torch.Tensor, i1: torch.Tensor, *, levels: int = LEVELS,
                  iterations: int = ITERATIONS, radius: int = RADIUS, lam: float = LAM,
                  min_size: int = MIN_SIZE) -> torch.Tensor:

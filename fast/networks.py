@@ -57,6 +57,7 @@ from torch.nn.utils import parametrize
 
 from sharpvid.fast._tensors import _as_tensor
 from sharpvid.fast.devices import OFF, ON, FastMath
+from sharpvid.fast.flow import _warp, downsample_flow, optical_flow, upsample_flow
 from sharpvid.fast.pyramid import copy_step, frame_pyramid, laplacian_step, shrink, upsample, warp
 import sharpvid.reference.networks as _ref
 from sharpvid.reference._checks import (_check_divisible, _check_image, _check_ndim,
@@ -82,6 +83,7 @@ __all__ = [
     "discriminator_forward",
     "generator_forward",
     "get_config",
+    "input_flows",
     "load_reference_weights",
     "predict_frames",
     "to_reference_weights",
@@ -141,6 +143,62 @@ def _activation(x: torch.Tensor, kind: str, slope: float) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
+def _g_convs(weights: Weights, h_k: torch.Tensor, k: int, config: NetworkConfig,
+             plan: FastMath) -> torch.Tensor:
+    """Twin of ``sharpvid.reference.networks._g_convs``: G'_k's conv stack, under bf16 autocast
+    when ``plan`` asks (only the convs: the pyramid and the sums stay in the input dtype)."""
+    n_convs = len(config.g_kernels[k])
+    with _autocast(plan, h_k):
+        for i, size in enumerate(config.g_kernels[k]):
+            prefix = f"scales.{k}.convs.{i}"
+            h_k = F.conv2d(h_k, weights[prefix + ".weight"], weights[prefix + ".bias"],
+                           padding=(size - 1) // 2)
+            if i < n_convs - 1:  # no activation after the last conv: G'_k is a residual
+                h_k = _activation(h_k, config.activation, config.leaky_slope)
+    return h_k
+
+
+def input_flows(x) -> torch.Tensor:
+    """Fast twin of :func:`sharpvid.reference.networks.input_flows`: the m - 1 flows ``(B, m - 1,
+    2, H, W)`` between consecutive input frames ``(B, m, C, H, W)``.
+
+    Differences: one batched :func:`sharpvid.fast.flow.optical_flow` call for all pairs, without
+    autograd (the flows are an input, not learned).
+    """
+    x = _as_tensor(x, "x")
+    _check_ndim(x, "x", (5,))
+    with torch.no_grad():
+        return optical_flow(x[:, 1:], x[:, :-1])  # v_t = flow(F_t, F_{t-1}), t = 2..m
+
+
+def _flow_scale(weights: Weights, x_k: torch.Tensor, flows_k: torch.Tensor, coarse, k: int,
+                config: NetworkConfig, plan: FastMath):
+    """Twin of ``sharpvid.reference.networks._flow_scale``: the flow path at one scale,
+    :math:`(\hat Y_k, B_k, c_k)`.
+
+    Differences: the warps are :func:`sharpvid.fast.flow._warp` (``grid_sample``, as
+    :func:`sharpvid.fast.flow.flow_extrapolate`: an untrained G equals that baseline bit for bit;
+    the oracle's positions up to float rounding); the convs as ``plan`` says.
+    """
+    b, m, c, h, w = x_k.shape
+    chained = coarse is not None and config.residual
+    corr = (upsample_flow(coarse[2], (h, w)) if chained
+            else x_k.new_zeros(b, 2, h, w))  # 2u(c_{k-1})
+    v_k = flows_k[:, -1]  # the constant-velocity flow at this scale
+    inputs = [x_k.reshape(b, m * c, h, w)]  # [X_k, u_k(\hat Y_{k-1}), V_k, W(F_k, v_k + 2u(c))]
+    if coarse is not None:
+        inputs.append(upsample(coarse[0], 2, config.upsample_mode))
+    inputs += [flows_k.reshape(b, 2 * (m - 1), h, w), _warp(x_k[:, -1], v_k + corr)]
+    h_k = _layout(torch.cat(inputs, dim=1), plan.channels_last)
+    out = _g_convs(weights, h_k, k, config, plan).to(x_k.dtype)
+    delta_y, corr = out[:, :c], corr + out[:, c:]  # \Delta Y_k; c_k = 2u(c_{k-1}) + \Delta v_k
+    base = _warp(x_k[:, -1], v_k + corr)  # B_k = W(F_k, v_k + c_k)
+    y_k = copy_step(base, delta_y, y_coarse=coarse[0] if chained else None,
+                    last_coarse=coarse[1] if chained else None, factor=2,
+                    mode=config.upsample_mode)
+    return y_k, base, corr
+
+
 def _generator_scale(
     weights: Weights, x_k: torch.Tensor, y_coarse, k: int, config: NetworkConfig,
     plan: FastMath, last_coarse=None,
@@ -156,15 +214,7 @@ def _generator_scale(
     if y_coarse is not None:
         # [X_k, u_k(\hat Y_{k-1})], (B, m C + C, H_k, W_k)
         h_k = torch.cat([h_k, upsample(y_coarse, 2, config.upsample_mode)], dim=1)
-    n_convs = len(config.g_kernels[k])
-    with _autocast(plan, h_k):  # only G'_k's convs: the pyramid and the sum stay in x's dtype
-        for i, size in enumerate(config.g_kernels[k]):
-            prefix = f"scales.{k}.convs.{i}"
-            h_k = F.conv2d(h_k, weights[prefix + ".weight"], weights[prefix + ".bias"],
-                           padding=(size - 1) // 2)
-            if i < n_convs - 1:  # no activation after the last conv: G'_k is a residual
-                h_k = _activation(h_k, config.activation, config.leaky_slope)
-    h_k = h_k.to(x_k.dtype)
+    h_k = _g_convs(weights, h_k, k, config, plan).to(x_k.dtype)
     if config.output in ("copy", "warp"):
         base = x_k[:, -1]  # F_k
         if config.output == "warp" and k == config.n_scales - 1:  # F moved by the flow v
@@ -199,7 +249,14 @@ def _run_generator(
         _check_divisible(x, factor, "x")
     x_pyramid = frame_pyramid(x, n)  # X_k, (B, m, C, H_k, W_k)
     preds: list[torch.Tensor] = []
-    for k in range(n):
+    if config.output == "flow":
+        flows = input_flows(x)  # (B, m - 1, 2, H, W), at full resolution, no autograd
+        coarse = None  # (\hat Y_{k-1}, B_{k-1}, c_{k-1})
+        for k in range(n):
+            coarse = _flow_scale(weights, x_pyramid[k], downsample_flow(flows, 2 ** (n - 1 - k)),
+                                 coarse, k, config, plan)
+            preds.append(coarse[0])
+    for k in range(n if config.output != "flow" else 0):
         y_coarse = preds[-1] if k > 0 else None
         last_coarse = x_pyramid[k - 1][:, -1] if k > 0 else None  # F_{k-1}
         preds.append(_generator_scale(weights, x_pyramid[k], y_coarse, k, config, plan,

@@ -249,6 +249,36 @@ def upsample_flow(v: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.pad(up, pad, mode="edge")
 
 
+def downsample_flow(v: np.ndarray, factor: int) -> np.ndarray:
+    """A flow carried to a coarser scale: :math:`d_f(v) / f`, the inverse of :func:`upsample_flow`.
+
+    Average pooling over ``factor x factor`` blocks (:func:`sharpvid.reference.pyramid.downsample`,
+    the frames' pyramid rule) and division by ``factor``, since a coarse pixel is ``factor``
+    fine ones.  The flow-based generator (``NetworkConfig.output = "flow"``) sees the input
+    flows at every scale this way.
+
+    Parameters
+    ----------
+    v : ndarray, shape ``(..., 2, H, W)``
+    factor : int
+
+    Returns
+    -------
+    ndarray, shape ``(..., 2, H // factor, W // factor)``
+
+    Examples
+    --------
+    >>> downsample_flow(np.full((2, 4, 4), 2.0), 2)[0]
+    array([[1., 1.],
+           [1., 1.]])
+    """
+    v = _as_float(v, "v")
+    factor = _check_positive_int(factor, "factor")
+    if v.ndim < 3 or v.shape[-3] != 2:
+        raise ValueError(f"v must be a flow (..., 2, H, W), got shape {v.shape}")
+    return downsample(v, factor) / factor
+
+
 def _pyramid_levels(h: int, w: int, levels: int, min_size: int) -> int:
     """How many levels the pyramid has: halve while both halves keep ``min_size``."""
     count = 1

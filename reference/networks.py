@@ -87,6 +87,7 @@ from sharpvid.reference._checks import (
     _check_odd_size,
     _check_positive_int,
 )
+from sharpvid.reference.flow import downsample_flow, optical_flow, upsample_flow
 from sharpvid.reference.pyramid import (copy_step, frame_pyramid, laplacian_step, shrink, upsample,
                                         warp)
 
@@ -108,7 +109,7 @@ Weights = dict[str, np.ndarray]
 
 _ACTIVATIONS = ("relu", "leaky_relu")
 _UPSAMPLE_MODES = ("nearest", "bilinear")
-_OUTPUTS = ("paper", "copy", "warp")
+_OUTPUTS = ("paper", "copy", "warp", "flow")
 _D_INPUTS = ("frame", "change")
 
 
@@ -189,7 +190,10 @@ class NetworkConfig:
     # What G'_k predicts: "paper" the frame (the rule above, paper = authors = TF), "copy" the
     # change from the last input frame, clipped (sharpvid.reference.pyramid.copy_step; this
     # project's), "warp" the copy path whose finest scale also predicts a flow that moves the
-    # last input frame first (sharpvid.reference.pyramid.warp, then copy_step; this project's).
+    # last input frame first (sharpvid.reference.pyramid.warp, then copy_step; this project's),
+    # "flow" the copy path on top of optical-flow extrapolation: G sees the classical flows
+    # between the input frames and corrects the constant-velocity flow and the warped frame
+    # (_flow_scale; this project's: untrained, it is sharpvid.reference.flow.flow_extrapolate).
     output: str = "paper"
     # "warp" only: each flow component shrinks towards 0 by this many pixels, so moves under it
     # are no move (sharpvid.reference.pyramid.shrink; 0.5: a move under half a pixel rounds to
@@ -239,6 +243,9 @@ class NetworkConfig:
             )
         if self.output not in _OUTPUTS:
             raise ValueError(f"output must be one of {_OUTPUTS}, got {self.output!r}")
+        if self.output == "flow" and self.in_frames < 2:
+            raise ValueError(f"output='flow' needs in_frames >= 2 (two frames give the motion), "
+                             f"got {self.in_frames}")
         if self.d_input not in _D_INPUTS:
             raise ValueError(f"d_input must be one of {_D_INPUTS}, got {self.d_input!r}")
         if self.d_input == "change" and not self.conditional_d:
@@ -362,15 +369,18 @@ def _check_config(config) -> NetworkConfig:
 
 
 def _g_in_channels(config: NetworkConfig, k: int) -> int:
-    """Input channels of G_k: m C frames, plus C for the upsampled coarser prediction if k > 0."""
-    m_c = config.in_frames * config.channels
-    return m_c + (config.channels if k > 0 else 0)
+    """Input channels of G_k: m C frames, plus C for the upsampled coarser prediction if k > 0;
+    with ``output="flow"`` also the m - 1 input flows' 2 (m - 1) and the extrapolated frame's C."""
+    m, c = config.in_frames, config.channels
+    flow = 2 * (m - 1) + c if config.output == "flow" else 0
+    return m * c + (c if k > 0 else 0) + flow
 
 
 def _g_out_channels(config: NetworkConfig, k: int) -> int:
-    """Output channels of G'_k: C, plus the flow's 2 (x, y) at the finest scale with
-    ``output="warp"``."""
-    return config.channels + (2 if config.output == "warp" and k == config.n_scales - 1 else 0)
+    """Output channels of G'_k: C, plus a flow's 2 (x, y): at the finest scale with
+    ``output="warp"``, at every scale with ``output="flow"`` (the flow correction)."""
+    flow = (config.output == "warp" and k == config.n_scales - 1) or config.output == "flow"
+    return config.channels + (2 if flow else 0)
 
 
 def _d_in_channels(config: NetworkConfig) -> int:
@@ -599,6 +609,19 @@ def _check_clip(
     return xb, batched
 
 
+def _g_convs(weights: Weights, h_k: np.ndarray, k: int, config: NetworkConfig) -> np.ndarray:
+    """G'_k's conv stack on its input channels ``(B, ., H_k, W_k)``: an activation between the
+    layers, none after the last (G'_k is a residual)."""
+    n_convs = len(config.g_kernels[k])
+    for i, size in enumerate(config.g_kernels[k]):
+        prefix = f"scales.{k}.convs.{i}"
+        h_k = _conv2d(h_k, weights[prefix + ".weight"], weights[prefix + ".bias"],
+                      padding=(size - 1) // 2)
+        if i < n_convs - 1:
+            h_k = _activation(h_k, config.activation, config.leaky_slope)
+    return h_k
+
+
 def _generator_scale(
     weights: Weights, x_k: np.ndarray, y_coarse: np.ndarray | None, k: int, config: NetworkConfig,
     last_coarse: np.ndarray | None = None,
@@ -613,13 +636,7 @@ def _generator_scale(
     if y_coarse is not None:
         # [X_k, u_k(\hat Y_{k-1})], (B, m C + C, H_k, W_k)
         h_k = np.concatenate([h_k, upsample(y_coarse, 2, config.upsample_mode)], axis=1)
-    n_convs = len(config.g_kernels[k])
-    for i, size in enumerate(config.g_kernels[k]):
-        prefix = f"scales.{k}.convs.{i}"
-        h_k = _conv2d(h_k, weights[prefix + ".weight"], weights[prefix + ".bias"],
-                      padding=(size - 1) // 2)
-        if i < n_convs - 1:  # no activation after the last conv: G'_k is a residual
-            h_k = _activation(h_k, config.activation, config.leaky_slope)
+    h_k = _g_convs(weights, h_k, k, config)  # G'_k(X_k, u_k(\hat Y_{k-1}))
     if config.output in ("copy", "warp"):
         base = x_k[:, -1]  # F_k
         if config.output == "warp" and k == config.n_scales - 1:  # F moved by the flow v
@@ -633,6 +650,72 @@ def _generator_scale(
         return np.tanh(h_k)  # \hat Y_k = tanh(G'_k(...))
     # \hat Y_k = tanh(u_k(\hat Y_{k-1}) + G'_k(...))
     return laplacian_step(y_coarse, h_k, factor=2, mode=config.upsample_mode)
+
+
+def input_flows(x: np.ndarray) -> np.ndarray:
+    """The flow generator's classical input: the optical flow between consecutive input frames.
+
+    :math:`v_t = \mathrm{optical\_flow}(F_t, F_{t-1})`, t = 2..m (the flow from each frame to
+    the one before it, on its pixels: :func:`sharpvid.reference.flow.optical_flow` with its
+    defaults); the last, :math:`v_m`, is the constant-velocity flow of
+    :func:`sharpvid.reference.flow.flow_extrapolate`.  Computed, not learned: no weight
+    touches it.
+
+    Parameters
+    ----------
+    x : ndarray, shape ``(B, m, C, H, W)``, m >= 2
+
+    Returns
+    -------
+    ndarray, shape ``(B, m - 1, 2, H, W)``
+        :math:`(v_2, \dots, v_m)`, each ``(v_x, v_y)`` in pixels.
+
+    Examples
+    --------
+    >>> input_flows(np.zeros((1, 4, 3, 16, 16))).shape
+    (1, 3, 2, 16, 16)
+    """
+    x = _as_float(x, "x")
+    _check_ndim(x, "x", (5,))
+    return np.stack([optical_flow(x[:, t], x[:, t - 1]) for t in range(1, x.shape[1])], axis=1)
+
+
+def _flow_scale(
+    weights: Weights, x_k: np.ndarray, flows_k: np.ndarray, coarse, k: int, config: NetworkConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The flow path (``output="flow"``), one scale: :math:`(\hat Y_k, B_k, c_k)`.
+
+    With :math:`v_k` the last input flow at scale k (the constant-velocity flow, from
+    ``flows_k``), :math:`c_{k-1}` the coarser scale's flow correction and
+    :math:`[\Delta Y_k, \Delta v_k] = G'_k(X_k, u_k(\hat Y_{k-1}), V_k, W(F_k, v_k + 2u(c_{k-1})))`:
+
+    .. math::  c_k = 2\,u(c_{k-1}) + \Delta v_k, \qquad B_k = W(F_k, v_k + c_k), \qquad
+               \hat Y_k = \mathrm{clip}\big(B_k + u_k(\hat Y_{k-1} - B_{k-1}) + \Delta Y_k,
+               -1, 1\big)
+
+    (:func:`sharpvid.reference.flow.upsample_flow`, :func:`sharpvid.reference.pyramid.warp`,
+    :func:`sharpvid.reference.pyramid.copy_step` with the warped frame B as its base).  With
+    every :math:`G'_k = 0`, :math:`\hat Y_k = W(F_k, v_k)`: flow extrapolation at every scale.
+    ``residual=False`` drops both coarse terms (:math:`c_{k-1}` and :math:`\hat Y_{k-1} - B_{k-1}`).
+
+    ``x_k`` is ``(B, m, C, H_k, W_k)``, ``flows_k`` ``(B, m - 1, 2, H_k, W_k)``, ``coarse`` None
+    (k = 0) or the coarser scale's triple.
+    """
+    b, m, c, h, w = x_k.shape
+    chained = coarse is not None and config.residual
+    corr = upsample_flow(coarse[2], (h, w)) if chained else np.zeros((b, 2, h, w))  # 2u(c_{k-1})
+    v_k = flows_k[:, -1]  # the constant-velocity flow at this scale
+    inputs = [x_k.reshape(b, m * c, h, w)]  # [X_k, u_k(\hat Y_{k-1}), V_k, W(F_k, v_k + 2u(c))]
+    if coarse is not None:
+        inputs.append(upsample(coarse[0], 2, config.upsample_mode))
+    inputs += [flows_k.reshape(b, 2 * (m - 1), h, w), warp(x_k[:, -1], v_k + corr)]
+    out = _g_convs(weights, np.concatenate(inputs, axis=1), k, config)
+    delta_y, corr = out[:, :c], corr + out[:, c:]  # \Delta Y_k; c_k = 2u(c_{k-1}) + \Delta v_k
+    base = warp(x_k[:, -1], v_k + corr)  # B_k = W(F_k, v_k + c_k)
+    y_k = copy_step(base, delta_y, y_coarse=coarse[0] if chained else None,
+                    last_coarse=coarse[1] if chained else None, factor=2,
+                    mode=config.upsample_mode)
+    return y_k, base, corr
 
 
 def generator_forward(weights: Mapping[str, np.ndarray], x, config: NetworkConfig) -> list:
@@ -670,6 +753,15 @@ def generator_forward(weights: Mapping[str, np.ndarray], x, config: NetworkConfi
     _check_divisible(x, factor, "x")
     x_pyramid = frame_pyramid(x, config.n_scales)  # X_k, (B, m, C, H_k, W_k)
     preds: list[np.ndarray] = []
+    if config.output == "flow":
+        flows = input_flows(x)  # (B, m - 1, 2, H, W), at full resolution
+        coarse = None  # (\hat Y_{k-1}, B_{k-1}, c_{k-1})
+        for k in range(config.n_scales):
+            factor = 2 ** (config.n_scales - 1 - k)
+            coarse = _flow_scale(weights, x_pyramid[k], downsample_flow(flows, factor), coarse,
+                                 k, config)
+            preds.append(coarse[0])
+        return preds if batched else [p[0] for p in preds]
     for k in range(config.n_scales):
         y_coarse = preds[-1] if k > 0 else None
         last_coarse = x_pyramid[k - 1][:, -1] if k > 0 else None  # F_{k-1}

@@ -80,6 +80,13 @@ CASES = [
     Case("G-tiny-warp-tf-rules", R.get_config("tiny", output="warp", **_TF_RULES), "G",
          hw=(16, 16)),
     Case("predict-tiny-warp", R.get_config("tiny", output="warp"), "predict", hw=(16, 16)),
+    # the flow path (classical flows in, a flow correction and a change out, at every scale),
+    # with and without the coarse-to-fine chain; bilinear as the demo runs it
+    Case("G-tiny-flow", R.get_config("tiny", output="flow", upsample_mode="bilinear"), "G",
+         hw=(16, 24)),
+    Case("G-tiny-flow-tf-rules", R.get_config("tiny", output="flow", **_TF_RULES), "G",
+         hw=(16, 16)),
+    Case("predict-tiny-flow", R.get_config("tiny", output="flow"), "predict", hw=(16, 16)),
     Case("predict-tiny", TINY, "predict", hw=(16, 16)),
     Case("predict-tiny-unbatched", TINY, "predict", hw=(8, 8), batch=None),
     Case("D-tiny-conditional", TINY, "D"),
@@ -495,3 +502,54 @@ def test_an_untrained_copy_generator_predicts_exactly_the_last_frame(output):
     assert torch.equal(g.predict(x, 3), x[:, -1:].expand(-1, 3, -1, -1, -1))
     paper = MultiScaleGenerator(R.get_config("tiny"))(x)[-1]
     assert (paper - x[:, -1]).abs().max() > 0.1  # the paper's G starts elsewhere
+
+
+@pytest.mark.parametrize("fast_math", [False, True], ids=["float32", "bf16-convs"])
+def test_an_untrained_flow_generator_is_exactly_flow_extrapolation(fast_math):
+    """output="flow": every learned output starts at zero (change and flow correction), so an
+    untrained G is flow_extrap bit for bit at the finest scale and through the recursion, and at
+    every coarser scale the last frame there warped by the pooled flow; the oracle the same with
+    its own flow_extrapolate.  The paper's G, or a flow G with weights, is elsewhere."""
+    from sharpvid.fast.flow import _warp, downsample_flow, flow_extrapolate
+    from sharpvid.reference.flow import flow_extrapolate as ref_extrapolate
+
+    cfg = R.get_config("tiny", output="flow", upsample_mode="bilinear")
+    torch.manual_seed(0)
+    g = Fn.MultiScaleGenerator(cfg, fast_math=fast_math)
+    rng = np.random.default_rng(1)
+    # a smooth scene sliding 1.5 px right and 0.5 px down per frame, inside (-1, 1)
+    yy, xx = np.mgrid[0:24, 0:32]
+    x = np.stack([np.stack([0.8 * np.sin((xx - 1.5 * t) / 3 + c) * np.cos((yy - 0.5 * t) / 4)
+                            for c in range(3)]) for t in range(4)])[None]
+    x = np.concatenate([x, rng.uniform(-0.9, 0.9, x.shape)])  # and a clip of noise
+    xt = torch.tensor(x, dtype=torch.float32)
+    with torch.no_grad():
+        preds = g(xt)
+        assert torch.equal(preds[-1], flow_extrapolate(xt, 1)[:, 0])
+        assert torch.equal(g.predict(xt, 3), flow_extrapolate(xt, 3))
+        v = Fn.input_flows(xt)[:, -1]
+        for k, pred in enumerate(preds):
+            f = 2 ** (cfg.n_scales - 1 - k)
+            frame = Fn.frame_pyramid(xt[:, -1], cfg.n_scales)[k]
+            assert torch.equal(pred, _warp(frame, downsample_flow(v, f))), k
+    assert (preds[-1] - xt[:, -1]).abs().max() > 0.1  # it moved: not copy-last
+    w = R.init_generator_weights(cfg, rng=0)
+    zero = {k: (0 * a if ".convs.3." in k else a) for k, a in w.items()}  # the last convs
+    np.testing.assert_array_equal(R.predict_frames(zero, x, 2, cfg), ref_extrapolate(x, 2))
+    assert np.abs(R.generator_forward(w, x, cfg)[-1] - ref_extrapolate(x, 1)[:, 0]).max() > 0.1
+
+
+def test_a_flow_generator_learns_its_flow_correction_from_the_first_step():
+    """The zero flow correction is not a dead start: the loss's gradient reaches the last conv's
+    flow channels at every scale, through the warp of the moved frame."""
+    cfg = R.get_config("tiny", output="flow", upsample_mode="bilinear")
+    torch.manual_seed(0)
+    g = Fn.MultiScaleGenerator(cfg)
+    x = torch.rand(2, 5, 3, 16, 16) * 2 - 1
+    loss = sum((p - Fn.frame_pyramid(x[:, -1], cfg.n_scales)[k]).abs().mean()
+               for k, p in enumerate(g(x[:, :4])))
+    loss.backward()
+    for scale in g.scales:
+        last = scale.convs[-1]
+        assert last.weight.shape[0] == 5  # the change's 3 channels, then the flow's x and y
+        assert last.weight.grad[3:].abs().max() > 0 and last.weight.grad[:3].abs().max() > 0

@@ -144,10 +144,13 @@ def test_learning_rate_schedules():
 # ---------------------------------------------------------------------------------------------
 
 
-def test_resumed_run_logs_what_an_uninterrupted_run_logs(tmp_path):
-    # the paper's SGD with its decaying rate: the resumed run must continue the schedule too
+@pytest.mark.parametrize("net", [[], ["net.output=flow", "net.upsample_mode=bilinear"]],
+                         ids=["paper", "flow"])
+def test_resumed_run_logs_what_an_uninterrupted_run_logs(tmp_path, net):
+    # the paper's SGD with its decaying rate: the resumed run must continue the schedule too;
+    # the flow path computes its input flows at every step, from the same frames: as exact
     cfg = tiny("checkpoint_every=3", "g_optimizer=sgd", "g_lr=0.04", "g_lr_final=0.005",
-               "g_lr_schedule=exponential", steps=6)
+               "g_lr_schedule=exponential", *net, steps=6)
     whole = Trainer(cfg, tmp_path / "whole", progress=False)
     whole.fit()
     # a run killed after step 4: the checkpoint of step 3 is on disk, step 4 was logged, and the
