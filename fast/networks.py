@@ -174,7 +174,7 @@ def input_flows(x) -> torch.Tensor:
 def _flow_scale(weights: Weights, x_k: torch.Tensor, flows_k: torch.Tensor, coarse, k: int,
                 config: NetworkConfig, plan: FastMath):
     """Twin of ``sharpvid.reference.networks._flow_scale``: the flow path at one scale,
-    :math:`(\hat Y_k, B_k, c_k)`.
+    :math:`(\\hat Y_k, B_k, c_k)`.
 
     Differences: the warps are :func:`sharpvid.fast.flow._warp` (``grid_sample``, as
     :func:`sharpvid.fast.flow.flow_extrapolate`: an untrained G equals that baseline bit for bit;

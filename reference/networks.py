@@ -655,7 +655,7 @@ def _generator_scale(
 def input_flows(x: np.ndarray) -> np.ndarray:
     """The flow generator's classical input: the optical flow between consecutive input frames.
 
-    :math:`v_t = \mathrm{optical\_flow}(F_t, F_{t-1})`, t = 2..m (the flow from each frame to
+    :math:`v_t = \\mathrm{optical\\_flow}(F_t, F_{t-1})`, t = 2..m (the flow from each frame to
     the one before it, on its pixels: :func:`sharpvid.reference.flow.optical_flow` with its
     defaults); the last, :math:`v_m`, is the constant-velocity flow of
     :func:`sharpvid.reference.flow.flow_extrapolate`.  Computed, not learned: no weight
@@ -668,7 +668,7 @@ def input_flows(x: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray, shape ``(B, m - 1, 2, H, W)``
-        :math:`(v_2, \dots, v_m)`, each ``(v_x, v_y)`` in pixels.
+        :math:`(v_2, \\dots, v_m)`, each ``(v_x, v_y)`` in pixels.
 
     Examples
     --------
@@ -683,20 +683,20 @@ def input_flows(x: np.ndarray) -> np.ndarray:
 def _flow_scale(
     weights: Weights, x_k: np.ndarray, flows_k: np.ndarray, coarse, k: int, config: NetworkConfig,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The flow path (``output="flow"``), one scale: :math:`(\hat Y_k, B_k, c_k)`.
+    """The flow path (``output="flow"``), one scale: :math:`(\\hat Y_k, B_k, c_k)`.
 
     With :math:`v_k` the last input flow at scale k (the constant-velocity flow, from
     ``flows_k``), :math:`c_{k-1}` the coarser scale's flow correction and
-    :math:`[\Delta Y_k, \Delta v_k] = G'_k(X_k, u_k(\hat Y_{k-1}), V_k, W(F_k, v_k + 2u(c_{k-1})))`:
+    :math:`[\\Delta Y_k, \\Delta v_k] = G'_k(X_k, u_k(\\hat Y_{k-1}), V_k, W(F_k, v_k + 2u(c_{k-1})))`:
 
-    .. math::  c_k = 2\,u(c_{k-1}) + \Delta v_k, \qquad B_k = W(F_k, v_k + c_k), \qquad
-               \hat Y_k = \mathrm{clip}\big(B_k + u_k(\hat Y_{k-1} - B_{k-1}) + \Delta Y_k,
-               -1, 1\big)
+    .. math::  c_k = 2\\,u(c_{k-1}) + \\Delta v_k, \\qquad B_k = W(F_k, v_k + c_k), \\qquad
+               \\hat Y_k = \\mathrm{clip}\\big(B_k + u_k(\\hat Y_{k-1} - B_{k-1}) + \\Delta Y_k,
+               -1, 1\\big)
 
     (:func:`sharpvid.reference.flow.upsample_flow`, :func:`sharpvid.reference.pyramid.warp`,
     :func:`sharpvid.reference.pyramid.copy_step` with the warped frame B as its base).  With
-    every :math:`G'_k = 0`, :math:`\hat Y_k = W(F_k, v_k)`: flow extrapolation at every scale.
-    ``residual=False`` drops both coarse terms (:math:`c_{k-1}` and :math:`\hat Y_{k-1} - B_{k-1}`).
+    every :math:`G'_k = 0`, :math:`\\hat Y_k = W(F_k, v_k)`: flow extrapolation at every scale.
+    ``residual=False`` drops both coarse terms (:math:`c_{k-1}` and :math:`\\hat Y_{k-1} - B_{k-1}`).
 
     ``x_k`` is ``(B, m, C, H_k, W_k)``, ``flows_k`` ``(B, m - 1, 2, H_k, W_k)``, ``coarse`` None
     (k = 0) or the coarser scale's triple.
