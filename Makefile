@@ -25,9 +25,10 @@ test: $(STAMP)
 test-thorough: $(STAMP)
 	$(BIN)/python -m pytest -q --hypothesis-profile thorough
 
-# The main job on the embedded real footage: train the demo config (about 10 minutes on 2 CPU
-# cores; resumed, not restarted, if runs/demo exists), evaluate on held-apart frames against
-# copy-last-frame, and print where the pictures are.
+# The main job on the embedded real footage: train the demo config (about 7 minutes on 2 CPU
+# cores, the 2-core AMD EPYC VM; resumed, not restarted, if runs/demo exists), evaluate on
+# held-apart frames against copy-last-frame and flow extrapolation, and print where the pictures
+# are.
 DEMO := runs/demo
 demo: $(STAMP)
 	if [ -f $(DEMO)/config.json ]; then $(BIN)/sharpvid train --resume $(DEMO); \

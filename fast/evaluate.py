@@ -5,6 +5,9 @@ ran it, in both conventions of :mod:`sharpvid.fast.metrics`.
 
 - :class:`TestClips`     the fixed test clip of every video of a prepared ``--split test`` folder
   or of a source spec (:func:`sharpvid.fast.video.clips.test_clip`: the same frames either way);
+  a clip needs m + n frames, so a folder for m = 4 inputs and the default n = 2 predictions is
+  prepared with ``--frames 6`` (``sharpvid prepare samples --frame-range 0.8:1 --split test
+  --frames 6 --out data/samples-test6``; prepare's default, 5, is the training clips' m + 1);
 - :func:`frame_metrics`  every score of predicted frames against the real ones (whole frame and
   moving area, seed / authors / TF scales), computed by :mod:`sharpvid.fast.metrics`;
 - :func:`evaluate`       a generator (and the two baselines, copy-last-frame and optical-flow
@@ -29,8 +32,8 @@ Every column name says its convention (:mod:`sharpvid.reference.metrics` explain
 - ``*_authors``: the authors' Lua evaluation (MSE rescaled by 128², capped at 88.13 dB; SSIM with
   ``full`` zero-padded convolution);
 - ``psnr_tf``, ``sharp_tf``: the TF reimplementation's scale, max = 1 on [-1, 1] data (seed
-  formula with ``data_range=1``, about 6 dB lower), whole frame; the seed's own figures were
-  measured on it;
+  formula with ``data_range=1``, about 6 dB lower), whole frame; the seed slides' own figures
+  were measured on it;
 - ``*_moving``: over the moving area only.  The authors took it from an optical-flow image between
   the previous real frame and the target (``pred_4_flow.png`` for frame 1, ``target_1_flow.png``
   for frame 2); here :func:`sharpvid.fast.metrics.moving_mask` of the same two frames (the last
@@ -46,7 +49,8 @@ predicted frame = the last input frame (the simplest), and ``flow_extrap``, ever
 extrapolated at constant velocity along the classical optical flow from the last input frame to
 the one before it (:func:`sharpvid.fast.flow.flow_extrapolate`: coarse-to-fine iterative
 Lucas–Kanade, backward bilinear warp; later frames recursively, as the model's), the stronger one
-wherever things move (the paper compares with an optical-flow baseline too, its Table 1);
+wherever things move (the paper compares with an optical-flow baseline too, its Table 1; a
+generator on the flow path, ``--net.output=flow``, the demo's, starts as exactly this baseline);
 ``model+deblur``, the prediction clipped to [-1, 1], deblurred by :mod:`sharpvid.fast.deblur`
 (``natural``: Xu et al. 2013; ``text``: Pan et al. 2014) on [0, 1] data, and clipped again.
 """

