@@ -1,7 +1,7 @@
 """``sharpvid ablate``: train and evaluate variants of one config that differ only in their loss
 terms and critics, and compare them (tables, pictures, ``report.html``).
 
-    sharpvid ablate demo --steps 600 --out runs/ablate-demo     # the README's, ~20 min on 2 CPUs
+    sharpvid ablate demo --steps 600 --out runs/ablate-demo     # a quick look: 5 variants, 1 seed
     sharpvid ablate tiny --variants l2,gdl,adv_gdl --steps 100 --out runs/ablate-tiny
     sharpvid ablate demo --seeds 3 --out runs/ablate-demo       # means with 95 % intervals
     sharpvid ablate demo --variants adv_gdl_perc --steps 600 --out runs/ablate-demo \\

@@ -2,7 +2,7 @@
 
     sharpvid prepare synthetic --out data/synth --clips 20000
     sharpvid prepare samples --frame-range 0:0.8 --out data/samples-train --clips 5000
-    sharpvid prepare samples --frame-range 0.8:1 --split test --out data/samples-test
+    sharpvid prepare samples --frame-range 0.8:1 --split test --frames 6 --out data/samples-test
     sharpvid prepare ucf101:/data/UCF-101 --out data/ucf-train --clips 500000 --workers 8
     sharpvid prepare ucf101:/data/UCF-101 --split test --frames 6 --out data/ucf-test  # authors' 379
 
