@@ -256,11 +256,12 @@ def _run_generator(
             coarse = _flow_scale(weights, x_pyramid[k], downsample_flow(flows, 2 ** (n - 1 - k)),
                                  coarse, k, config, plan)
             preds.append(coarse[0])
-    for k in range(n if config.output != "flow" else 0):
-        y_coarse = preds[-1] if k > 0 else None
-        last_coarse = x_pyramid[k - 1][:, -1] if k > 0 else None  # F_{k-1}
-        preds.append(_generator_scale(weights, x_pyramid[k], y_coarse, k, config, plan,
-                                      last_coarse))
+    else:
+        for k in range(n):
+            y_coarse = preds[-1] if k > 0 else None
+            last_coarse = x_pyramid[k - 1][:, -1] if k > 0 else None  # F_{k-1}
+            preds.append(_generator_scale(weights, x_pyramid[k], y_coarse, k, config, plan,
+                                          last_coarse))
     if pad:  # scale k covers ceil(H / 2^(N-1-k)) rows of the unpadded frame
         sizes = [(math.ceil(h / 2 ** (n - 1 - k)), math.ceil(w / 2 ** (n - 1 - k)))
                  for k in range(n)]
@@ -541,8 +542,10 @@ class MultiScaleGenerator(_Twin):
     :func:`sharpvid.reference.networks.generator_weight_shapes`; the layers are ``nn.Conv2d`` with
     torch's default init (the oracle's
     :func:`~sharpvid.reference.networks.init_generator_weights` rule), except with
-    ``output="copy"`` or ``"warp"``, where the last conv of every scale starts at zero (no change,
-    no flow), so that an untrained G predicts exactly the last input frame (copy-last-frame).
+    ``output="copy"``, ``"warp"`` or ``"flow"``, where the last conv of every scale starts at zero
+    (no change, no flow, no flow correction), so that an untrained G predicts exactly the last
+    input frame (copy-last-frame) or, with ``"flow"``, exactly
+    :func:`sharpvid.fast.flow.flow_extrapolate` (flow extrapolation).
 
     Parameters
     ----------

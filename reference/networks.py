@@ -471,10 +471,10 @@ def _init_weights(shapes: dict[str, Shape], rng) -> Weights:
 def init_generator_weights(config: NetworkConfig, rng=None) -> Weights:
     """Random G weights with torch's default init (so statistics match the twin's).
 
-    With ``output="copy"`` or ``"warp"`` the twin ``sharpvid.fast.networks.MultiScaleGenerator``
-    also zeroes the last conv of every scale (an untrained G copies the last frame: no change, no
-    flow); this function does not, so the equivalence tests exercise the copy and warp rules with
-    a non-zero G'_k.
+    With ``output="copy"``, ``"warp"`` or ``"flow"`` the twin
+    ``sharpvid.fast.networks.MultiScaleGenerator`` also zeroes the last conv of every scale (an
+    untrained G copies the last frame, or extrapolates it along the flow); this function does
+    not, so the equivalence tests exercise the copy, warp and flow rules with a non-zero G'_k.
 
     Parameters
     ----------
