@@ -166,7 +166,8 @@ def optical_flow(i0: torch.Tensor, i1: torch.Tensor, *, levels: int = LEVELS,
                  min_size: int = MIN_SIZE) -> torch.Tensor:
     """Fast twin of :func:`sharpvid.reference.flow.optical_flow`: the flow ``(..., 2, H, W)``
     from ``i0`` to ``i1`` (:math:`I_1(x + v(x)) \\approx I_0(x)`), batched over the leading
-    axes."""
+    axes, a few frames per pass (:data:`CHUNK_PIXELS`; each frame's numbers do not depend on
+    which others share its pass)."""
     i0 = _check_frames(i0, "i0")
     i1 = _check_frames(_as_tensor(i1, "i1", like=i0), "i1")
     if i0.shape != i1.shape:
@@ -179,7 +180,23 @@ def optical_flow(i0: torch.Tensor, i1: torch.Tensor, *, levels: int = LEVELS,
     if lam == 0:
         raise ValueError("lam must be > 0: a window with no texture has no flow without it")
     g0, g1 = rgb_to_luma(i0)[..., 0, :, :], rgb_to_luma(i1)[..., 0, :, :]
-    count = _pyramid_levels(*g0.shape[-2:], levels, min_size)
+    lead, (h, w) = g0.shape[:-2], g0.shape[-2:]
+    g0, g1 = g0.reshape(-1, h, w), g1.reshape(-1, h, w)
+    count = _pyramid_levels(h, w, levels, min_size)
+    step = max(1, CHUNK_PIXELS // (h * w))  # frames per pass: a few 240x320 ones stay in cache
+    v = torch.cat([_coarse_to_fine(g0[i : i + step], g1[i : i + step], count, iterations,
+                                   radius, lam) for i in range(0, max(len(g0), 1), step)])
+    return v.reshape(*lead, 2, h, w)
+
+
+#: pixels per pass of :func:`optical_flow` over a batch: 24 pairs of 240x320 frames take 30 ms a
+#: pair in one pass and 8-9 ms in passes of 2 (the planes of one pass stay in the CPU's cache)
+CHUNK_PIXELS = 2 * 240 * 320
+
+
+def _coarse_to_fine(g0: torch.Tensor, g1: torch.Tensor, count: int, iterations: int,
+                    radius: int, lam: float) -> torch.Tensor:
+    """The oracle's pyramid loop on grey frames ``(N, H, W)``: the flow ``(N, 2, H, W)``."""
     p0, p1 = [g0], [g1]
     for _ in range(1, count):  # halving the previous level: the oracle's d_{2^L} of the frame
         p0.append(downsample(p0[-1], 2))
