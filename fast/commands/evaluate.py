@@ -12,8 +12,8 @@ run's own held-out data is scored (its ``val_data`` and ``val_frame_range``).  S
 prepared with ``sharpvid prepare --split test``, or any source spec (``synthetic[:opts]``,
 ``samples[:names]``, ``ucf101:ROOT``, a video file, a frame folder, a folder of videos), of which
 each video gives its fixed test clip (:func:`sharpvid.fast.video.clips.test_clip`).  The generator
-and the copy-last-frame baseline (and with ``--deblur`` the generator followed by blind deblurring)
-are scored by :mod:`sharpvid.fast.evaluate`: a table on stdout, ``DIR/metrics.json`` and
+and both baselines, copy-last-frame and flow extrapolation (and with ``--deblur`` the generator
+followed by blind deblurring), are scored by :mod:`sharpvid.fast.evaluate`: a table on stdout, ``DIR/metrics.json`` and
 ``DIR/metrics.csv`` (every video, frame, method and column), and pictures of the first videos in
 ``DIR/pictures``.
 """
@@ -35,8 +35,9 @@ def add_parser(subparsers) -> None:
         help="score a generator on full-frame test clips (PSNR, SSIM, sharpness; both conventions)",
         description="Predict the next frames of every test clip with a trained generator and "
                     "score them (PSNR, SSIM, sharpness difference; whole frame and moving area; "
-                    "the seed's, the authors' and the TF reimplementation's conventions) against "
-                    "the copy-last-frame baseline.",
+                    "the seed slides', the authors' and the TF reimplementation's conventions) "
+                    "against two baselines: copying the last frame and optical-flow "
+                    "extrapolation.",
         epilog="examples:\n" + EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

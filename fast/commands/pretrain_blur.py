@@ -1,4 +1,5 @@
-"""``sharpvid pretrain-blur-detector``: pretrain the seed's blur detector D2 alone.
+"""``sharpvid pretrain-blur-detector``: pretrain the blur detector D2 alone (the idea of
+the seed slides this project was founded on).
 
     sharpvid pretrain-blur-detector tiny --out runs/d2-tiny                # synthetic world, CPU
     sharpvid pretrain-blur-detector paper --data cifar10:data/cifar-10-batches-py --out runs/d2
@@ -32,7 +33,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "pretrain-blur-detector",
         help="pretrain the blur detector D2 alone (sharp vs blurred 32x32 images)",
-        description="Train the seed's blur detector D2 (the config's multi-scale discriminator, "
+        description="Train the blur detector D2 (the seed slides' idea) (the config's multi-scale discriminator, "
                     "unconditional) to call sharp 32x32 images sharp and blurred ones blurry, "
                     "then measure it on held-out images.  Unknown --key=value arguments are "
                     "config overrides.",
@@ -49,7 +50,7 @@ def add_parser(subparsers) -> None:
                    help="cifar10:DIR, or a source: synthetic[:opts] | video file | frame folder "
                         "| ... (default synthetic)")
     p.add_argument("--images", type=int, default=10_000, metavar="N",
-                   help="training images (default 10000, the seed's)")
+                   help="training images (default 10000, the seed slides')")
     p.add_argument("--held-out", type=int, default=1000, metavar="N",
                    help="held-out images for the accuracy (default 1000)")
     p.add_argument("--steps", type=int, default=2000, metavar="S",
