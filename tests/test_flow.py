@@ -258,3 +258,19 @@ def test_the_twin_on_cuda_equals_the_cpu():
     cpu = FF.flow_extrapolate(x, 2)
     cuda = FF.flow_extrapolate(x.cuda(), 2).cpu()
     torch.testing.assert_close(cuda, cpu, rtol=1e-4, atol=1e-4)
+
+
+def test_a_batch_in_several_passes_gives_each_frame_what_it_gets_alone(monkeypatch):
+    """The twin runs a large batch a few frames per pass (cache); a frame's flow does not depend
+    on which frames share its pass: passes of 2 and of 1 give the one-pass numbers bit for bit,
+    over two leading axes."""
+    import sharpvid.fast.flow as fast_flow
+
+    torch.manual_seed(0)
+    i1 = torch.rand(2, 3, 3, 24, 32) * 2 - 1
+    i0 = torch.roll(i1, shifts=(1, 2), dims=(-2, -1))
+    whole = fast_flow.optical_flow(i0, i1)
+    for pixels in (2 * 24 * 32, 24 * 32):
+        monkeypatch.setattr(fast_flow, "CHUNK_PIXELS", pixels)
+        assert torch.equal(fast_flow.optical_flow(i0, i1), whole)
+    assert whole.shape == (2, 3, 2, 24, 32) and whole.abs().max() > 0.5
