@@ -686,8 +686,8 @@ def _flow_scale(
     """The flow path (``output="flow"``), one scale: :math:`(\\hat Y_k, B_k, c_k)`.
 
     With :math:`v_k` the last input flow at scale k (the constant-velocity flow, from
-    ``flows_k``), :math:`c_{k-1}` the coarser scale's flow correction and
-    :math:`[\\Delta Y_k, \\Delta v_k] = G'_k(X_k, u_k(\\hat Y_{k-1}), V_k, W(F_k, v_k + 2u(c_{k-1})))`:
+    ``flows_k``), :math:`c_{k-1}` the coarser scale's flow correction and :math:`[\\Delta Y_k,
+    \\Delta v_k] = G'_k(X_k, u_k(\\hat Y_{k-1}), V_k, W(F_k, v_k + 2u(c_{k-1})))`:
 
     .. math::  c_k = 2\\,u(c_{k-1}) + \\Delta v_k, \\qquad B_k = W(F_k, v_k + c_k), \\qquad
                \\hat Y_k = \\mathrm{clip}\\big(B_k + u_k(\\hat Y_{k-1} - B_{k-1}) + \\Delta Y_k,
@@ -696,7 +696,8 @@ def _flow_scale(
     (:func:`sharpvid.reference.flow.upsample_flow`, :func:`sharpvid.reference.pyramid.warp`,
     :func:`sharpvid.reference.pyramid.copy_step` with the warped frame B as its base).  With
     every :math:`G'_k = 0`, :math:`\\hat Y_k = W(F_k, v_k)`: flow extrapolation at every scale.
-    ``residual=False`` drops both coarse terms (:math:`c_{k-1}` and :math:`\\hat Y_{k-1} - B_{k-1}`).
+    ``residual=False`` drops both coarse terms (:math:`c_{k-1}` and
+    :math:`\\hat Y_{k-1} - B_{k-1}`).
 
     ``x_k`` is ``(B, m, C, H_k, W_k)``, ``flows_k`` ``(B, m - 1, 2, H_k, W_k)``, ``coarse`` None
     (k = 0) or the coarser scale's triple.
