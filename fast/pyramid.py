@@ -33,8 +33,14 @@ def downsample(x: torch.Tensor, factor: int) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=64)
 def _linear_weights(n_in: int, factor: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """The oracle's ``(factor * n_in, n_in)`` interpolation matrix, cached per size and device."""
-    return torch.as_tensor(_linear_weights_np(n_in, n_in * factor), dtype=dtype, device=device)
+    """The oracle's ``(factor * n_in, n_in)`` interpolation matrix, cached per size and device.
+
+    Made outside inference mode even when the first call is inside it (evaluation, prediction):
+    an inference tensor in the cache could not be saved for backward by a later training step
+    at the same size."""
+    with torch.inference_mode(False):
+        return torch.as_tensor(_linear_weights_np(n_in, n_in * factor), dtype=dtype,
+                               device=device)
 
 
 def upsample(x: torch.Tensor, factor: int, mode: str = "nearest") -> torch.Tensor:

@@ -143,3 +143,15 @@ def test_smoothed_labels_go_to_the_device_asked_for():
     """Drawn by a CPU generator, delivered on ``device`` (not the generator's)."""
     labels = losses.smoothed_labels(3, True, torch.Generator(), device="cuda")
     assert labels.device.type == "cuda"
+
+
+def test_bilinear_upsampling_backpropagates_after_an_inference_call_of_the_same_size():
+    """The interpolation matrices are cached per size: one first made under
+    ``torch.inference_mode`` (evaluation, prediction) must still serve a training step's
+    backward pass at that size (it raised "Inference tensors cannot be saved for backward")."""
+    from sharpvid.fast.pyramid import upsample
+
+    with torch.inference_mode():
+        upsample(torch.zeros(1, 1, 7, 5, dtype=torch.float64), 2, "bilinear")  # sizes 7, 5 first
+    x = _rand(1, 1, 7, 5)
+    assert torch.autograd.gradcheck(lambda a: upsample(a, 2, "bilinear"), (x,))
