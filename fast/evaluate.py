@@ -8,8 +8,11 @@ ran it, in both conventions of :mod:`sharpvid.fast.metrics`.
   a clip needs m + n frames, so a folder for m = 4 inputs and the default n = 2 predictions is
   prepared with ``--frames 6`` (``sharpvid prepare samples --frame-range 0.8:1 --split test
   --frames 6 --out data/samples-test6``; prepare's default, 5, is the training clips' m + 1);
+- :func:`baseline_predict` the frames each baseline of :data:`BASELINES` predicts (evaluation,
+  training's validation and ``sharpvid predict`` all predict the baselines with it);
 - :func:`frame_metrics`  every score of predicted frames against the real ones (whole frame and
-  moving area, seed / authors / TF scales), computed by :mod:`sharpvid.fast.metrics`;
+  moving area, seed / authors / TF scales), computed by :mod:`sharpvid.fast.metrics`, or the
+  columns asked for only (``sharpvid predict --all``'s CSV);
 - :func:`evaluate`       a generator (and the two baselines, copy-last-frame and optical-flow
   extrapolation, and optionally the generator followed by blind deblurring) over the clips:
   per-video values, means and counts;
@@ -62,7 +65,7 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -225,9 +228,46 @@ class TestClips:
         return {"data": self.data, "kind": self.kind, "name": self.name, "videos": len(self)}
 
 
+# ------------------------------------------------------------------ the baselines
+def baseline_predict(method: str, inputs: torch.Tensor, n: int) -> torch.Tensor:
+    """The n frames a baseline predicts after each window.
+
+    Parameters
+    ----------
+    method : str
+        ``copy_last`` (every predicted frame is the last input frame) or ``flow_extrap``
+        (:func:`sharpvid.fast.flow.flow_extrapolate`: the last frame moved on along the optical
+        flow from it to the frame before, recursively).
+    inputs : torch.Tensor
+        ``(..., m, C, H, W)`` in [-1, 1]; ``flow_extrap`` needs m >= 2.
+    n : int
+        Frames to predict.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(..., n, C, H, W)``, the dtype and device of ``inputs`` (``copy_last``: a view).
+
+    Examples
+    --------
+    >>> x = torch.arange(2.0).reshape(1, 2, 1, 1, 1).expand(1, 2, 1, 3, 3) / 2
+    >>> baseline_predict("copy_last", x, 2)[0, :, 0, 0, 0].tolist()
+    [0.5, 0.5]
+    """
+    if method == "copy_last":
+        return inputs[..., -1:, :, :, :].expand(*inputs.shape[:-4], n, *inputs.shape[-3:])
+    if method == "flow_extrap":
+        from sharpvid.fast.flow import flow_extrapolate
+
+        return flow_extrapolate(inputs, n)
+    raise ValueError(f"method must be one of {', '.join(BASELINES)}, got {method!r}")
+
+
 # ------------------------------------------------------------------ the scores
-def frame_metrics(pred, target, prev, *, mask_threshold: float = 0.05) -> dict[str, torch.Tensor]:
-    """Every score of :data:`COLUMNS` for predicted frames against the real ones.
+def frame_metrics(pred, target, prev, *, mask_threshold: float = 0.05,
+                  columns: Sequence[str] = COLUMNS) -> dict[str, torch.Tensor]:
+    """The scores named by ``columns`` (every one of :data:`COLUMNS` by default) for predicted
+    frames against the real ones; only those are computed.
 
     Parameters
     ----------
@@ -236,26 +276,34 @@ def frame_metrics(pred, target, prev, *, mask_threshold: float = 0.05) -> dict[s
     prev : tensor ``(..., C, H, W)``
         The real frame before each target (the last input frame for the first prediction): the
         moving area is :func:`sharpvid.fast.metrics.moving_mask` ``(prev, target, mask_threshold)``.
+    columns : sequence of str
+        Names of :data:`COLUMNS`: ``{psnr,ssim,sharp}_{seed,authors}[_moving]`` (the metric, its
+        convention, over the moving area or the whole frame), ``psnr_tf`` and ``sharp_tf`` (the
+        TF reimplementation's scale: max 1 on [-1, 1] data, whole frame), ``moving_fraction``.
 
     Returns
     -------
     dict
-        column name -> tensor ``(...)``, one value per frame (NaN for a ``*_moving`` score of a
-        frame with no moving pixel, or whose moving pixels all lie where SSIM's window is not).
+        column name -> tensor ``(...)``, in the order of ``columns``, one value per frame (NaN for
+        a ``*_moving`` score of a frame with no moving pixel, or whose moving pixels all lie where
+        SSIM's window is not).
     """
+    unknown = [c for c in columns if c not in COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown score column {unknown[0]!r}; columns are {', '.join(COLUMNS)}")
+    fns = {"psnr": metrics.psnr, "ssim": metrics.ssim, "sharp": metrics.sharpness_difference}
     mask = metrics.moving_mask(prev, target, mask_threshold)  # (..., H, W)
     out: dict[str, torch.Tensor] = {}
-    for name, fn in (("psnr", metrics.psnr), ("ssim", metrics.ssim),
-                     ("sharp", metrics.sharpness_difference)):
-        for convention in ("seed", "authors"):
-            out[f"{name}_{convention}"] = fn(pred, target, convention=convention)
-        for convention in ("seed", "authors"):
-            out[f"{name}_{convention}_moving"] = fn(pred, target, mask=mask, convention=convention)
-    # the TF reimplementation's scale: max 1 on [-1, 1] data, whole frame
-    out["psnr_tf"] = metrics.psnr(pred, target, data_range=1.0)
-    out["sharp_tf"] = metrics.sharpness_difference(pred, target, data_range=1.0)
-    out["moving_fraction"] = mask.to(target.dtype).mean(dim=(-2, -1))
-    return {c: out[c] for c in COLUMNS}
+    for column in columns:
+        name, convention, *moving = column.split("_")
+        if column == "moving_fraction":
+            out[column] = mask.to(target.dtype).mean(dim=(-2, -1))
+        elif convention == "tf":
+            out[column] = fns[name](pred, target, data_range=1.0)
+        else:
+            out[column] = fns[name](pred, target, convention=convention,
+                                    **({"mask": mask} if moving else {}))
+    return out
 
 
 def deblur_frames(frames: torch.Tensor, method: str = "natural",
@@ -307,13 +355,10 @@ def predict_and_score(generator, x: torch.Tensor, m: int, n: int, *, deblur: str
     ``(preds, scores)``: method -> ``(B, n, C, H, W)``, and method -> column -> ``(B, n)``.
     Evaluation and training's validation both score this way; ``baselines=False`` leaves the
     baselines out (validation scores them once a run: the clips do not change)."""
-    from sharpvid.fast.flow import flow_extrapolate
-
     inputs, targets = x[:, :m], x[:, m:]
     preds = {"model": generator.predict(inputs, n, pad=True).to(x.dtype)}
     if baselines:
-        preds.update(copy_last=inputs[:, -1:].expand_as(targets),
-                     flow_extrap=flow_extrapolate(inputs, n))
+        preds.update({b: baseline_predict(b, inputs, n) for b in BASELINES})
     if deblur is not None:
         preds["model+deblur"] = deblur_frames(preds["model"], deblur, kernel_size)
     prev = torch.cat([inputs[:, -1:], targets[:, :-1]], dim=1)  # the real frame before each target

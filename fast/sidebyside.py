@@ -51,7 +51,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from sharpvid.fast import metrics
-from sharpvid.fast.evaluate import BASELINES
+from sharpvid.fast.evaluate import BASELINES, baseline_predict, frame_metrics
 from sharpvid.fast.figures import to_bytes
 from sharpvid.fast.imageio import process_umask, table_number
 from sharpvid.fast.video.base import DataError
@@ -77,44 +77,10 @@ CSV_NAME = "metrics.csv"
 # ---------------------------------------------------------------------------------------------
 
 
-def baseline_predict(method: str, inputs: torch.Tensor, n: int) -> torch.Tensor:
-    """The n frames a baseline predicts after each window.
-
-    Parameters
-    ----------
-    method : str
-        ``copy_last`` (every predicted frame is the last input frame) or ``flow_extrap``
-        (:func:`sharpvid.fast.flow.flow_extrapolate`: the last frame moved on along the optical
-        flow from it to the frame before, recursively).
-    inputs : torch.Tensor
-        ``(..., m, C, H, W)`` in [-1, 1]; ``flow_extrap`` needs m >= 2.
-    n : int
-        Frames to predict.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(..., n, C, H, W)``, the dtype and device of ``inputs`` (``copy_last``: a view).
-
-    Examples
-    --------
-    >>> x = torch.arange(2.0).reshape(1, 2, 1, 1, 1).expand(1, 2, 1, 3, 3) / 2
-    >>> baseline_predict("copy_last", x, 2)[0, :, 0, 0, 0].tolist()
-    [0.5, 0.5]
-    """
-    if method == "copy_last":
-        return inputs[..., -1:, :, :, :].expand(*inputs.shape[:-4], n, *inputs.shape[-3:])
-    if method == "flow_extrap":
-        from sharpvid.fast.flow import flow_extrapolate
-
-        return flow_extrapolate(inputs, n)
-    raise ValueError(f"method must be one of {', '.join(BASELINES)}, got {method!r}")
-
-
 def score_frames(pred, target, prev, *, mask_threshold: float = 0.05) -> dict[str, torch.Tensor]:
-    """The :data:`SCORE_COLUMNS` of predicted frames: the same values as those columns of
-    :func:`sharpvid.fast.evaluate.frame_metrics` (tested), without the columns the CSV leaves
-    out (the authors' and TF scales, SSIM over the moving area), which cost as much again.
+    """The :data:`SCORE_COLUMNS` of predicted frames: :func:`sharpvid.fast.evaluate.frame_metrics`
+    of those columns only, without the ones the CSV leaves out (the authors' and TF scales, SSIM
+    over the moving area), which cost as much again.
 
     Parameters
     ----------
@@ -129,16 +95,7 @@ def score_frames(pred, target, prev, *, mask_threshold: float = 0.05) -> dict[st
     dict
         column -> tensor ``(...)``.
     """
-    mask = metrics.moving_mask(prev, target, mask_threshold)  # (..., H, W)
-    return {
-        "psnr_seed": metrics.psnr(pred, target, convention="seed"),
-        "psnr_seed_moving": metrics.psnr(pred, target, mask=mask, convention="seed"),
-        "ssim_seed": metrics.ssim(pred, target, convention="seed"),
-        "sharp_seed": metrics.sharpness_difference(pred, target, convention="seed"),
-        "sharp_seed_moving": metrics.sharpness_difference(pred, target, mask=mask,
-                                                          convention="seed"),
-        "moving_fraction": mask.to(target.dtype).mean(dim=(-2, -1)),
-    }
+    return frame_metrics(pred, target, prev, mask_threshold=mask_threshold, columns=SCORE_COLUMNS)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -390,7 +390,7 @@ def _run_window(args, video, generator, state, m: int, channels: int, device) ->
         if generator is not None:
             predictions = predict_video(generator, frames, args.frames, 0, device)
         else:
-            from sharpvid.fast.sidebyside import baseline_predict
+            from sharpvid.fast.evaluate import baseline_predict
 
             x = to_model(np.ascontiguousarray(frames.transpose(0, 3, 1, 2))[None], device)
             with torch.inference_mode():
